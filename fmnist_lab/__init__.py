@@ -1,0 +1,45 @@
+"""fmnist-lab: train the classic first vision network on Fashion-MNIST and see what each choice does.
+
+The core (config, data, model, train, runs) never imports Streamlit. Importing the
+package is cheap: TensorFlow loads only when ``train_run`` or ``build_model`` is used.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the console
+
+from .config import ConfigError, TrainConfig  # noqa: E402
+from .data import CLASS_NAMES, DataError, Dataset, DatasetNotFound, load_dataset, normalize  # noqa: E402
+from .runs import InvalidRunId, Run, RunBusy, RunNotFound, RunStore  # noqa: E402
+
+__all__ = [
+    "CLASS_NAMES",
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "DatasetNotFound",
+    "InvalidRunId",
+    "Run",
+    "RunBusy",
+    "RunNotFound",
+    "RunStore",
+    "TrainConfig",
+    "TrainResult",
+    "build_model",
+    "load_dataset",
+    "normalize",
+    "train_run",
+]
+
+_LAZY = {"train_run": "train", "TrainResult": "train", "build_model": "model"}  # these import TensorFlow
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,7 @@
+"""``python -m fmnist_lab``: see ``fmnist_lab.cli``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,269 @@
+"""The run store: one folder per training run under ``$FMNIST_LAB_HOME/runs``.
+
+A run folder holds small files, each written atomically (temporary name + rename):
+
+    run.json         id, name, creation time, the TrainConfig
+    status.json      state (queued/running/finished/stopped/failed), error, stop reason, times
+    history.json     one record per epoch (loss, accuracy, held-out loss/accuracy, seconds)
+    progress.json    where training is now (epoch, batch, running loss/accuracy)
+    metrics.json     test-set loss and accuracy and run totals, written at the end
+    predictions.npz  test-set softmax outputs (n, 10) float32 and labels (n,) uint8
+    model.keras      the trained model
+    logs/            TensorBoard event files
+    cancel           present when someone asked the run to stop
+
+Ids are generated here; an id from outside (URL, CLI) is checked against a strict
+pattern before it is joined to a path, so no id can reach outside the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import atomic, paths
+from .config import ConfigError, TrainConfig
+
+log = logging.getLogger(__name__)
+
+STATES = ("queued", "running", "finished", "stopped", "failed")
+ACTIVE_STATES = ("queued", "running")
+RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
+MAX_NAME_LENGTH = 80
+
+
+class RunStoreError(RuntimeError):
+    """Base class for run-store problems."""
+
+
+class InvalidRunId(RunStoreError, ValueError):
+    """An id that could not have come from this store."""
+
+
+class RunNotFound(RunStoreError, LookupError):
+    """No readable run with that id."""
+
+
+class RunBusy(RunStoreError):
+    """The run is queued or training; stop it first."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def check_run_id(run_id: object) -> str:
+    """Return ``run_id`` if it has the store's shape; raise ``InvalidRunId`` otherwise."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        shown = repr(run_id)[:40]
+        raise InvalidRunId(f"{shown} is not a run id (they look like 20261121-093015-a3f09c).")
+    return run_id
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the store knows of one run, read at one moment."""
+
+    id: str
+    name: str
+    created: str
+    config: TrainConfig
+    status: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return self.status.get("state", "queued")
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.metrics.get("test_accuracy")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def label(self) -> str:
+        """Short text for pickers: name, units, state, accuracy."""
+        accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
+        return f"{self.name} · {self.config.summary()} · {self.state}{accuracy}"
+
+
+class RunStore:
+    """Runs on disk; every method takes a run id and validates it first."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else paths.runs_dir()
+
+    # -- paths ------------------------------------------------------------
+    def path(self, run_id: str) -> Path:
+        folder = self.root / check_run_id(run_id)
+        if folder.resolve().parent != self.root.resolve():  # belt and braces against links
+            raise InvalidRunId(f"{run_id!r} points outside the run store.")
+        return folder
+
+    def model_path(self, run_id: str) -> Path:
+        return self.path(run_id) / "model.keras"
+
+    def logs_path(self, run_id: str) -> Path:
+        return self.path(run_id) / "logs"
+
+    # -- create, list, load -----------------------------------------------
+    def create(self, config: TrainConfig, name: str | None = None) -> Run:
+        """Make a new run folder in state ``queued``; appears whole or not at all."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for _ in range(10):
+            run_id = new_run_id()
+            if not (self.root / run_id).exists():
+                break
+        staging = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}", dir=self.root))
+        created = now_iso()
+        info = {"id": run_id, "name": clean_name(name or default_name(config)), "created": created}
+        atomic.write_json(staging / "run.json", {**info, "config": config.to_dict()})
+        atomic.write_json(staging / "status.json", {"state": "queued", "queued": created})
+        staging.chmod(0o755)
+        os.rename(staging, self.root / run_id)  # fails rather than overwrite an existing run
+        return self.load(run_id)
+
+    def load(self, run_id: str) -> Run:
+        folder = self.path(run_id)
+        try:
+            info = _read_json(folder / "run.json")
+            config = TrainConfig.from_dict(info["config"])
+            status = _read_json(folder / "status.json")
+            if status.get("state") not in STATES or info.get("id") != run_id:
+                raise ValueError("unknown state or mismatched id")
+        except FileNotFoundError:
+            raise RunNotFound(f"Run {run_id} was not found.") from None
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
+            raise RunNotFound(f"Run {run_id} cannot be read ({exc}).") from None
+        metrics = self._optional_json(folder / "metrics.json", {})
+        return Run(run_id, str(info.get("name", run_id)), str(info.get("created", "")), config, status, metrics)
+
+    def list(self) -> list[Run]:
+        """Every readable run, newest first; damaged or foreign folders are skipped with a warning."""
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for entry in sorted(self.root.iterdir(), reverse=True):
+            if atomic.is_temporary(entry):
+                continue
+            if not RUN_ID_PATTERN.fullmatch(entry.name) or not entry.is_dir():
+                log.warning("skipping %s: not a run folder", entry)
+                continue
+            try:
+                runs.append(self.load(entry.name))
+            except RunNotFound as exc:
+                log.warning("skipping %s: %s", entry, exc)
+        return runs
+
+    # -- change -------------------------------------------------------------
+    def rename(self, run_id: str, name: str) -> Run:
+        folder = self.path(run_id)
+        info = _read_json(folder / "run.json")
+        info["name"] = clean_name(name)
+        atomic.write_json(folder / "run.json", info)
+        return self.load(run_id)
+
+    def delete(self, run_id: str, force: bool = False) -> None:
+        """Remove a run; a queued or running one only with ``force``."""
+        run = self.load(run_id)
+        if run.is_active and not force:
+            raise RunBusy(f"Run {run_id} is {run.state}; stop it before deleting it.")
+        folder = self.path(run_id)
+        trash = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}deleted-", dir=self.root))
+        os.replace(folder, trash / run_id)  # disappears from listings at once
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def set_status(self, run_id: str, state: str, **fields: Any) -> dict[str, Any]:
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}")
+        folder = self.path(run_id)
+        status = self._optional_json(folder / "status.json", {})
+        status.update(fields, state=state)
+        status.setdefault(state, now_iso())
+        atomic.write_json(folder / "status.json", status)
+        return status
+
+    # -- training artefacts -------------------------------------------------
+    def write_history(self, run_id: str, epochs: list[dict[str, Any]]) -> None:
+        atomic.write_json(self.path(run_id) / "history.json", epochs)
+
+    def history(self, run_id: str) -> list[dict[str, Any]]:
+        return self._optional_json(self.path(run_id) / "history.json", [])
+
+    def write_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        atomic.write_json(self.path(run_id) / "progress.json", progress)
+
+    def progress(self, run_id: str) -> dict[str, Any]:
+        return self._optional_json(self.path(run_id) / "progress.json", {})
+
+    def write_metrics(self, run_id: str, metrics: dict[str, Any]) -> None:
+        atomic.write_json(self.path(run_id) / "metrics.json", metrics)
+
+    def write_predictions(self, run_id: str, probabilities: np.ndarray, labels: np.ndarray) -> None:
+        probabilities = np.asarray(probabilities, dtype=np.float32)  # (n, 10) softmax outputs
+        labels = np.asarray(labels, dtype=np.uint8)  # (n,) true classes
+        if probabilities.ndim != 2 or probabilities.shape != (len(labels), 10):
+            raise ValueError(f"predictions must be (n, 10) for n labels, got {probabilities.shape}")
+        save = lambda tmp: np.savez(tmp, probabilities=probabilities, labels=labels)  # noqa: E731
+        atomic.write_with(self.path(run_id) / "predictions.npz", save, suffix=".npz")
+
+    def predictions(self, run_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Test-set softmax outputs ``(n, 10)`` and true labels ``(n,)``."""
+        path = self.path(run_id) / "predictions.npz"
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return stored["probabilities"], stored["labels"]
+        except FileNotFoundError:
+            raise RunNotFound(f"Run {run_id} has no predictions yet (it has not finished).") from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise RunNotFound(f"Run {run_id}: its predictions file is damaged ({exc}).") from None
+
+    def request_cancel(self, run_id: str) -> None:
+        atomic.write_text(self.path(run_id) / "cancel", now_iso() + "\n")
+
+    def cancel_requested(self, run_id: str) -> bool:
+        return (self.path(run_id) / "cancel").exists()
+
+    @staticmethod
+    def _optional_json(path: Path, default: Any) -> Any:
+        try:
+            return _read_json(path)
+        except FileNotFoundError:
+            return default
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable %s: %s", path, exc)
+            return default
+
+
+def clean_name(name: str) -> str:
+    """A display name: printable, one line, at most 80 characters."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(name)).split())[:MAX_NAME_LENGTH]
+    if not text:
+        raise ValueError("A run name needs at least one visible character.")
+    return text
+
+
+def default_name(config: TrainConfig) -> str:
+    return "-".join(map(str, config.hidden_units)) + f" units, {config.epochs} epochs"
+
+
+def _read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)

@@ -1,0 +1,308 @@
+"""Training one run: the course model, its callbacks, and the artefacts it leaves.
+
+``train_run`` reads the run's config from the store, fits, evaluates on the test
+set and writes history, progress, metrics, predictions, the model and TensorBoard
+logs into the run's folder. It imports TensorFlow, so import it only where you train.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import atomic
+from .config import TrainConfig
+from .data import Dataset, load_dataset, prepare
+from .model import build_model
+from .runs import RunStore
+
+PROGRESS_INTERVAL = 0.25  # seconds between progress records while an epoch runs
+CANCEL_POLL_INTERVAL = 0.1  # seconds between looks for a cancel request
+EVAL_BATCH = 1024  # batch for scoring only: changes no weights, just speed
+
+ProgressHook = Callable[[dict[str, Any]], None]
+
+
+class StopAtLoss(keras.callbacks.Callback):
+    """Stop at the end of the first epoch whose training loss is below ``threshold``."""
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.stopped_epoch: int | None = None
+        self.reason: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or not np.isfinite(loss):  # nothing to compare with this epoch
+            return
+        if loss < self.threshold:
+            self.stopped_epoch = epoch + 1
+            self.reason = f"loss {float(loss):.3f} < {self.threshold:g} at epoch {epoch + 1}"
+            self.model.stop_training = True
+
+
+class CancelOnRequest(keras.callbacks.Callback):
+    """Stop within a fraction of a second once ``requested()`` says so."""
+
+    def __init__(self, requested: Callable[[], bool], interval: float = CANCEL_POLL_INTERVAL) -> None:
+        super().__init__()
+        self.requested, self.interval = requested, interval
+        self.cancelled = False
+        self._last_check = 0.0
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        now = time.monotonic()
+        if now - self._last_check < self.interval:
+            return
+        self._last_check = now
+        if self.requested():
+            self.cancelled = True
+            self.model.stop_training = True
+
+
+class ProgressRecorder(keras.callbacks.Callback):
+    """Per-epoch records plus a running snapshot at least every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        steps_per_epoch: int,
+        epochs: int,
+        on_progress: ProgressHook | None = None,
+        on_epoch: ProgressHook | None = None,
+        interval: float = PROGRESS_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.steps, self.epochs, self.interval = steps_per_epoch, epochs, interval
+        self.on_progress, self.on_epoch = on_progress, on_epoch
+        self.history: list[dict[str, Any]] = []
+        self.fit_seconds = 0.0
+        self._train_start = self._epoch_start = self._last = 0.0
+        self._epoch = 0
+        self._batches = 0
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._train_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch, self._batches = epoch + 1, 0
+        self._epoch_start = time.perf_counter()
+        self._emit({})
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._batches = min(batch + 1, self.steps)
+        if time.perf_counter() - self._last >= self.interval:
+            self._emit(logs or {})
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        record = {
+            "epoch": epoch + 1,
+            "fraction": round(self._batches / self.steps, 4),  # below 1 when stopped mid-epoch
+            "loss": _number(logs.get("loss")),
+            "accuracy": _number(logs.get("accuracy")),
+            "val_loss": _number(logs.get("val_loss")),
+            "val_accuracy": _number(logs.get("val_accuracy")),
+            "seconds": round(time.perf_counter() - self._epoch_start, 3),
+        }
+        self.history.append(record)
+        if self.on_epoch:
+            self.on_epoch(record)
+        self._emit(logs)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.fit_seconds = time.perf_counter() - self._train_start
+
+    def _emit(self, logs: dict[str, Any]) -> None:
+        self._last = now = time.perf_counter()
+        if self.on_progress:
+            self.on_progress(
+                {
+                    "epoch": self._epoch,
+                    "epochs": self.epochs,
+                    "batch": self._batches,
+                    "steps": self.steps,
+                    "loss": _number(logs.get("loss")),
+                    "accuracy": _number(logs.get("accuracy")),
+                    "epoch_seconds": round(now - self._epoch_start, 3),
+                    "elapsed": round(now - self._train_start, 3),
+                }
+            )
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The summary line the CLI prints and the store keeps as ``metrics.json``."""
+
+    run_id: str
+    state: str  # "finished" or "stopped"
+    test_accuracy: float
+    test_loss: float
+    train_accuracy: float | None
+    train_loss: float | None
+    val_accuracy: float | None
+    val_loss: float | None
+    epochs_run: int
+    stop_reason: str
+    train_seconds: float  # inside model.fit only: no start-up, no final evaluation
+    seconds_per_epoch: float | None
+    parameters: int
+    test_samples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The arrays one run trains and scores on, already scaled for the model."""
+
+    x_train: np.ndarray  # (n, 28, 28) float32
+    y_train: np.ndarray  # (n,) int32
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def make_splits(config: TrainConfig, dataset: Dataset) -> Splits:
+    """Cut the data set as ``config`` says: sample limits, then the held-out part."""
+    x_train, y_train = dataset.x_train[: config.train_samples], dataset.y_train[: config.train_samples]
+    x_test, y_test = dataset.x_test[: config.test_samples], dataset.y_test[: config.test_samples]
+    x_val = y_val = None
+    if config.holdout == "test":
+        x_val, y_val = x_test, y_test
+    elif config.holdout == "split":
+        cut = len(x_train) - max(1, round(len(x_train) * config.holdout_fraction))
+        x_train, x_val, y_train, y_val = x_train[:cut], x_train[cut:], y_train[:cut], y_train[cut:]
+    scale = lambda images: None if images is None else prepare(images, config.normalize)  # noqa: E731
+    labels = lambda y: None if y is None else np.asarray(y, dtype=np.int32)  # noqa: E731
+    return Splits(scale(x_train), labels(y_train), scale(x_val), labels(y_val), scale(x_test), labels(y_test))
+
+
+def train_run(
+    store: RunStore,
+    run_id: str,
+    *,
+    dataset: Dataset | None = None,
+    on_progress: ProgressHook | None = None,
+    on_epoch: ProgressHook | None = None,
+    fast: bool = True,
+) -> TrainResult:
+    """Train the run ``run_id`` to the end; marks it failed (and re-raises) on any error."""
+    config = store.load(run_id).config
+    store.set_status(run_id, "running", pid=os.getpid())
+    try:
+        result = _train(config, store, run_id, dataset or load_dataset(), on_progress, on_epoch, fast)
+    except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        store.set_status(run_id, "failed", error=reason)
+        raise
+    store.set_status(run_id, result.state, stop_reason=result.stop_reason)
+    return result
+
+
+def _train(
+    config: TrainConfig,
+    store: RunStore,
+    run_id: str,
+    dataset: Dataset,
+    on_progress: ProgressHook | None,
+    on_epoch: ProgressHook | None,
+    fast: bool,
+) -> TrainResult:
+    splits = make_splits(config, dataset)
+    keras.utils.set_random_seed(config.seed)  # same seed and config: same initial weights and order
+    model = build_model(config, fast=fast)
+    steps = -(-len(splits.x_train) // config.batch_size)
+
+    def record_epoch(record: dict[str, Any]) -> None:
+        store.write_history(run_id, recorder.history)
+        if on_epoch:
+            on_epoch(record)
+
+    def record_progress(progress: dict[str, Any]) -> None:
+        store.write_progress(run_id, progress)
+        if on_progress:
+            on_progress(progress)
+
+    recorder = ProgressRecorder(steps, config.epochs, record_progress, record_epoch)
+    cancel = CancelOnRequest(lambda: store.cancel_requested(run_id))
+    callbacks: list[keras.callbacks.Callback] = [recorder, cancel]
+    stopper = StopAtLoss(config.stop_loss) if config.stop_loss is not None else None
+    if stopper:
+        callbacks.append(stopper)
+    logs = str(store.logs_path(run_id))
+    callbacks.append(keras.callbacks.TensorBoard(logs, write_graph=False, profile_batch=0))
+    model.fit(
+        training_data(splits.x_train, splits.y_train, config.batch_size, config.seed),
+        epochs=config.epochs,
+        validation_data=None if splits.x_val is None else (splits.x_val, splits.y_val),
+        validation_batch_size=EVAL_BATCH,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles, seeded
+        verbose=0,
+    )
+    return _finish(config, store, run_id, model, splits, recorder, cancel, stopper)
+
+
+def training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Batches reshuffled every epoch, as ``fit(x, y, shuffle=True)`` gives, kept as tensors."""
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _finish(
+    config: TrainConfig,
+    store: RunStore,
+    run_id: str,
+    model: keras.Model,
+    splits: Splits,
+    recorder: ProgressRecorder,
+    cancel: CancelOnRequest,
+    stopper: StopAtLoss | None,
+) -> TrainResult:
+    """Score on the test set and write every artefact; status is written last by the caller."""
+    test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=EVAL_BATCH, verbose=0)
+    probabilities = model.predict(splits.x_test, batch_size=EVAL_BATCH, verbose=0)
+    store.write_predictions(run_id, probabilities, splits.y_test)
+    store.write_history(run_id, recorder.history)
+    atomic.write_with(store.model_path(run_id), lambda tmp: model.save(tmp), suffix=".keras")
+    complete = [record for record in recorder.history if record["fraction"] >= 1]
+    last = recorder.history[-1] if recorder.history else {}
+    if cancel.cancelled:
+        state, reason = "stopped", f"stopped by request during epoch {len(complete) + 1}"
+    elif stopper and stopper.reason:
+        state, reason = "finished", f"{stopper.reason}: stopped"
+    else:
+        state, reason = "finished", f"completed all {config.epochs} epochs"
+    result = TrainResult(
+        run_id=run_id,
+        state=state,
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+        train_accuracy=last.get("accuracy"),
+        train_loss=last.get("loss"),
+        val_accuracy=last.get("val_accuracy"),
+        val_loss=last.get("val_loss"),
+        epochs_run=len(complete),
+        stop_reason=reason,
+        train_seconds=round(recorder.fit_seconds, 3),
+        seconds_per_epoch=round(sum(r["seconds"] for r in complete) / len(complete), 3) if complete else None,
+        parameters=model.count_params(),
+        test_samples=len(splits.y_test),
+    )
+    store.write_metrics(run_id, result.to_dict())
+    return result
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

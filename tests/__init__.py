@@ -1,0 +1,1 @@
+"""Tests for fmnist_lab, one module per package module."""

@@ -1,0 +1,82 @@
+"""Shared fixtures: an isolated lab home for every test, small synthetic data, the real data when present."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist_lab import data
+from fmnist_lab.data import Dataset
+
+REQUIRE_REAL_DATA = os.environ.get("FMNIST_REQUIRE_REAL_DATA") == "1"  # CI sets it: no silent skip there
+
+
+@pytest.fixture(autouse=True)
+def isolated_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own FMNIST_LAB_HOME and Keras home, and downloads are off."""
+    home = tmp_path_factory.mktemp("lab")
+    monkeypatch.setenv("FMNIST_LAB_HOME", str(home))
+    monkeypatch.setenv("KERAS_HOME", str(home / "keras"))
+    monkeypatch.setenv("FMNIST_DOWNLOAD", "0")
+    monkeypatch.delenv("FMNIST_DATA_DIR", raising=False)
+    data._load_folder_cached.cache_clear()
+    return home
+
+
+def synthetic_images(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Dim noise with a bright two-row band whose height gives the class: easy to learn."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 60, size=(len(labels), 28, 28), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        images[index, 4 + 2 * label : 6 + 2 * label, 4:24] = rng.integers(180, 256, size=(2, 20))
+    return images
+
+
+def make_dataset(n_train: int = 600, n_test: int = 200, seed: int = 0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    y_train = np.resize(np.arange(10, dtype=np.uint8), n_train)
+    y_test = rng.integers(0, 10, size=n_test, dtype=np.uint8)
+    return Dataset(synthetic_images(y_train, seed), y_train, synthetic_images(y_test, seed + 1), y_test, "synthetic")
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset() -> Dataset:
+    return make_dataset()
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode ``array`` (uint8, 1 or 3 dimensions) in the IDX format."""
+    magic = data.IMAGE_MAGIC if array.ndim == 3 else data.LABEL_MAGIC
+    header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def write_idx_folder(folder: Path, dataset: Dataset, compress: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, stem in data.FILES.items():
+        raw = idx_bytes(getattr(dataset, key))
+        if compress:
+            (folder / f"{stem}.gz").write_bytes(gzip.compress(raw, compresslevel=1))
+        else:
+            (folder / stem).write_bytes(raw)
+    return folder
+
+
+@pytest.fixture
+def idx_folder(tmp_path: Path, tiny_dataset: Dataset) -> Path:
+    return write_idx_folder(tmp_path / "idx", tiny_dataset)
+
+
+@pytest.fixture(scope="session")
+def real_dataset() -> Dataset:
+    """The full Fashion-MNIST from the Debian package; skipped (or failed in CI) when absent."""
+    if data.find_file(data.DEBIAN_DIR, data.FILES["x_train"]) is None:
+        message = f"real Fashion-MNIST not installed in {data.DEBIAN_DIR} (apt-get install dataset-fashion-mnist)"
+        if REQUIRE_REAL_DATA:
+            pytest.fail(message)
+        pytest.skip(message)
+    return data.read_folder(data.DEBIAN_DIR)

@@ -1,0 +1,90 @@
+"""The command line: bad arguments exit 2 with usage; a real end-to-end run on a small subset."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.cli import main
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--epochs", "0"], "Epochs must be between 1 and 100"),
+        (["train", "--epochs", "many"], "invalid int value: 'many'"),
+        (["train", "--hidden-units", "5000"], "Hidden units must be between 1 and 4,096"),
+        (["train", "--stop-loss", "-1"], "above 0"),
+        (["train", "--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
+        (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["fly"], "invalid choice: 'fly'"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_bad_arguments_exit_2_with_usage(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "usage:" in err and message in err and "Traceback" not in err
+
+
+def test_missing_data_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fmnist_lab import data
+
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "none")
+    assert main(["train", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "apt-get install dataset-fashion-mnist" in err and "Traceback" not in err
+    assert RunStore().list() == []  # no run folder for a run that could not start
+
+
+def test_runs_lists_stored_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore()
+    run = store.create(TrainConfig(hidden_units=(1024,), epochs=30))
+    store.write_metrics(run.id, {"test_accuracy": 0.8912})
+    store.set_status(run.id, "finished")
+    assert main(["runs"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(run.id) and "finished" in line and "0.8912" in line and "1024 relu · 30 epochs" in line
+    assert main(["runs", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["run_id"] == run.id and row["test_accuracy"] == 0.8912 and row["config"]["hidden_units"] == [1024]
+
+
+@pytest.mark.realdata
+def test_train_end_to_end_on_a_small_subset(real_dataset: object, isolated_lab: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [
+        sys.executable,
+        "-m",
+        "fmnist_lab",
+        "train",
+        "--hidden-units",
+        "32",
+        "--hidden-units",
+        "16",
+        "--epochs",
+        "3",
+    ]
+    argv += ["--train-samples", "3000", "--test-samples", "500", "--stop-loss", "0.01", "--seed", "1"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert [line.split()[:2] for line in lines[1:-1]] == [["epoch", "1"], ["epoch", "2"], ["epoch", "3"]]
+    result = json.loads(lines[-1])
+    assert {"run_id", "test_accuracy", "test_loss", "epochs_run", "stop_reason", "train_seconds"} <= set(result)
+    assert result["epochs_run"] == 3 and result["stop_reason"] == "completed all 3 epochs"
+    assert 0.5 < result["test_accuracy"] <= 1 and result["test_samples"] == 500 and result["train_seconds"] > 0
+    run = RunStore(isolated_lab / "runs").load(result["run_id"])
+    assert run.state == "finished" and run.config.hidden_units == (32, 16)

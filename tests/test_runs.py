@@ -1,0 +1,198 @@
+"""The run store: life cycle, hostile ids, damaged folders, crash-safe writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist_lab import atomic
+from fmnist_lab.config import TrainConfig
+from fmnist_lab.runs import InvalidRunId, RunBusy, RunNotFound, RunStore, check_run_id, clean_name
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    return RunStore(tmp_path / "runs")
+
+
+def test_create_load_list_rename_delete(store: RunStore) -> None:
+    first = store.create(TrainConfig(hidden_units=(128,)))
+    time.sleep(1.01)  # ids sort by creation second
+    second = store.create(TrainConfig(hidden_units=(1024,), epochs=30), name="wide")
+    assert first.state == "queued" and first.name == "128 units, 5 epochs"
+    assert [run.id for run in store.list()] == [second.id, first.id]
+    assert store.load(second.id).config == TrainConfig(hidden_units=(1024,), epochs=30)
+    assert store.rename(first.id, "  my\nfirst\trun ").name == "my first run"
+    for run in (first, second):
+        store.set_status(run.id, "finished")
+    store.delete(first.id)
+    assert [run.id for run in store.list()] == [second.id]
+    assert [p.name for p in store.root.iterdir()] == [second.id]  # no trash left behind
+    with pytest.raises(RunNotFound):
+        store.load(first.id)
+
+
+def test_default_home_comes_from_the_environment(isolated_lab: Path) -> None:
+    assert RunStore().root == isolated_lab / "runs"
+
+
+def test_status_keeps_its_history_of_times(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    store.set_status(run.id, "running", pid=123)
+    status = store.set_status(run.id, "failed", error="boom")
+    assert status["state"] == "failed" and status["error"] == "boom" and status["pid"] == 123
+    assert {"queued", "running", "failed"} <= set(status)
+    with pytest.raises(ValueError):
+        store.set_status(run.id, "exploded")
+
+
+def test_active_runs_are_not_deleted_without_force(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    with pytest.raises(RunBusy, match="queued"):
+        store.delete(run.id)
+    store.delete(run.id, force=True)
+    assert store.list() == []
+
+
+HOSTILE_IDS = [
+    "../../etc/passwd",
+    "..",
+    "",
+    "20261121-093015-a3f09c/../../x",
+    "20261121-093015-A3F09C",
+    "20261121-093015-a3f09c\n",
+    "/etc",
+    "20261121-093015-a3f09",
+    "２0261121-093015-a3f09c",
+    "x" * 10_000,
+    None,
+    42,
+]
+
+
+@pytest.mark.parametrize("run_id", HOSTILE_IDS)
+def test_hostile_ids_are_rejected_before_any_path_is_made(store: RunStore, run_id: object) -> None:
+    with pytest.raises(InvalidRunId):
+        check_run_id(run_id)
+    for method in (store.path, store.load, store.delete, store.history, store.request_cancel):
+        with pytest.raises(InvalidRunId):
+            method(run_id)  # type: ignore[arg-type]
+
+
+def test_a_linked_run_folder_cannot_lead_outside(store: RunStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    store.root.mkdir(parents=True)
+    (store.root / "20261121-093015-a3f09c").symlink_to(outside)
+    with pytest.raises(InvalidRunId, match="outside"):
+        store.path("20261121-093015-a3f09c")
+
+
+def test_damaged_and_foreign_folders_are_skipped_with_a_warning(
+    store: RunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = store.create(TrainConfig())
+    bad_json = store.create(TrainConfig())
+    (store.path(bad_json.id) / "status.json").write_text("{not json")
+    bad_config = store.create(TrainConfig())
+    info = json.loads((store.path(bad_config.id) / "run.json").read_text())
+    info["config"]["epochs"] = -3
+    (store.path(bad_config.id) / "run.json").write_text(json.dumps(info))
+    (store.root / "holiday-photos").mkdir()
+    (store.root / "notes.txt").write_text("hello")
+    (store.root / "20991231-000000-abcdef").mkdir()  # right shape, nothing inside
+    with caplog.at_level(logging.WARNING):
+        listed = store.list()
+    assert [run.id for run in listed] == [good.id]
+    for name in (bad_json.id, bad_config.id, "holiday-photos", "notes.txt", "20991231-000000-abcdef"):
+        assert name in caplog.text
+    with pytest.raises(RunNotFound, match="Epochs must be between"):
+        store.load(bad_config.id)
+
+
+def test_predictions_round_trip_and_shape_check(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    probabilities = np.full((5, 10), 0.1, dtype=np.float64)
+    store.write_predictions(run.id, probabilities, np.arange(5))
+    loaded, labels = store.predictions(run.id)
+    assert loaded.dtype == np.float32 and loaded.shape == (5, 10) and labels.tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError):
+        store.write_predictions(run.id, np.zeros((5, 9)), np.arange(5))
+    other = store.create(TrainConfig())
+    with pytest.raises(RunNotFound, match="no predictions"):
+        store.predictions(other.id)
+
+
+def test_non_finite_numbers_are_stored_as_null(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    store.write_history(run.id, [{"epoch": 1, "loss": float("nan"), "accuracy": float("inf")}])
+    assert store.history(run.id) == [{"epoch": 1, "loss": None, "accuracy": None}]
+
+
+def test_cancel_flag(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    assert not store.cancel_requested(run.id)
+    store.request_cancel(run.id)
+    assert store.cancel_requested(run.id)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\n\t"])
+def test_empty_names_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="visible character"):
+        clean_name(name)
+
+
+WRITER = """
+import sys
+from fmnist_lab.runs import RunStore
+store, run_id = RunStore(sys.argv[1]), sys.argv[2]
+history = [{"epoch": i, "loss": 1.0 / (i + 1), "note": "x" * 2000} for i in range(200)]
+print("ready", flush=True)
+n = 0
+while True:
+    n += 1
+    store.write_history(run_id, history[: n % 200 + 1])
+    store.set_status(run_id, "running", step=n)
+"""
+
+
+def test_a_kill_mid_write_leaves_a_loadable_store(store: RunStore) -> None:
+    """SIGKILL a process that rewrites the run's files as fast as it can, several times."""
+    run = store.create(TrainConfig())
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    for delay in (0.05, 0.13, 0.29):
+        argv = [sys.executable, "-c", WRITER, str(store.root), run.id]
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, env=env) as writer:
+            assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+            time.sleep(delay)
+            writer.send_signal(signal.SIGKILL)
+        loaded = store.load(run.id)  # parses status.json and run.json
+        assert loaded.state == "running" and loaded.status["step"] >= 1
+        history = store.history(run.id)
+        assert history and history[-1]["epoch"] == len(history) - 1
+    visible = sorted(p.name for p in store.path(run.id).iterdir() if not atomic.is_temporary(p))
+    assert visible == ["history.json", "run.json", "status.json"]
+    assert [r.id for r in store.list()] == [run.id]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "file.json"
+    atomic.write_json(target, {"version": 1})
+
+    def explode(tmp: Path) -> None:
+        tmp.write_text('{"version": 2, "half')
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_with(target, explode)
+    assert json.loads(target.read_text()) == {"version": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.json"]

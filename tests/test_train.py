@@ -1,0 +1,157 @@
+"""Training: the callbacks on crafted cases, then short real Keras runs on synthetic data."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.data import Dataset
+from fmnist_lab.train import CancelOnRequest, ProgressRecorder, StopAtLoss, make_splits, train_run
+
+TINY = {"epochs": 2, "hidden_units": (16,), "batch_size": 32}
+
+
+class FakeModel:
+    stop_training = False
+
+
+def stopper(threshold: float) -> StopAtLoss:
+    callback = StopAtLoss(threshold)
+    callback.set_model(FakeModel())  # type: ignore[arg-type]
+    return callback
+
+
+@pytest.mark.parametrize(
+    ("logs", "stops"),
+    [({"loss": 0.3}, False), ({"loss": 0.25}, False), ({"loss": 0.248}, True), ({}, False), (None, False)],
+)
+def test_stop_at_loss_on_crafted_logs(logs: dict | None, stops: bool) -> None:
+    callback = stopper(0.25)
+    callback.on_epoch_end(6, logs)
+    assert callback.model.stop_training is stops
+    assert callback.reason == ("loss 0.248 < 0.25 at epoch 7" if stops else None)
+    assert callback.stopped_epoch == (7 if stops else None)
+
+
+def test_stop_at_loss_ignores_a_nan_loss() -> None:
+    callback = stopper(0.25)
+    callback.on_epoch_end(0, {"loss": float("nan")})
+    assert callback.model.stop_training is False
+
+
+def test_cancel_polls_at_most_every_interval() -> None:
+    asked = []
+    callback = CancelOnRequest(lambda: asked.append(1) or len(asked) >= 2, interval=0.05)
+    callback.set_model(FakeModel())  # type: ignore[arg-type]
+    for _ in range(100):
+        callback.on_train_batch_end(0)
+    assert len(asked) == 1 and not callback.cancelled
+    time.sleep(0.06)
+    callback.on_train_batch_end(1)
+    assert callback.cancelled and callback.model.stop_training
+
+
+def test_progress_recorder_snapshots_and_epoch_records() -> None:
+    snapshots, epochs = [], []
+    recorder = ProgressRecorder(
+        steps_per_epoch=10, epochs=1, on_progress=snapshots.append, on_epoch=epochs.append, interval=0
+    )
+    recorder.on_train_begin()
+    recorder.on_epoch_begin(0)
+    for batch in range(10):
+        recorder.on_train_batch_end(batch, {"loss": 1.0 / (batch + 1), "accuracy": batch / 10})
+    recorder.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7})
+    assert [s["batch"] for s in snapshots] == [0, *range(1, 11), 10]
+    assert snapshots[5]["loss"] == pytest.approx(0.2) and snapshots[5]["steps"] == 10
+    assert epochs == [recorder.history[0]]
+    assert epochs[0]["fraction"] == 1.0 and epochs[0]["val_accuracy"] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(("holdout", "n_train", "n_val"), [("test", 600, 200), ("split", 540, 60), ("none", 600, 0)])
+def test_splits(tiny_dataset: Dataset, holdout: str, n_train: int, n_val: int) -> None:
+    splits = make_splits(TrainConfig(holdout=holdout), tiny_dataset)
+    assert len(splits.x_train) == n_train and (0 if splits.x_val is None else len(splits.x_val)) == n_val
+    assert splits.x_train.dtype == np.float32 and splits.x_train.max() <= 1.0
+    raw = make_splits(TrainConfig(normalize=False, train_samples=100, test_samples=50), tiny_dataset)
+    assert raw.x_train.shape == (100, 28, 28) and raw.x_test.shape == (50, 28, 28) and raw.x_train.max() > 1
+
+
+def train(dataset: Dataset, **settings: object) -> tuple[RunStore, str, object]:
+    store = RunStore()
+    run = store.create(TrainConfig(**{**TINY, **settings}))
+    return store, run.id, train_run(store, run.id, dataset=dataset)
+
+
+def test_a_finished_run_leaves_every_artefact(tiny_dataset: Dataset) -> None:
+    store, run_id, result = train(tiny_dataset)
+    run = store.load(run_id)
+    assert run.state == "finished" and run.status["stop_reason"] == "completed all 2 epochs"
+    history = store.history(run_id)
+    assert [r["epoch"] for r in history] == [1, 2] and all(r["val_loss"] is not None for r in history)
+    probabilities, labels = store.predictions(run_id)
+    assert probabilities.shape == (200, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(labels, tiny_dataset.y_test)
+    assert result.test_accuracy == pytest.approx(np.mean(probabilities.argmax(1) == labels), abs=1e-6)
+    assert result.test_accuracy > 0.5  # the bands are easy: well above chance (0.1)
+    assert run.metrics["test_accuracy"] == result.test_accuracy and result.epochs_run == 2
+    assert result.parameters == TrainConfig(hidden_units=(16,)).parameter_count
+    model = keras.saving.load_model(store.model_path(run_id), safe_mode=True)
+    np.testing.assert_allclose(model.predict(tiny_dataset.x_test / 255.0, verbose=0), probabilities, atol=1e-5)
+    progress = store.progress(run_id)
+    assert progress["epoch"] == 2 and progress["batch"] == progress["steps"] == 19
+    assert list(Path(store.logs_path(run_id)).rglob("events.out.tfevents.*"))
+
+
+def test_same_seed_same_curves_and_another_seed_differs(tiny_dataset: Dataset) -> None:
+    losses = [
+        [r["loss"] for r in store.history(run_id)]
+        for store, run_id, _ in (train(tiny_dataset, seed=s) for s in (3, 3, 4))
+    ]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+
+def test_stop_loss_ends_training_and_says_why(tiny_dataset: Dataset) -> None:
+    store, run_id, result = train(tiny_dataset, epochs=10, stop_loss=5.0)  # any first epoch is below 5
+    assert result.epochs_run == 1 and result.state == "finished"
+    assert result.stop_reason.startswith("loss ") and result.stop_reason.endswith("< 5 at epoch 1: stopped")
+    assert len(store.history(run_id)) == 1
+
+
+def test_cancel_stops_within_a_second_and_keeps_what_was_learnt(tiny_dataset: Dataset) -> None:
+    store = RunStore()
+    run = store.create(TrainConfig(hidden_units=(16,), epochs=100, batch_size=1))
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=train_run(store, run.id, dataset=tiny_dataset)))
+    worker.start()
+    while not store.history(run.id):  # let it learn for one epoch
+        time.sleep(0.05)
+    asked = time.monotonic()
+    store.request_cancel(run.id)
+    worker.join(timeout=60)
+    stopped_after = time.monotonic() - asked
+    assert stopped_after < 2.0  # stops within ~1 s, then scores the test set and saves the model
+    result = outcome["result"]
+    assert result.state == "stopped" and store.load(run.id).state == "stopped"
+    assert result.stop_reason.startswith("stopped by request during epoch")
+    assert 1 <= result.epochs_run < 100
+    assert store.model_path(run.id).exists() and store.predictions(run.id)[0].shape == (200, 10)
+
+
+def test_a_training_error_marks_the_run_failed(tiny_dataset: Dataset) -> None:
+    broken = Dataset(
+        tiny_dataset.x_train[:, :20], tiny_dataset.y_train, tiny_dataset.x_test, tiny_dataset.y_test, "bad"
+    )
+    store = RunStore()
+    run = store.create(TrainConfig(**TINY))
+    with pytest.raises(ValueError):
+        train_run(store, run.id, dataset=broken)
+    status = store.load(run.id).status
+    assert status["state"] == "failed" and "ValueError" in status["error"]
