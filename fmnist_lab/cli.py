@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
+    worker.add_argument("--runs-dir", help="the run store's folder (default: $FMNIST_LAB_HOME/runs)")
     worker.add_argument("run_id")
     return parser
 
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return train_command(config, args.name, sys.stdout)
         if args.command == "runs":
             return runs_command(args.json, sys.stdout)
-        return worker_command(args.run_id)
+        return worker_command(args.run_id, args.runs_dir)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -131,16 +132,18 @@ def runs_command(as_json: bool, out: TextIO) -> int:
     return 0
 
 
-def worker_command(run_id: str) -> int:
+def worker_command(run_id: str, runs_dir: str | None) -> int:
     """Train an already-created run (the dashboard starts this in its own process)."""
     from .train import train_run
 
+    store = RunStore(runs_dir)
     try:
-        train_run(RunStore(), run_id)
-    except (DataError, RunStoreError):
+        train_run(store, run_id)
+    except RunStoreError:
         raise
-    except Exception:
-        return 1  # the run's status holds the error
+    except Exception as exc:  # already recorded in the run's status
+        print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,6 +24,7 @@ from .model import build_model
 from .runs import RunStore
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress records while an epoch runs
+TRAIL_LENGTH = 240  # running (x, loss, accuracy) points kept for the current epoch's live curve
 CANCEL_POLL_INTERVAL = 0.1  # seconds between looks for a cancel request
 EVAL_BATCH = 1024  # batch for scoring only: changes no weights, just speed
 
@@ -87,12 +88,13 @@ class ProgressRecorder(keras.callbacks.Callback):
         self._train_start = self._epoch_start = self._last = 0.0
         self._epoch = 0
         self._batches = 0
+        self._trail: list[list[float]] = []  # [epoch position, running loss, running accuracy]
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._train_start = time.perf_counter()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._epoch, self._batches = epoch + 1, 0
+        self._epoch, self._batches, self._trail = epoch + 1, 0, []
         self._epoch_start = time.perf_counter()
         self._emit({})
 
@@ -122,6 +124,10 @@ class ProgressRecorder(keras.callbacks.Callback):
 
     def _emit(self, logs: dict[str, Any]) -> None:
         self._last = now = time.perf_counter()
+        loss, accuracy = _number(logs.get("loss")), _number(logs.get("accuracy"))
+        if loss is not None and accuracy is not None and self._batches:
+            self._trail.append([round(self._epoch - 1 + self._batches / self.steps, 4), loss, accuracy])
+            del self._trail[:-TRAIL_LENGTH]
         if self.on_progress:
             self.on_progress(
                 {
@@ -129,10 +135,11 @@ class ProgressRecorder(keras.callbacks.Callback):
                     "epochs": self.epochs,
                     "batch": self._batches,
                     "steps": self.steps,
-                    "loss": _number(logs.get("loss")),
-                    "accuracy": _number(logs.get("accuracy")),
+                    "loss": loss,
+                    "accuracy": accuracy,
                     "epoch_seconds": round(now - self._epoch_start, 3),
                     "elapsed": round(now - self._train_start, 3),
+                    "trail": list(self._trail),
                 }
             )
 

@@ -31,8 +31,9 @@ def synthetic_images(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     """Dim noise with a bright two-row band whose height gives the class: easy to learn."""
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 60, size=(len(labels), 28, 28), dtype=np.uint8)
-    for index, label in enumerate(labels):
-        images[index, 4 + 2 * label : 6 + 2 * label, 4:24] = rng.integers(180, 256, size=(2, 20))
+    rows = 4 + 2 * np.asarray(labels, dtype=np.intp)[:, None] + np.arange(2)  # (n, 2) band rows
+    bright = rng.integers(180, 256, size=(len(labels), 2, 20), dtype=np.uint8)
+    images[np.arange(len(labels))[:, None, None], rows[:, :, None], np.arange(4, 24)] = bright
     return images
 
 
@@ -80,3 +81,24 @@ def real_dataset() -> Dataset:
             pytest.fail(message)
         pytest.skip(message)
     return data.read_folder(data.DEBIAN_DIR)
+
+
+@pytest.fixture(scope="session")
+def full_size_idx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic data set with the real counts (60,000/10,000), as raw IDX files.
+
+    Lets the app and its worker processes run end to end without the real download.
+    """
+    folder = tmp_path_factory.mktemp("full-size-idx")
+    return write_idx_folder(folder, make_dataset(60_000, 10_000), compress=False)
+
+
+@pytest.fixture
+def app_env(full_size_idx: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app (and the training processes it starts) at the synthetic data set."""
+    import streamlit as st
+
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(full_size_idx))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return full_size_idx

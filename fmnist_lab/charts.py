@@ -1,0 +1,141 @@
+"""Charts as pure functions: data in, ``plotly.graph_objects.Figure`` out, no Streamlit.
+
+Shared colours and layout sit at the top so every page looks alike; a run keeps
+its colour everywhere (``run_color``). Training curves are dashed, held-out solid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .data import CLASS_NAMES
+
+RUN_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2")
+TRAIN_COLOR, HELDOUT_COLOR, THRESHOLD_COLOR = "#4C78A8", "#F58518", "#E45756"
+FONT = {"family": "sans-serif", "size": 13}
+MARGIN = {"l": 50, "r": 20, "t": 50, "b": 40}
+TRAIN_DASH = "dash"
+
+
+def run_color(index: int) -> str:
+    return RUN_COLORS[index % len(RUN_COLORS)]
+
+
+def _style(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0.01}, font=FONT, margin=MARGIN, height=height, template="plotly_white"
+    )
+    figure.update_layout(legend={"orientation": "h", "y": -0.15})
+    return figure
+
+
+def training_curves(
+    history: Sequence[dict[str, Any]],
+    progress: dict[str, Any] | None = None,
+    stop_loss: float | None = None,
+    epochs: int | None = None,
+) -> go.Figure:
+    """Loss and accuracy against epoch, training dashed and held-out solid.
+
+    ``progress`` adds the running curve of the epoch in progress; ``stop_loss`` draws
+    the threshold, and the epoch where training stopped below it is marked.
+    """
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
+    x = [r["epoch"] - 1 + r.get("fraction", 1.0) for r in history]
+    series = (("loss", "Training", TRAIN_COLOR, TRAIN_DASH), ("val_loss", "Held-out", HELDOUT_COLOR, "solid"))
+    for col, metric in ((1, "loss"), (2, "accuracy")):
+        for key, label, color, dash in series:
+            key = key.replace("loss", metric)
+            y = [r.get(key) for r in history]
+            if any(v is not None for v in y):
+                line = {"color": color, "dash": dash}
+                figure.add_scatter(x=x, y=y, name=f"{label} {metric}", mode="lines+markers", line=line, row=1, col=col)
+        trail = (progress or {}).get("trail") or []
+        if trail:
+            start = [[x[-1], history[-1][metric]]] if history and history[-1].get(metric) is not None else []
+            points = start + [[p[0], p[1] if metric == "loss" else p[2]] for p in trail]
+            figure.add_scatter(
+                x=[p[0] for p in points],
+                y=[p[1] for p in points],
+                name=f"Training {metric} (this epoch, running)",
+                mode="lines",
+                line={"color": TRAIN_COLOR, "dash": "dot", "width": 1.5},
+                row=1,
+                col=col,
+            )
+    if stop_loss is not None:
+        _mark_threshold(figure, history, x, stop_loss)
+    figure.update_xaxes(title_text="epoch", range=[0, max([epochs or 1, *x, 1]) + 0.2], rangemode="tozero")
+    figure.update_yaxes(rangemode="tozero", row=1, col=1)
+    return _style(figure, "Training curves", height=400)
+
+
+def _mark_threshold(figure: go.Figure, history: Sequence[dict[str, Any]], x: list[float], stop_loss: float) -> None:
+    figure.add_hline(
+        y=stop_loss,
+        line={"color": THRESHOLD_COLOR, "dash": "dot"},
+        annotation_text=f"stop below {stop_loss:g}",
+        row=1,
+        col=1,
+    )
+    for position, record in zip(x, history, strict=True):
+        if record.get("loss") is not None and record["loss"] < stop_loss:
+            figure.add_scatter(
+                x=[position],
+                y=[record["loss"]],
+                name="stopped here",
+                mode="markers",
+                marker={"color": THRESHOLD_COLOR, "size": 14, "symbol": "x"},
+                row=1,
+                col=1,
+            )
+            break
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> go.Figure:
+    """The first ``per_class`` images of each class, one row per class, names on the left."""
+    rows = []
+    for label in range(len(CLASS_NAMES)):
+        picked = images[np.flatnonzero(labels == label)[:per_class]]
+        padded = np.zeros((per_class, 28, 28), dtype=np.uint8)
+        padded[: len(picked)] = picked
+        rows.append(np.concatenate([np.pad(image, 1, constant_values=0) for image in padded], axis=1))
+    mosaic = np.concatenate(rows, axis=0)  # (10 * 30, per_class * 30) uint8, 0 drawn white
+    figure = go.Figure(go.Heatmap(z=mosaic, colorscale="gray_r", showscale=False, hoverinfo="skip"))
+    figure.update_yaxes(
+        autorange="reversed",
+        tickvals=[30 * i + 14.5 for i in range(len(CLASS_NAMES))],
+        ticktext=list(CLASS_NAMES),
+        scaleanchor="x",
+        showgrid=False,
+    )
+    figure.update_xaxes(showticklabels=False, showgrid=False)
+    return _style(figure, f"{per_class} examples of each class", height=560)
+
+
+def class_balance(train_labels: np.ndarray, test_labels: np.ndarray) -> go.Figure:
+    """Images per class in the training and test sets."""
+    figure = go.Figure()
+    for name, labels, color in (("training", train_labels, TRAIN_COLOR), ("test", test_labels, HELDOUT_COLOR)):
+        counts = np.bincount(labels, minlength=len(CLASS_NAMES))
+        figure.add_bar(x=list(CLASS_NAMES), y=counts, name=f"{name} ({len(labels):,})", marker_color=color)
+    figure.update_layout(barmode="group", yaxis_title="images")
+    return _style(figure, "Class balance")
+
+
+def pixel_histogram(images: np.ndarray, bins: int = 64) -> go.Figure:
+    """The same pixels raw (0–255) and divided by 255 (0–1): one shape, another scale."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Raw pixels (0–255)", "Normalised (÷255: 0–1)"))
+    pixels = np.asarray(images).ravel()
+    counts, edges = np.histogram(pixels, bins=bins, range=(0, 256))
+    for col, scale in ((1, 1.0), (2, 255.0)):
+        centres = (edges[:-1] + edges[1:]) / 2 / scale
+        figure.add_bar(x=centres, y=counts, marker_color=TRAIN_COLOR, showlegend=False, row=1, col=col)
+    figure.update_yaxes(type="log", title_text="pixels (log scale)", row=1, col=1)
+    figure.update_yaxes(type="log", row=1, col=2)
+    return _style(figure, "Pixel values before and after normalisation")

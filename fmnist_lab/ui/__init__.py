@@ -1,0 +1,9 @@
+"""Streamlit glue: page set-up, the shared sidebar, cached loaders, widgets, the live run view.
+
+The only part of the package that imports Streamlit. Pages call these helpers and
+the core library; the core never calls back here.
+"""
+
+from .common import PAGES, current_run_id, dataset_or_stop, page_setup, set_current_run, sidebar, store
+
+__all__ = ["PAGES", "current_run_id", "dataset_or_stop", "page_setup", "set_current_run", "sidebar", "store"]

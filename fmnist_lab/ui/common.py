@@ -1,0 +1,110 @@
+"""What every page shares: set-up, the run store, the data set, the current run and the sidebar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ..data import DataError, Dataset, load_dataset
+from ..runs import InvalidRunId, RunNotFound, RunStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = (  # (file, label, icon); a page is listed once its file exists
+    ("dashboard.py", "Home", ":material/home:"),
+    ("pages/1_Train.py", "Train", ":material/model_training:"),
+    ("pages/2_Confusion.py", "Confusion", ":material/grid_on:"),
+    ("pages/3_Predictions.py", "Predictions", ":material/bar_chart:"),
+    ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
+)
+RUN_PARAM = "run"  # ?run=<id> in the URL
+CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at
+
+
+def page_setup(title: str, icon: str) -> None:
+    st.set_page_config(page_title=f"{title} · fmnist-lab", page_icon=icon, layout="wide")
+
+
+def store() -> RunStore:
+    return RunStore()
+
+
+@st.cache_resource(show_spinner="Loading Fashion-MNIST…")
+def _cached_dataset() -> Dataset:
+    # cache_resource, not cache_data: the arrays are read-only, so every session can
+    # share one copy instead of unpickling 55 MB on each rerun.
+    return load_dataset()
+
+
+def dataset_or_stop() -> Dataset:
+    """The data set, or the how-to-get-it message and the end of this page."""
+    try:
+        return _cached_dataset()
+    except DataError as exc:
+        st.error(f"**The Fashion-MNIST data set is not available.**\n\n```\n{exc}\n```")
+        st.stop()
+        raise  # unreachable: st.stop() ends the script
+
+
+def current_run_id(runs: RunStore) -> str | None:
+    """The run in the URL if valid, else the session's; unknown ids get a visible note."""
+    requested = st.query_params.get(RUN_PARAM)
+    if requested is not None:
+        try:
+            runs.load(requested)
+        except (InvalidRunId, RunNotFound):
+            shown = requested if len(requested) <= 40 else requested[:40] + "…"
+            st.warning(f"Run not found: `{shown}`. Pick a run in the sidebar, or train a new one.")
+            del st.query_params[RUN_PARAM]
+        else:
+            st.session_state[CURRENT_KEY] = requested
+    current = st.session_state.get(CURRENT_KEY)
+    if current is not None and not _exists(runs, current):
+        st.session_state.pop(CURRENT_KEY)
+        current = None
+    if current is not None and st.query_params.get(RUN_PARAM) != current:
+        st.query_params[RUN_PARAM] = current  # so a copied link opens the same run
+    return current
+
+
+def set_current_run(run_id: str | None) -> None:
+    if run_id is None:
+        st.session_state.pop(CURRENT_KEY, None)
+        st.query_params.pop(RUN_PARAM, None)
+    else:
+        st.session_state[CURRENT_KEY] = run_id
+        st.query_params[RUN_PARAM] = run_id
+
+
+def sidebar(runs: RunStore, current: str | None) -> None:
+    """Page links (carrying the current run) and a run picker, the same on every page."""
+    with st.sidebar:
+        params = {RUN_PARAM: current} if current else None
+        for file, label, icon in PAGES:
+            if (ROOT / file).exists():
+                st.page_link(file, label=label, icon=icon, query_params=params)
+        st.divider()
+        stored = runs.list()
+        if not stored:
+            st.caption("No runs yet: train one on the Train page.")
+            return
+        ids = [run.id for run in stored]
+        labels = {run.id: run.label() for run in stored}
+        st.session_state["sidebar_run"] = current if current in ids else None  # follow the current run
+        st.selectbox(
+            "Current run",
+            ids,
+            format_func=labels.__getitem__,
+            placeholder="Pick a run…",
+            key="sidebar_run",
+            on_change=lambda: set_current_run(st.session_state["sidebar_run"]),
+            help="The run the analysis pages show. Its id is in the page address, so a copied link opens it.",
+        )
+
+
+def _exists(runs: RunStore, run_id: str) -> bool:
+    try:
+        runs.load(run_id)
+    except (InvalidRunId, RunNotFound):
+        return False
+    return True

@@ -1,0 +1,19 @@
+"""Cached figures for the home page (the data set never changes while the server runs)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from .. import charts
+from ..data import Dataset
+
+
+@st.cache_resource(show_spinner=False)
+def home_figures(_dataset: Dataset, source: str) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """Sample grid, class balance and pixel histogram; ``source`` keys the cache."""
+    return (
+        charts.sample_grid(_dataset.x_train, _dataset.y_train),
+        charts.class_balance(_dataset.y_train, _dataset.y_test),
+        charts.pixel_histogram(_dataset.x_test),
+    )

@@ -1,0 +1,86 @@
+"""One run on the Train page: live progress while it trains, the results after."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import charts, jobs
+from ..runs import Run, RunNotFound, RunStore
+from .common import PAGES, ROOT, RUN_PARAM
+
+POLL_SECONDS = 1.0  # the live view redraws this often while a run is queued or training
+
+
+def run_view(runs: RunStore, run_id: str) -> None:
+    """Live view for an active run (polling), results for an ended one."""
+    run = runs.load(run_id)
+    st.subheader(run.name)
+    st.caption(f"`{run.id}` · {run.config.summary()} · {run.config.parameter_count:,} parameters")
+    if run.is_active:
+        st.fragment(_live, run_every=POLL_SECONDS)(runs, run_id)
+    else:
+        results(runs, run)
+
+
+def _live(runs: RunStore, run_id: str) -> None:
+    try:
+        run = runs.load(run_id)
+    except RunNotFound:
+        st.rerun()  # deleted meanwhile
+    if not run.is_active:
+        st.rerun()  # finished: redraw the whole page with the results
+    progress = runs.progress(run_id)
+    st.progress(_fraction(progress), text=progress_text(progress, runs.cancel_requested(run_id)))
+    history = runs.history(run_id)
+    figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
+    st.plotly_chart(figure, key="live_curves")
+    if st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
+        jobs.stop(runs, run_id)
+        st.toast("Stopping… the run keeps what it has learnt.")
+
+
+def progress_text(progress: dict, stopping: bool = False) -> str:
+    """``Epoch 2/5 · batch 900/1,875 · about 12 s left``."""
+    if stopping:
+        return "Stopping…"
+    if not progress:
+        return "Starting: loading TensorFlow and the data…"
+    done = _fraction(progress)
+    elapsed = progress.get("elapsed", 0.0)
+    left = f" · about {_duration(elapsed * (1 - done) / done)} left" if done > 0.02 else ""
+    return f"Epoch {progress['epoch']}/{progress['epochs']} · batch {progress['batch']:,}/{progress['steps']:,}{left}"
+
+
+def _fraction(progress: dict) -> float:
+    if not progress:
+        return 0.0
+    done = (progress["epoch"] - 1 + progress["batch"] / max(progress["steps"], 1)) / progress["epochs"]
+    return min(max(done, 0.0), 1.0)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def results(runs: RunStore, run: Run) -> None:
+    """Test metrics, why training ended, the curves and links to look closer."""
+    if run.state == "failed":
+        st.error(f"**Training failed.** {run.status.get('error', 'No reason was recorded.')}")
+    metrics = run.metrics
+    if metrics:
+        per_epoch = metrics.get("seconds_per_epoch")
+        top, bottom = st.columns(3), st.columns(3)
+        top[0].metric("Test accuracy", f"{metrics['test_accuracy']:.2%}")
+        top[1].metric("Test loss", f"{metrics['test_loss']:.3f}")
+        top[2].metric("Epochs run", metrics["epochs_run"])
+        bottom[0].metric("Parameters", f"{metrics['parameters']:,}")
+        bottom[1].metric("Seconds per epoch", "–" if per_epoch is None else f"{per_epoch:.1f}")
+        bottom[2].metric("Training time", f"{metrics['train_seconds']:.1f} s", help="Inside model.fit only.")
+        st.info(f"**Why training ended:** {metrics['stop_reason']}")
+    history = runs.history(run.id)
+    if history:
+        st.plotly_chart(charts.training_curves(history, None, run.config.stop_loss, run.config.epochs))
+    if metrics:
+        links = [(file, label, icon) for file, label, icon in PAGES[2:] if (ROOT / file).exists()]
+        for col, (file, label, icon) in zip(st.columns(max(len(links), 1)), links, strict=False):
+            col.page_link(file, label=f"{label} for this run", icon=icon, query_params={RUN_PARAM: run.id})

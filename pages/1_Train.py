@@ -1,0 +1,40 @@
+"""Train: pick hidden units, epochs, a stop-loss threshold and normalisation; watch it learn."""
+
+import streamlit as st
+
+from fmnist_lab import jobs, ui
+from fmnist_lab.ui.controls import train_controls
+from fmnist_lab.ui.run_view import run_view
+
+ui.page_setup("Train", "🏋️")
+runs = ui.store()
+current = ui.current_run_id(runs)
+ui.sidebar(runs, current)
+st.title("Train the course model")
+st.caption("Flatten(28×28) → Dense(N, activation) → Dense(10, softmax) · Adam · sparse categorical cross-entropy")
+ui.dataset_or_stop()  # fail here, with the how-to, rather than in the training process
+
+controls, view = st.columns([1, 2], gap="large")
+with controls:
+    config = train_controls()
+    busy = current is not None and runs.load(current).is_active
+    if isinstance(config, str):
+        st.error(config)
+    else:
+        st.caption(f"{config.parameter_count:,} parameters to learn")
+    clicked = st.button(
+        "Train",
+        icon=":material/play_arrow:",
+        type="primary",
+        key="train_start",
+        disabled=isinstance(config, str) or busy,
+        help="Wait for the current run, or stop it, to train another." if busy else "Start training in the background.",
+    )
+    if clicked and not isinstance(config, str):
+        ui.set_current_run(jobs.start(runs, config).id)
+        st.rerun()
+with view:
+    if current is None:
+        st.info("Choose settings and press **Train**. Training runs in the background: change pages or reload freely.")
+    else:
+        run_view(runs, current)
