@@ -20,6 +20,9 @@ TRAIN_COLOR, HELDOUT_COLOR, THRESHOLD_COLOR = "#4C78A8", "#F58518", "#E45756"
 FONT = {"family": "sans-serif", "size": 13}
 MARGIN = {"l": 50, "r": 20, "t": 50, "b": 40}
 TRAIN_DASH = "dash"
+GRID_LINE = 70  # grey between images in a mosaic
+HEATMAP_SCALE = "Blues"
+DIFF_SCALE = "RdBu"
 
 
 def run_color(index: int) -> str:
@@ -104,9 +107,9 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> 
         picked = images[np.flatnonzero(labels == label)[:per_class]]
         padded = np.zeros((per_class, 28, 28), dtype=np.uint8)
         padded[: len(picked)] = picked
-        rows.append(np.concatenate([np.pad(image, 1, constant_values=0) for image in padded], axis=1))
-    mosaic = np.concatenate(rows, axis=0)  # (10 * 30, per_class * 30) uint8, 0 drawn white
-    figure = go.Figure(go.Heatmap(z=mosaic, colorscale="gray_r", showscale=False, hoverinfo="skip"))
+        rows.append(np.concatenate([np.pad(image, 1, constant_values=GRID_LINE) for image in padded], axis=1))
+    mosaic = np.concatenate(rows, axis=0)  # (10 * 30, per_class * 30) uint8, drawn as the model sees it
+    figure = go.Figure(go.Heatmap(z=mosaic, colorscale="gray", zmin=0, zmax=255, showscale=False, hoverinfo="skip"))
     figure.update_yaxes(
         autorange="reversed",
         tickvals=[30 * i + 14.5 for i in range(len(CLASS_NAMES))],
@@ -139,3 +142,110 @@ def pixel_histogram(images: np.ndarray, bins: int = 64) -> go.Figure:
     figure.update_yaxes(type="log", title_text="pixels (log scale)", row=1, col=1)
     figure.update_yaxes(type="log", row=1, col=2)
     return _style(figure, "Pixel values before and after normalisation")
+
+
+def confusion_heatmap(cm: np.ndarray, normalised: bool = False, title: str = "Confusion matrix") -> go.Figure:
+    """True class down, predicted class across, the number in every cell.
+
+    ``normalised`` shows each row as percentages of that true class.
+    """
+    cm = np.asarray(cm)
+    if normalised:
+        totals = cm.sum(axis=1, keepdims=True)
+        values = np.divide(cm * 100.0, totals, out=np.zeros(cm.shape), where=totals > 0)
+        text, hover = np.vectorize(lambda v: f"{v:.0f}%")(values), "%{z:.1f}% of true %{y}<extra></extra>"
+    else:
+        values, text, hover = cm, cm.astype(str), "%{z} × true %{y} → predicted %{x}<extra></extra>"
+    names = list(CLASS_NAMES)
+    figure = go.Figure(
+        go.Heatmap(
+            z=values, x=names, y=names, text=text, texttemplate="%{text}", colorscale=HEATMAP_SCALE, hovertemplate=hover
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title_text="true class")
+    figure.update_xaxes(title_text="predicted class", tickangle=-35)
+    return _style(figure, title, height=560)
+
+
+def confusion_difference(diff: np.ndarray, labels: tuple[str, str]) -> go.Figure:
+    """``cm_b - cm_a``: red where run B puts more images than run A, blue where fewer."""
+    names = list(CLASS_NAMES)
+    limit = max(int(np.abs(diff).max()), 1)
+    figure = go.Figure(
+        go.Heatmap(
+            z=diff,
+            x=names,
+            y=names,
+            text=diff.astype(str),
+            texttemplate="%{text}",
+            colorscale=DIFF_SCALE,
+            reversescale=True,
+            zmin=-limit,
+            zmax=limit,
+            hovertemplate=f"true %{{y}} → %{{x}}: %{{z:+d}} ({labels[1]} − {labels[0]})<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title_text="true class")
+    figure.update_xaxes(title_text="predicted class", tickangle=-35)
+    return _style(figure, f"Confusion difference: {labels[1]} − {labels[0]}", height=560)
+
+
+def class_accuracy(accuracy: Sequence[float], title: str = "Accuracy per class") -> go.Figure:
+    """Horizontal bars, worst class at the top, with the mean as a line."""
+    order = np.argsort(accuracy)
+    names = [CLASS_NAMES[i] for i in order]
+    values = [float(accuracy[i]) for i in order]
+    figure = go.Figure(
+        go.Bar(x=values, y=names, orientation="h", marker_color=TRAIN_COLOR, text=[f"{v:.1%}" for v in values])
+    )
+    figure.add_vline(x=float(np.mean(accuracy)), line={"dash": "dot", "color": THRESHOLD_COLOR}, annotation_text="mean")
+    figure.update_xaxes(range=[0, 1], tickformat=".0%")
+    return _style(figure, title, height=420)
+
+
+def softmax_bars(probabilities: Sequence[float], true_label: int | None = None) -> go.Figure:
+    """The ten softmax outputs; the argmax is coloured, the true class outlined."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    best = int(np.argmax(probabilities))
+    colors = [HELDOUT_COLOR if i == best else "#B0BEC5" for i in range(len(CLASS_NAMES))]
+    outline = [3 if i == true_label else 0 for i in range(len(CLASS_NAMES))]
+    figure = go.Figure(
+        go.Bar(
+            x=list(CLASS_NAMES),
+            y=probabilities,
+            marker={"color": colors, "line": {"width": outline, "color": "#222"}},
+            text=[f"{p:.1%}" for p in probabilities],
+            textposition="outside",
+        )
+    )
+    figure.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="probability")
+    figure.update_xaxes(tickangle=-35)
+    title = f"Softmax output: argmax {CLASS_NAMES[best]}"
+    if true_label is not None:
+        title += f", true {CLASS_NAMES[true_label]}"
+    return _style(figure, title, height=380)
+
+
+def compare_curves(histories: Sequence[tuple[str, Sequence[dict[str, Any]]]], metric: str = "accuracy") -> go.Figure:
+    """Several runs' curves on one chart: one colour per run, training dashed, held-out solid."""
+    figure = go.Figure()
+    for index, (label, history) in enumerate(histories):
+        x = [r["epoch"] - 1 + r.get("fraction", 1.0) for r in history]
+        for key, dash, part in ((metric, TRAIN_DASH, "training"), (f"val_{metric}", "solid", "held-out")):
+            y = [r.get(key) for r in history]
+            if any(v is not None for v in y):
+                line = {"color": run_color(index), "dash": dash}
+                figure.add_scatter(x=x, y=y, name=f"{label} · {part}", mode="lines+markers", line=line)
+    figure.update_xaxes(title_text="epoch", rangemode="tozero")
+    figure.update_yaxes(title_text=metric)
+    return _style(figure, f"{metric.capitalize()}: training dashed, held-out solid", height=420)
+
+
+def class_accuracy_comparison(labels: Sequence[str], accuracies: Sequence[Sequence[float]]) -> go.Figure:
+    """Per-class accuracy of several runs as grouped bars, one colour per run."""
+    figure = go.Figure()
+    for index, (label, accuracy) in enumerate(zip(labels, accuracies, strict=True)):
+        figure.add_bar(x=list(CLASS_NAMES), y=list(accuracy), name=label, marker_color=run_color(index))
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(tickformat=".0%", title_text="test accuracy")
+    return _style(figure, "Accuracy per class", height=420)

@@ -18,6 +18,8 @@ pattern before it is joined to a path, so no id can reach outside the store.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
@@ -101,7 +103,8 @@ class Run:
     def label(self) -> str:
         """Short text for pickers: name, units, state, accuracy."""
         accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
-        return f"{self.name} · {self.config.summary()} · {self.state}{accuracy}"
+        details = "" if self.name == default_name(self.config) else f" · {self.config.summary()}"
+        return f"{self.name}{details} · {self.state}{accuracy}"
 
 
 class RunStore:
@@ -206,6 +209,15 @@ class RunStore:
 
     def history(self, run_id: str) -> list[dict[str, Any]]:
         return self._optional_json(self.path(run_id) / "history.json", [])
+
+    def history_csv(self, run_id: str) -> str:
+        """The per-epoch history as CSV text, one row per epoch."""
+        columns = ("epoch", "fraction", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.history(run_id))
+        return out.getvalue()
 
     def write_progress(self, run_id: str, progress: dict[str, Any]) -> None:
         atomic.write_json(self.path(run_id) / "progress.json", progress)

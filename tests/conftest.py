@@ -37,11 +37,21 @@ def synthetic_images(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     return images
 
 
-def make_dataset(n_train: int = 600, n_test: int = 200, seed: int = 0) -> Dataset:
+def make_dataset(n_train: int = 600, n_test: int = 200, seed: int = 0, noise: float = 0.08) -> Dataset:
+    """Balanced training labels, random test labels; ``noise`` of the images show another class's band,
+    so even a perfect model makes mistakes to analyse."""
     rng = np.random.default_rng(seed)
     y_train = np.resize(np.arange(10, dtype=np.uint8), n_train)
     y_test = rng.integers(0, 10, size=n_test, dtype=np.uint8)
-    return Dataset(synthetic_images(y_train, seed), y_train, synthetic_images(y_test, seed + 1), y_test, "synthetic")
+
+    def drawn(labels: np.ndarray) -> np.ndarray:
+        shown = labels.copy()
+        wrong = rng.random(len(labels)) < noise
+        shown[wrong] = (labels[wrong] + rng.integers(1, 10, size=int(wrong.sum()))) % 10
+        return shown
+
+    x_train, x_test = synthetic_images(drawn(y_train), seed), synthetic_images(drawn(y_test), seed + 1)
+    return Dataset(x_train, y_train, x_test, y_test, "synthetic")
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +112,27 @@ def app_env(full_size_idx: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     st.cache_resource.clear()
     st.cache_data.clear()
     return full_size_idx
+
+
+@pytest.fixture(scope="session")
+def trained_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Path) -> Path:
+    """Two real tiny trainings, 128 and 1024 units, on the synthetic full-size data set."""
+    from fmnist_lab import RunStore, TrainConfig
+    from fmnist_lab.train import train_run
+
+    root = tmp_path_factory.mktemp("trained") / "runs"
+    store = RunStore(root)
+    dataset = data.read_folder(full_size_idx)
+    for units in (128, 1024):
+        run = store.create(TrainConfig(hidden_units=(units,), epochs=1, train_samples=1000))
+        train_run(store, run.id, dataset=dataset)
+    return root
+
+
+@pytest.fixture
+def trained_store(trained_runs_dir: Path, isolated_lab: Path, app_env: Path) -> Path:
+    """This test's own copy of the trained runs, in its lab home."""
+    import shutil
+
+    shutil.copytree(trained_runs_dir, isolated_lab / "runs")
+    return isolated_lab / "runs"

@@ -76,7 +76,9 @@ def figures(app: AppTest) -> list[dict]:
 def values(field: list | dict) -> list:
     """A trace's x or y as a list; Plotly sends NumPy arrays as base64 typed arrays."""
     if isinstance(field, dict):
-        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
+        flat = np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
+        shape = [int(n) for n in str(field.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape).tolist()
     return field
 
 

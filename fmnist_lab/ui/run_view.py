@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from .. import charts, jobs
@@ -84,3 +86,21 @@ def results(runs: RunStore, run: Run) -> None:
         links = [(file, label, icon) for file, label, icon in PAGES[2:] if (ROOT / file).exists()]
         for col, (file, label, icon) in zip(st.columns(max(len(links), 1)), links, strict=False):
             col.page_link(file, label=f"{label} for this run", icon=icon, query_params={RUN_PARAM: run.id})
+        downloads(runs, run)
+
+
+def downloads(runs: RunStore, run: Run) -> None:
+    """The trained model, the history as CSV and the config as JSON (the model is read only when clicked)."""
+    model, history, config = st.columns(3)
+    path = runs.model_path(run.id)
+    if path.exists():
+        model.download_button(
+            "Model (.keras)", path.read_bytes, f"fmnist-{run.id}.keras", icon=":material/download:", key="dl_model"
+        )
+    history.download_button(
+        "History (.csv)", runs.history_csv(run.id), f"fmnist-{run.id}-history.csv", "text/csv", key="dl_history"
+    )
+    settings = json.dumps(run.config.to_dict(), indent=2)
+    config.download_button(
+        "Config (.json)", settings, f"fmnist-{run.id}-config.json", "application/json", key="dl_config"
+    )

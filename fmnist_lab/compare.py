@@ -1,0 +1,56 @@
+"""Side-by-side runs: the default pair to compare and the comparison table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .config import TrainConfig
+from .runs import Run
+
+CLASSIC_PAIR = ((128,), (1024,))  # the course's comparison
+TABLE_FORMAT = {
+    "train accuracy": "{:.2%}",
+    "test accuracy": "{:.2%}",
+    "train − test": "{:+.2%}",
+    "s / epoch": "{:.2f}",
+    "test loss": "{:.3f}",
+    "parameters": "{:,}",
+}
+
+
+def default_selection(runs: Sequence[Run]) -> list[str]:
+    """The newest 128-unit and newest 1024-unit runs; else the newest two. ``runs`` is newest first."""
+    picked = [next((r.id for r in runs if r.config.hidden_units == units), None) for units in CLASSIC_PAIR]
+    if all(picked):
+        return picked  # type: ignore[return-value]
+    return [run.id for run in runs[:2]]
+
+
+def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run: what it was and how it did, with the train–test gap (overfitting)."""
+    rows = []
+    for run in runs:
+        m = run.metrics
+        train, test = m.get("train_accuracy"), m.get("test_accuracy")
+        rows.append(
+            {
+                "run": run.name,
+                "hidden units": "-".join(map(str, run.config.hidden_units)),
+                "parameters": run.config.parameter_count,
+                "epochs run": m.get("epochs_run"),
+                "s / epoch": m.get("seconds_per_epoch"),
+                "train accuracy": train,
+                "test accuracy": test,
+                "train − test": None if train is None or test is None else train - test,
+                "test loss": m.get("test_loss"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def classic_pair(epochs: int, base: TrainConfig | None = None) -> tuple[TrainConfig, TrainConfig]:
+    """128 and 1024 units with every other setting, the seed included, equal."""
+    settings = (base or TrainConfig()).to_dict() | {"epochs": epochs}
+    return tuple(TrainConfig(**settings | {"hidden_units": units}) for units in CLASSIC_PAIR)  # type: ignore[return-value]

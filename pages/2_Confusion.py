@@ -1,0 +1,60 @@
+"""Confusion: which classes the current run mixes up, the images behind each cell, and who it serves worst."""
+
+import streamlit as st
+
+from fmnist_lab import charts, metrics, ui
+from fmnist_lab.data import CLASS_NAMES
+from fmnist_lab.ui import analysis
+
+ui.page_setup("Confusion", "🧩")
+runs = ui.store()
+current = ui.current_run_id(runs)
+ui.sidebar(runs, current)
+st.title("Where the model gets confused")
+dataset = ui.dataset_or_stop()
+run = analysis.run_or_stop(runs, current)
+probabilities, labels = analysis.run_predictions(runs, run.id)
+cm, report = analysis.run_confusion(runs, run.id)
+st.caption(f"{run.name} · {run.config.summary()} · {len(labels):,} test images · accuracy {run.test_accuracy:.2%}")
+
+normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
+st.plotly_chart(charts.confusion_heatmap(cm, normalised))
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Per class")
+    st.dataframe(report.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.1%}", "accuracy": "{:.1%}"}))
+with right:
+    st.subheader("Most confused pairs")
+    pairs = metrics.most_confused_pairs(cm, top=6)
+    for true, pred, count in pairs:
+        st.markdown(f"- **{CLASS_NAMES[true]}** taken for **{CLASS_NAMES[pred]}**: {count} images")
+
+st.subheader("The images behind a cell")
+first = pairs[0][:2] if pairs else (0, 0)
+pick_true, pick_pred = st.columns(2)
+true_class = pick_true.selectbox(
+    "True class", range(10), index=first[0], format_func=CLASS_NAMES.__getitem__, key="confusion_true"
+)
+pred_class = pick_pred.selectbox(
+    "Predicted as", range(10), index=first[1], format_func=CLASS_NAMES.__getitem__, key="confusion_pred"
+)
+cell = metrics.cell_indices(labels, probabilities, true_class, pred_class)
+st.caption(f"{len(cell)} test images, most confident first (showing up to 24).")
+shown = cell[:24]
+analysis.gallery(dataset.x_test[shown], [analysis.top_caption(i, probabilities[i]) for i in shown])
+
+st.subheader("Who the model serves worst")
+gap = metrics.accuracy_gap(report)
+st.plotly_chart(charts.class_accuracy(report["accuracy"].to_numpy()))
+st.markdown(
+    f"Best: **{gap['best_class']}** ({gap['best_accuracy']:.1%}); "
+    f"worst: **{gap['worst_class']}** ({gap['worst_accuracy']:.1%}) — a gap of **{gap['gap']:.1%}**, "
+    "though every class had the same number of training images."
+)
+st.info(
+    "Equal data does not mean equal service. Shirts look like T-shirts, pullovers and coats, so the model fails "
+    "them most. In real systems the gap grows when a group has fewer examples or noisier labels: a model can "
+    "look accurate overall while serving some people much worse. Always look per class (per group), not only "
+    "at the average."
+)

@@ -1,0 +1,64 @@
+"""Compare: 2–4 runs side by side — curves, numbers, per-class accuracy, confusion difference, flipped images."""
+
+import streamlit as st
+
+from fmnist_lab import charts, compare, jobs, metrics, ui
+from fmnist_lab.ui import analysis
+
+ui.page_setup("Compare", "⚖️")
+runs = ui.store()
+current = ui.current_run_id(runs)
+ui.sidebar(runs, current)
+st.title("Compare runs")
+dataset = ui.dataset_or_stop()
+
+with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=False):
+    epochs = st.slider("Epochs for both", 1, 50, 5, key="compare_epochs")
+    if st.button("Train 128 vs 1024", icon=":material/play_arrow:", key="compare_train_pair"):
+        pair = [jobs.start(runs, config).id for config in compare.classic_pair(epochs)]
+        ui.set_current_run(pair[-1])
+        st.success("Both runs started with every other setting and the seed equal. Watch them on Train.")
+
+candidates = analysis.analysable_runs(runs)
+if len(candidates) < 2:
+    st.info("Comparing needs two finished runs. Train some, or use the button above.")
+    st.stop()
+labels = {run.id: run.label() for run in candidates}
+chosen_ids = st.multiselect(
+    "Runs (2–4)",
+    list(labels),
+    compare.default_selection(candidates),
+    format_func=labels.__getitem__,
+    max_selections=4,
+    key="compare_runs",
+)
+if len(chosen_ids) < 2:
+    st.info("Pick at least two runs.")
+    st.stop()
+chosen = [runs.load(run_id) for run_id in chosen_ids]
+names = [f"{i + 1}: {run.name}" for i, run in enumerate(chosen)]
+
+left, right = st.columns(2)
+histories = [(name, runs.history(run.id)) for name, run in zip(names, chosen, strict=True)]
+left.plotly_chart(charts.compare_curves(histories, "accuracy"))
+right.plotly_chart(charts.compare_curves(histories, "loss"))
+table = compare.summary_table(chosen)
+st.dataframe(table.style.format(compare.TABLE_FORMAT, na_rep="–"), hide_index=True)
+
+confusions = [analysis.run_confusion(runs, run.id) for run in chosen]
+st.plotly_chart(charts.class_accuracy_comparison(names, [report["accuracy"] for _, report in confusions]))
+
+st.subheader(f"{names[0]} vs {names[1]}")
+(probs_a, labels_a), (probs_b, labels_b) = (analysis.run_predictions(runs, run.id) for run in chosen[:2])
+try:
+    flips = metrics.flipped(labels_a, probs_a, probs_b, labels_b)
+except ValueError as exc:
+    st.warning(f"These two runs were tested on different images, so they cannot be compared image by image. {exc}")
+    st.stop()
+st.plotly_chart(
+    charts.confusion_difference(metrics.confusion_difference(confusions[0][0], confusions[1][0]), (names[0], names[1]))
+)
+for key, winner, loser, probs in (("a_only", names[0], names[1], probs_b), ("b_only", names[1], names[0], probs_a)):
+    shown = flips[key][:12]
+    st.markdown(f"**Right in {winner}, wrong in {loser}**: {len(flips[key])} images (the loser's guess below)")
+    analysis.gallery(dataset.x_test[shown], [analysis.top_caption(i, probs[i], k=1) for i in shown])

@@ -1,0 +1,102 @@
+"""Charts are pure functions: check the numbers they draw, without a browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fmnist_lab import charts
+from fmnist_lab.data import CLASS_NAMES
+
+HISTORY = [
+    {"epoch": 1, "fraction": 1.0, "loss": 0.50, "accuracy": 0.82, "val_loss": 0.44, "val_accuracy": 0.85},
+    {"epoch": 2, "fraction": 1.0, "loss": 0.37, "accuracy": 0.86, "val_loss": 0.39, "val_accuracy": 0.85},
+    {"epoch": 3, "fraction": 1.0, "loss": 0.24, "accuracy": 0.88, "val_loss": 0.36, "val_accuracy": 0.87},
+]
+
+
+def trace(figure, name: str):  # noqa: ANN001, ANN201
+    return next(t for t in figure.data if t.name == name)
+
+
+def test_training_curves_plot_every_epoch() -> None:
+    figure = charts.training_curves(HISTORY, epochs=5)
+    assert list(trace(figure, "Training loss").y) == [0.50, 0.37, 0.24]
+    assert list(trace(figure, "Held-out accuracy").y) == [0.85, 0.85, 0.87]
+    assert list(trace(figure, "Training loss").x) == [1.0, 2.0, 3.0]
+    assert trace(figure, "Training loss").line.dash == "dash" and trace(figure, "Held-out loss").line.dash == "solid"
+    assert figure.layout.xaxis.range[1] == pytest.approx(5.2)
+
+
+def test_live_progress_adds_the_running_curve() -> None:
+    progress = {"trail": [[3.25, 0.30, 0.87], [3.5, 0.28, 0.88]]}
+    figure = charts.training_curves(HISTORY, progress)
+    running = trace(figure, "Training loss (this epoch, running)")
+    assert list(running.x) == [3.0, 3.25, 3.5] and list(running.y) == [0.24, 0.30, 0.28]
+
+
+def test_threshold_line_and_stop_marker() -> None:
+    figure = charts.training_curves(HISTORY, stop_loss=0.25)
+    assert any(shape.y0 == 0.25 for shape in figure.layout.shapes)
+    marker = trace(figure, "stopped here")
+    assert list(marker.x) == [3.0] and list(marker.y) == [0.24]
+    assert not [t for t in charts.training_curves(HISTORY, stop_loss=0.1).data if t.name == "stopped here"]
+
+
+def test_partial_epoch_sits_between_epochs() -> None:
+    history = [*HISTORY[:2], {**HISTORY[2], "fraction": 0.4}]
+    assert list(trace(charts.training_curves(history), "Training loss").x) == [1.0, 2.0, pytest.approx(2.4)]
+
+
+def test_confusion_heatmap_counts_and_percentages() -> None:
+    cm = np.arange(100).reshape(10, 10)
+    counts = charts.confusion_heatmap(cm)
+    np.testing.assert_array_equal(np.array(counts.data[0].z), cm)
+    assert list(counts.data[0].x) == list(CLASS_NAMES) and counts.data[0].text[0][1] == "1"
+    rows = np.array(charts.confusion_heatmap(cm, normalised=True).data[0].z)
+    np.testing.assert_allclose(rows.sum(axis=1), 100.0)
+    empty_row = charts.confusion_heatmap(np.zeros((10, 10), dtype=int), normalised=True)
+    assert np.array(empty_row.data[0].z).sum() == 0
+
+
+def test_softmax_bars_mark_argmax_and_true_class() -> None:
+    probabilities = np.full(10, 0.02)
+    probabilities[6], probabilities[0] = 0.62, 0.22
+    figure = charts.softmax_bars(probabilities, true_label=0)
+    bar = figure.data[0]
+    assert sum(bar.y) == pytest.approx(1.0)
+    assert bar.marker.color[6] == charts.HELDOUT_COLOR and bar.marker.color[0] != charts.HELDOUT_COLOR
+    assert bar.marker.line.width[0] == 3 and bar.marker.line.width[6] == 0
+    assert figure.layout.title.text == "Softmax output: argmax Shirt, true T-shirt/top"
+
+
+def test_sample_grid_places_each_class_on_its_row() -> None:
+    labels = np.repeat(np.arange(10), 3)
+    images = np.zeros((30, 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = labels * 20 + 1  # a class-identifying pixel
+    mosaic = np.array(charts.sample_grid(images, labels, per_class=3).data[0].z)
+    assert mosaic.shape == (300, 90)
+    for label in range(10):
+        assert mosaic[30 * label + 1, 1] == label * 20 + 1
+
+
+def test_class_balance_and_pixel_histogram() -> None:
+    train, test = np.array([0, 0, 1, 9]), np.array([1, 1])
+    balance = charts.class_balance(train, test)
+    assert list(balance.data[0].y) == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1] and list(balance.data[1].y)[1] == 2
+    histogram = charts.pixel_histogram(np.array([[0, 0, 255, 128]], dtype=np.uint8), bins=4)
+    raw, scaled = histogram.data
+    assert list(raw.y) == [2, 0, 1, 1] and list(raw.x) == list(np.array(scaled.x) * 255)
+
+
+def test_compare_curves_one_colour_per_run() -> None:
+    figure = charts.compare_curves([("a", HISTORY), ("b", HISTORY[:2])], "accuracy")
+    assert [t.name for t in figure.data] == ["a · training", "a · held-out", "b · training", "b · held-out"]
+    assert figure.data[0].line.color == figure.data[1].line.color != figure.data[2].line.color
+
+
+def test_confusion_difference_is_symmetric_in_colour() -> None:
+    diff = np.zeros((10, 10), dtype=int)
+    diff[6, 0], diff[0, 6] = 12, -5
+    heatmap = charts.confusion_difference(diff, ("128", "1024")).data[0]
+    assert heatmap.zmin == -12 and heatmap.zmax == 12 and np.array(heatmap.z)[6, 0] == 12
