@@ -9,11 +9,7 @@ import streamlit as st
 from fmnist_lab import ui
 from fmnist_lab.ui.home import home_figures
 
-ui.page_setup("Home", "👕")
-runs = ui.store()
-ui.sidebar(runs, ui.current_run_id(runs))
-
-st.title("fmnist-lab: learn by training")
+ui.start_page("Home", "👕", "fmnist-lab: learn by training")
 st.markdown(
     "Train the classic first computer-vision network — **Flatten(28×28) → Dense(N, relu) → Dense(10, softmax)** — "
     "on the real Fashion-MNIST, and see what each choice does: hidden units, epochs, a stop-when-loss-is-low "

@@ -6,11 +6,7 @@ from fmnist_lab import charts, metrics, ui
 from fmnist_lab.data import CLASS_NAMES
 from fmnist_lab.ui import analysis
 
-ui.page_setup("Confusion", "🧩")
-runs = ui.store()
-current = ui.current_run_id(runs)
-ui.sidebar(runs, current)
-st.title("Where the model gets confused")
+runs, current = ui.start_page("Confusion", "🧩", "Where the model gets confused")
 dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
 probabilities, labels = analysis.run_predictions(runs, run.id)

@@ -7,11 +7,7 @@ from fmnist_lab import charts, images, ui
 from fmnist_lab.data import CLASS_NAMES
 from fmnist_lab.ui import analysis, predictions_ui
 
-ui.page_setup("Predictions", "🔮")
-runs = ui.store()
-current = ui.current_run_id(runs)
-ui.sidebar(runs, current)
-st.title("What the model outputs")
+runs, current = ui.start_page("Predictions", "🔮", "What the model outputs")
 dataset = ui.dataset_or_stop()
 browse, playground, own = st.tabs(["Test images", "Softmax playground", "Your own picture"])
 

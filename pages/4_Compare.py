@@ -5,11 +5,7 @@ import streamlit as st
 from fmnist_lab import charts, compare, jobs, metrics, ui
 from fmnist_lab.ui import analysis
 
-ui.page_setup("Compare", "⚖️")
-runs = ui.store()
-current = ui.current_run_id(runs)
-ui.sidebar(runs, current)
-st.title("Compare runs")
+runs, current = ui.start_page("Compare", "⚖️", "Compare runs")
 dataset = ui.dataset_or_stop()
 
 with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=False):

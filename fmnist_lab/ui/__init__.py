@@ -4,6 +4,24 @@ The only part of the package that imports Streamlit. Pages call these helpers an
 the core library; the core never calls back here.
 """
 
-from .common import PAGES, current_run_id, dataset_or_stop, page_setup, set_current_run, sidebar, store
+from .common import (
+    PAGES,
+    current_run_id,
+    dataset_or_stop,
+    page_setup,
+    set_current_run,
+    sidebar,
+    start_page,
+    store,
+)
 
-__all__ = ["PAGES", "current_run_id", "dataset_or_stop", "page_setup", "set_current_run", "sidebar", "store"]
+__all__ = [
+    "PAGES",
+    "current_run_id",
+    "dataset_or_stop",
+    "page_setup",
+    "set_current_run",
+    "sidebar",
+    "start_page",
+    "store",
+]

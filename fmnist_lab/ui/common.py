@@ -29,6 +29,16 @@ def store() -> RunStore:
     return RunStore()
 
 
+def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | None]:
+    """What every page does first: configure, find the current run, draw the sidebar and title."""
+    page_setup(label, icon)
+    runs = store()
+    current = current_run_id(runs)
+    sidebar(runs, current)
+    st.title(heading)
+    return runs, current
+
+
 @st.cache_resource(show_spinner="Loading Fashion-MNIST…")
 def _cached_dataset() -> Dataset:
     # cache_resource, not cache_data: the arrays are read-only, so every session can
