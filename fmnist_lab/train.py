@@ -7,6 +7,7 @@ logs into the run's folder. It imports TensorFlow, so import it only where you t
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -202,12 +203,17 @@ def train_run(
     on_progress: ProgressHook | None = None,
     on_epoch: ProgressHook | None = None,
     fast: bool = True,
+    live: bool = True,
 ) -> TrainResult:
-    """Train the run ``run_id`` to the end; marks it failed (and re-raises) on any error."""
+    """Train the run ``run_id`` to the end; marks it failed (and re-raises) on any error.
+
+    ``live=False`` drops the in-epoch progress snapshots and cancel polling (the benchmark
+    uses it to measure what live progress costs); ``fast=False`` compiles plainly.
+    """
     config = store.load(run_id).config
     store.set_status(run_id, "running", pid=os.getpid())
     try:
-        result = _train(config, store, run_id, dataset or load_dataset(), on_progress, on_epoch, fast)
+        result = _train(config, store, run_id, dataset or load_dataset(), on_progress, on_epoch, fast, live)
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
         store.set_status(run_id, "failed", error=reason)
@@ -224,6 +230,7 @@ def _train(
     on_progress: ProgressHook | None,
     on_epoch: ProgressHook | None,
     fast: bool,
+    live: bool,
 ) -> TrainResult:
     splits = make_splits(config, dataset)
     keras.utils.set_random_seed(config.seed)  # same seed and config: same initial weights and order
@@ -240,8 +247,9 @@ def _train(
         if on_progress:
             on_progress(progress)
 
-    recorder = ProgressRecorder(steps, config.epochs, record_progress, record_epoch)
-    cancel = CancelOnRequest(lambda: store.cancel_requested(run_id))
+    interval = PROGRESS_INTERVAL if live else math.inf  # not live: snapshots at epoch edges only
+    recorder = ProgressRecorder(steps, config.epochs, record_progress, record_epoch, interval)
+    cancel = CancelOnRequest(lambda: store.cancel_requested(run_id), CANCEL_POLL_INTERVAL if live else math.inf)
     callbacks: list[keras.callbacks.Callback] = [recorder, cancel]
     stopper = StopAtLoss(config.stop_loss) if config.stop_loss is not None else None
     if stopper:

@@ -1,0 +1,162 @@
+"""fmnist-lab's benchmark: training speed against the course notebook, and the app's response times.
+
+    .venv/bin/python bench/bench.py                # everything, ~10 minutes on 2 cores
+    .venv/bin/python bench/bench.py --only train   # or: live, data, pages
+
+Every training runs in a fresh process (``bench/trial.py``); the notebook's code and
+the project's path alternate, so a noisy neighbour slows both alike. Medians are
+printed, with ratios from the same run. Needs the real Fashion-MNIST (see README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TRIAL = [sys.executable, str(ROOT / "bench" / "trial.py")]
+
+
+def trial(*args: str) -> dict[str, float]:
+    done = subprocess.run([*TRIAL, *args], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_train(repeats: int, epochs: int) -> list[str]:
+    """Notebook vs project, 128 and 1024 units, batch 32, alternating order, seeds 0..repeats-1."""
+    rows = ["| units | notebook s/epoch | project s/epoch | speed-up | notebook accuracy | project accuracy |"]
+    rows.append("|---|---|---|---|---|---|")
+    for units in (128, 1024):
+        runs: dict[str, list[dict[str, float]]] = {"notebook": [], "project": []}
+        for seed in range(repeats):
+            order = ("notebook", "project") if seed % 2 == 0 else ("project", "notebook")
+            for path in order:
+                runs[path].append(trial(path, "--units", str(units), "--epochs", str(epochs), "--seed", str(seed)))
+        nb, pr = (statistics.median(r["seconds_per_epoch"] for r in runs[p]) for p in ("notebook", "project"))
+        acc = {p: statistics.mean(r["test_accuracy"] for r in runs[p]) for p in runs}
+        rows.append(
+            f"| {units} | {nb:.2f} | {pr:.2f} | {nb / pr:.2f}× | {acc['notebook']:.4f} | {acc['project']:.4f} |"
+        )
+    return rows
+
+
+def bench_live(repeats: int, epochs: int) -> list[str]:
+    """The project path with and without in-epoch progress and cancel polling, alternating."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for rep in range(repeats):
+        for live in (True, False) if rep % 2 == 0 else (False, True):
+            args = ["project", "--units", "128", "--epochs", str(epochs), "--seed", "0"]
+            times[live].append(trial(*args, *([] if live else ["--no-live"]))["seconds_per_epoch"])
+    on, off = statistics.median(times[True]), statistics.median(times[False])
+    return [
+        f"| live progress: with {on:.3f} s/epoch, without {off:.3f} s/epoch | overhead {100 * (on / off - 1):+.1f}% |"
+    ]
+
+
+def fresh_python(code: str, env: dict[str, str]) -> float:
+    """Run ``code`` in a new interpreter; it prints seconds on its last line."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def bench_data(repeats: int, home: Path) -> list[str]:
+    """First parse (empty cache) and a cached load, each in a fresh process."""
+    env = {**os.environ, "FMNIST_LAB_HOME": str(home)}
+    code = "import time\nfrom fmnist_lab.data import load_dataset\nt = time.perf_counter()\nload_dataset()\n"
+    code += "print(time.perf_counter() - t)"
+    parse, cached = [], []
+    for _ in range(repeats):
+        subprocess.run(["rm", "-rf", str(home / "cache")], check=True)
+        parse.append(fresh_python(code, env))
+        cached.append(fresh_python(code, env))
+    return [
+        f"| data load, first parse of the IDX files (fresh process) | {statistics.median(parse):.3f} s |",
+        f"| data load from the cache (fresh process) | {statistics.median(cached):.3f} s |",
+    ]
+
+
+APPTEST = """
+import time, statistics
+from streamlit.testing.v1 import AppTest
+t = time.perf_counter()
+app = AppTest.from_file("dashboard.py", default_timeout=120)
+{body}
+"""
+
+
+def bench_pages(repeats: int, home: Path) -> list[str]:
+    """Server-side script time of pages, measured with AppTest in a fresh process."""
+    env = {**os.environ, "FMNIST_LAB_HOME": str(home)}
+    home_body = "app.run()\nassert not app.exception\nprint(time.perf_counter() - t)"
+    cold_home = [fresh_python(APPTEST.format(body=home_body), env) for _ in range(repeats)]
+    rows = [f"| home page cold start (first run in a fresh server process) | {statistics.median(cold_home):.3f} s |"]
+    from fmnist_lab import RunStore
+
+    run_id = RunStore(home / "runs").list()[0].id
+    for page, action in (("2_Confusion", None), ("3_Predictions", "pred_pos_all_None")):
+        body = f"app.switch_page('pages/{page}.py')\napp.query_params['run'] = '{run_id}'\napp.run()\n"
+        body += "first = time.perf_counter() - t\nassert not app.exception\nwarm = []\n"
+        if action:
+            body += f"for i in range(1, 21):\n    app.number_input(key='{action}').set_value(i)\n"
+        else:
+            body += "for i in range(20):\n    app.toggle(key='confusion_normalised').set_value(i % 2 == 0)\n"
+        body += "    s = time.perf_counter(); app.run(); warm.append(time.perf_counter() - s)\n"
+        body += "print(first, statistics.median(warm))\nprint(statistics.median(warm))"
+        done = subprocess.run(
+            [sys.executable, "-c", APPTEST.format(body=body)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
+        first, warm = map(float, done.stdout.strip().splitlines()[-2].split())
+        what = "switch image" if action else "toggle % view"
+        rows.append(f"| {page[2:]} page: first render {first:.3f} s (fresh process), {what} {warm * 1000:.0f} ms |  |")
+    return rows
+
+
+def make_finished_run(home: Path) -> None:
+    from fmnist_lab import RunStore, TrainConfig
+
+    store = RunStore(home / "runs")
+    run = store.create(TrainConfig(hidden_units=(128,), epochs=1))
+    env = {**os.environ, "FMNIST_LAB_HOME": str(home)}
+    subprocess.run(
+        [sys.executable, "-m", "fmnist_lab", "worker", run.id], check=True, env=env, cwd=ROOT, capture_output=True
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("train", "live", "data", "pages"), action="append")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    sections = args.only or ["train", "live", "data", "pages"]
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; repeats {args.repeats}, medians\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        steps: dict[str, Callable[[], list[str]]] = {
+            "train": lambda: bench_train(args.repeats, args.epochs),
+            "live": lambda: bench_live(args.repeats + 2, args.epochs),
+            "data": lambda: bench_data(args.repeats, home),
+            "pages": lambda: (make_finished_run(home), bench_pages(args.repeats, home))[1],
+        }
+        for name in sections:
+            start = time.perf_counter()
+            print("\n".join(steps[name]()), flush=True)
+            print(f"({name}: {time.perf_counter() - start:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""One timed training in a fresh process; prints one JSON line. Used by ``bench/bench.py``.
+
+    python bench/trial.py notebook --units 128 --epochs 3 --seed 0
+    python bench/trial.py project  --units 128 --epochs 3 --seed 0 [--no-live]
+
+``notebook`` is the course notebook's code as written (``model.fit(images / 255.0,
+labels, epochs=…)``, batch 32), with ``verbose=0`` so printing costs it nothing.
+``project`` is ``fmnist_lab.train.train_run``: the path the app and CLI use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def notebook(units: int, epochs: int, seed: int) -> dict[str, float]:
+    import tensorflow as tf
+
+    from fmnist_lab.data import load_dataset
+
+    data = load_dataset()  # keras' fashion_mnist.load_data() would download; same arrays
+    training_images, training_labels = data.x_train, data.y_train
+    test_images, test_labels = data.x_test, data.y_test
+    tf.keras.utils.set_random_seed(seed)
+    model = tf.keras.models.Sequential(
+        [
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(units, activation=tf.nn.relu),
+            tf.keras.layers.Dense(10, activation=tf.nn.softmax),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(training_images / 255.0, training_labels, epochs=epochs, verbose=0)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(test_images / 255.0, test_labels, verbose=0)
+    return {"seconds_per_epoch": seconds / epochs, "test_accuracy": float(accuracy)}
+
+
+def project(units: int, epochs: int, seed: int, live: bool) -> dict[str, float]:
+    from fmnist_lab import RunStore, TrainConfig
+    from fmnist_lab.data import load_dataset
+    from fmnist_lab.train import train_run
+
+    data = load_dataset()
+    with tempfile.TemporaryDirectory() as home:
+        store = RunStore(Path(home) / "runs")
+        run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs, seed=seed))
+        result = train_run(store, run.id, dataset=data, live=live)
+    return {"seconds_per_epoch": result.train_seconds / epochs, "test_accuracy": result.test_accuracy}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", choices=("notebook", "project"))
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-live", action="store_true", help="project only: no in-epoch progress")
+    args = parser.parse_args()
+    if args.path == "notebook":
+        result = notebook(args.units, args.epochs, args.seed)
+    else:
+        result = project(args.units, args.epochs, args.seed, live=not args.no_live)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
