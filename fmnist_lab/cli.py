@@ -99,22 +99,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
+    from . import jobs
     from .data import load_dataset
 
     dataset = load_dataset()  # fail on missing data before a run folder is made
     store = RunStore()
     run = store.create(config, name)
     print(f"run {run.id}: {config.summary()}, {config.parameter_count:,} parameters", file=out, flush=True)
-    from .train import train_run
+    with jobs.training_slot(store, run.id) as granted:  # the same queue as the app's trainings
+        if not granted:
+            store.set_status(run.id, "stopped", stop_reason="stopped by request before it started")
+            print("error: stopped by request before it started", file=sys.stderr)
+            return 1
+        from .train import train_run
 
-    bar = out.isatty()
-    try:
-        result = train_run(
-            store, run.id, dataset=dataset, on_progress=_draw_bar(out) if bar else None, on_epoch=_epoch_line(out, bar)
-        )
-    except Exception as exc:
-        print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        bar = out.isatty()
+        hooks = {"on_progress": _draw_bar(out) if bar else None, "on_epoch": _epoch_line(out, bar)}
+        try:
+            result = train_run(store, run.id, dataset=dataset, **hooks)
+        except Exception as exc:
+            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
     print(json.dumps(result.to_dict()), file=out, flush=True)
     return 0
 
@@ -134,16 +139,23 @@ def runs_command(as_json: bool, out: TextIO) -> int:
 
 def worker_command(run_id: str, runs_dir: str | None) -> int:
     """Train an already-created run (the dashboard starts this in its own process)."""
-    from .train import train_run
+    from . import jobs
 
     store = RunStore(runs_dir)
-    try:
-        train_run(store, run_id)
-    except RunStoreError:
-        raise
-    except Exception as exc:  # already recorded in the run's status
-        print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    store.load(run_id)  # a bad or unknown id ends here, before any waiting
+    with jobs.training_slot(store, run_id) as granted:
+        if not granted:
+            store.set_status(run_id, "stopped", stop_reason="stopped by request before it started")
+            return 0
+        from .train import train_run
+
+        try:
+            train_run(store, run_id)
+        except RunStoreError:
+            raise
+        except Exception as exc:  # already recorded in the run's status
+            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -80,7 +80,10 @@ class TrainConfig:
         _check_range("Batch size", self.batch_size, 1, MAX_BATCH, "images per weight update")
         _check_range("Seed", self.seed, 0, MAX_SEED, "any whole number picks a repeatable start")
         if self.learning_rate is not None and not 0 < self.learning_rate <= 10:
-            raise ConfigError("Learning rate must be above 0 and at most 10 (Adam's default is 0.001).")
+            default = DEFAULT_LEARNING_RATES[self.optimizer] if self.optimizer in OPTIMIZERS else 0.001
+            raise ConfigError(
+                f"Learning rate must be above 0 and at most 10 ({self.optimizer}'s default is {default:g})."
+            )
         if self.stop_loss is not None and not self.stop_loss > 0:
             raise ConfigError("The stop-loss threshold must be above 0 (for example 0.25), or off.")
         if not 0.01 <= self.holdout_fraction <= 0.5:

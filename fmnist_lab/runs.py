@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,10 @@ class InvalidRunId(RunStoreError, ValueError):
 
 class RunNotFound(RunStoreError, LookupError):
     """No readable run with that id."""
+
+
+class StoreUnwritable(RunStoreError):
+    """The store's folder cannot be written (missing rights, full disk, not a folder)."""
 
 
 class RunBusy(RunStoreError):
@@ -87,6 +92,8 @@ class Run:
     config: TrainConfig
     status: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    created_ns: int = 0
 
     @property
     def state(self) -> str:
@@ -127,20 +134,29 @@ class RunStore:
         return self.path(run_id) / "logs"
 
     # -- create, list, load -----------------------------------------------
-    def create(self, config: TrainConfig, name: str | None = None) -> Run:
-        """Make a new run folder in state ``queued``; appears whole or not at all."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        for _ in range(10):
-            run_id = new_run_id()
-            if not (self.root / run_id).exists():
-                break
-        staging = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}", dir=self.root))
-        created = now_iso()
-        info = {"id": run_id, "name": clean_name(name or default_name(config)), "created": created}
-        atomic.write_json(staging / "run.json", {**info, "config": config.to_dict()})
-        atomic.write_json(staging / "status.json", {"state": "queued", "queued": created})
-        staging.chmod(0o755)
-        os.rename(staging, self.root / run_id)  # fails rather than overwrite an existing run
+    def create(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
+        """Make a new run folder in state ``queued``; appears whole or not at all.
+
+        ``owner`` is an opaque token of the browser session that asked (its runs are listed first).
+        """
+        info = {"name": clean_name(name or default_name(config)), "created": now_iso(), "owner": owner}
+        info["created_ns"] = time.time_ns()  # orders the training queue within one second
+        staging = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            run_id = next(i for i in iter(new_run_id, None) if not (self.root / i).exists())
+            staging = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}", dir=self.root))
+            atomic.write_json(staging / "run.json", {"id": run_id, **info, "config": config.to_dict()})
+            atomic.write_json(staging / "status.json", {"state": "queued", "queued": info["created"]})
+            staging.chmod(0o755)
+            os.rename(staging, self.root / run_id)  # fails rather than overwrite an existing run
+        except OSError as exc:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise StoreUnwritable(
+                f"Cannot save a new run in {self.root} ({exc.strerror or exc}). "
+                f"Set {paths.HOME_ENV} to a folder with free space that you can write to."
+            ) from None
         return self.load(run_id)
 
     def load(self, run_id: str) -> Run:
@@ -156,7 +172,10 @@ class RunStore:
         except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
             raise RunNotFound(f"Run {run_id} cannot be read ({exc}).") from None
         metrics = self._optional_json(folder / "metrics.json", {})
-        return Run(run_id, str(info.get("name", run_id)), str(info.get("created", "")), config, status, metrics)
+        owner = info.get("owner") if isinstance(info.get("owner"), str) else None
+        created_ns = info.get("created_ns") if isinstance(info.get("created_ns"), int) else 0
+        name, created = str(info.get("name", run_id)), str(info.get("created", ""))
+        return Run(run_id, name, created, config, status, metrics, owner, created_ns)
 
     def list(self) -> list[Run]:
         """Every readable run, newest first; damaged or foreign folders are skipped with a warning."""
@@ -164,7 +183,7 @@ class RunStore:
             return []
         runs = []
         for entry in sorted(self.root.iterdir(), reverse=True):
-            if atomic.is_temporary(entry):
+            if entry.name.startswith("."):  # temporary files, the queue and slot folders
                 continue
             if not RUN_ID_PATTERN.fullmatch(entry.name) or not entry.is_dir():
                 log.warning("skipping %s: not a run folder", entry)

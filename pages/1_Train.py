@@ -3,6 +3,7 @@
 import streamlit as st
 
 from fmnist_lab import jobs, ui
+from fmnist_lab.runs import RunStoreError
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view
 
@@ -27,8 +28,13 @@ with controls:
         help="Wait for the current run, or stop it, to train another." if busy else "Start training in the background.",
     )
     if clicked and not isinstance(config, str):
-        ui.set_current_run(jobs.start(runs, config).id)
-        st.rerun()
+        try:
+            started = jobs.start(runs, config, owner=ui.session_owner())
+        except RunStoreError as exc:
+            st.error(f"**Could not start the run.** {exc}")
+        else:
+            ui.set_current_run(started.id)
+            st.rerun()
 with view:
     if current is None:
         st.info("Choose settings and press **Train**. Training runs in the background: change pages or reload freely.")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from fmnist_lab import charts, compare, jobs, metrics, ui
+from fmnist_lab.runs import RunStoreError
 from fmnist_lab.ui import analysis
 
 runs, current = ui.start_page("Compare", "⚖️", "Compare runs")
@@ -11,9 +12,13 @@ dataset = ui.dataset_or_stop()
 with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=False):
     epochs = st.slider("Epochs for both", 1, 50, 5, key="compare_epochs")
     if st.button("Train 128 vs 1024", icon=":material/play_arrow:", key="compare_train_pair"):
-        pair = [jobs.start(runs, config).id for config in compare.classic_pair(epochs)]
-        ui.set_current_run(pair[-1])
-        st.success("Both runs started with every other setting and the seed equal. Watch them on Train.")
+        try:
+            pair = [jobs.start(runs, config, owner=ui.session_owner()).id for config in compare.classic_pair(epochs)]
+        except RunStoreError as exc:
+            st.error(f"**Could not start the runs.** {exc}")
+        else:
+            ui.set_current_run(pair[-1])
+            st.success("Both runs started with every other setting and the seed equal. Watch them on Train.")
 
 candidates = analysis.analysable_runs(runs)
 if len(candidates) < 2:

@@ -67,3 +67,94 @@ def test_a_worker_with_damaged_data_fails_and_says_which_file(monkeypatch: pytes
     wait_for(lambda: store.load(run.id).state == "failed", 60)
     error = store.load(run.id).status["error"]
     assert "DataError" in error and "train-images-idx3-ubyte.gz" in error and "damaged" in error
+
+
+def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    store = RunStore()
+    config = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
+    started = [jobs.start(store, config).id for _ in range(3)]
+    most_running, positions_seen = 0, set()
+    while any(store.load(run_id).is_active for run_id in started):
+        states = [store.load(run_id).state for run_id in started]
+        most_running = max(most_running, states.count("running"))
+        positions_seen |= {jobs.queue_position(store, run_id) for run_id in started}
+        time.sleep(0.05)
+    assert most_running == 1
+    assert {2} <= positions_seen  # a learner can be told their place in the line
+    finished = [store.load(run_id) for run_id in started]
+    assert [run.state for run in finished] == ["finished"] * 3
+    starts = [run.status["running"] for run in finished]
+    assert starts == sorted(starts)  # first come, first served
+
+
+def test_a_queued_run_can_be_cancelled_before_it_starts(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    store = RunStore()
+    first = jobs.start(store, TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    second = jobs.start(store, QUICK)
+    wait_for(lambda: jobs.queue_position(store, second.id) == 1 and store.load(first.id).state == "running")
+    jobs.stop(store, second.id)
+    wait_for(lambda: not store.load(second.id).is_active, 10)
+    assert store.load(second.id).status["stop_reason"] == "stopped by request before it started"
+    assert store.history(second.id) == []
+    jobs.stop(store, first.id)
+    wait_for(lambda: not store.load(first.id).is_active, 30)
+
+
+def test_a_killed_worker_frees_its_slot_for_the_next_run(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    store = RunStore()
+    first = jobs.start(store, TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    second = jobs.start(store, QUICK)
+    wait_for(lambda: store.load(first.id).state == "running" and store.progress(first.id))
+    assert store.load(second.id).state == "queued"
+    os.kill(store.load(first.id).status["pid"], signal.SIGKILL)
+    wait_for(lambda: store.load(second.id).state == "finished")
+    assert store.load(first.id).state == "failed"
+
+
+def test_reconcile_fails_runs_whose_worker_is_gone(app_env: Path) -> None:
+    import subprocess
+
+    store = RunStore()
+    with subprocess.Popen(["true"]) as gone:
+        gone.wait()
+    orphan, alive, never_started, done = (store.create(QUICK) for _ in range(4))
+    store.set_status(orphan.id, "running", pid=gone.pid)
+    store.set_status(alive.id, "running", pid=os.getpid())
+    store.set_status(done.id, "finished", pid=gone.pid)
+    assert sorted(jobs.reconcile(store)) == sorted([orphan.id, never_started.id])
+    assert store.load(orphan.id).state == "failed" and "gone" in store.load(orphan.id).status["error"]
+    assert store.load(alive.id).state == "running" and store.load(done.id).state == "finished"
+
+
+def test_an_unusable_home_is_a_clear_message_and_leaves_nothing(tmp_path: Path) -> None:
+    from fmnist_lab.runs import StoreUnwritable
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(StoreUnwritable, match="Cannot save a new run in .*FMNIST_LAB_HOME"):
+        RunStore(not_a_folder / "runs").create(QUICK)
+
+
+def test_a_full_disk_leaves_no_half_written_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from fmnist_lab import atomic
+    from fmnist_lab.runs import StoreUnwritable
+
+    store = RunStore(tmp_path / "runs")
+    real = atomic.write_bytes
+    calls = []
+
+    def fill_up(target: Path, data: bytes) -> None:
+        calls.append(target.name)
+        if len(calls) == 2:  # run.json written, status.json hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(target, data)
+
+    monkeypatch.setattr(atomic, "write_bytes", fill_up)
+    with pytest.raises(StoreUnwritable, match="No space left on device"):
+        store.create(QUICK)
+    assert list(store.root.iterdir()) == [] and store.list() == []

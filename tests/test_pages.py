@@ -206,3 +206,54 @@ def test_stop_from_the_page(app_env: Path) -> None:
     stopped = store.load(run.id)
     assert stopped.state == "stopped" and stopped.metrics["epochs_run"] < 50
     assert "stopped by request" in texts(app)
+
+
+def test_gallery_lists_every_finished_run_best_first(app_env: Path) -> None:
+    store = RunStore()
+    low, high = finished_run(store), finished_run(store)
+    store.write_metrics(high, store.load(high).metrics | {"test_accuracy": 0.91})
+    store.create(TrainConfig())  # queued: not in the gallery
+    app = open_page("pages/5_Gallery.py")
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert table["test accuracy"].tolist() == [0.91, 0.78] and len(table) == 2
+    assert low != high
+
+
+def test_sidebar_lists_this_sessions_runs_first(app_env: Path) -> None:
+    store = RunStore()
+    app = open_page("dashboard.py")
+    mine = store.create(TrainConfig(), owner=app.session_state["session_owner"])
+    time.sleep(1.01)
+    other = store.create(TrainConfig(), owner="someone-else")
+    app.run()
+    picker = app.selectbox(key="sidebar_run")
+    assert len(picker.options) == 2  # newest first alone would put the other session's run on top
+    assert picker.options[0].startswith("★ ") and not picker.options[1].startswith("★")  # labels, mine first
+    assert mine.owner != other.owner
+
+
+def test_a_dead_worker_is_noticed_by_the_live_view(app_env: Path) -> None:
+    store = RunStore()
+    run = store.create(TrainConfig())
+    with subprocess.Popen(["true"]) as gone:
+        gone.wait()
+    store.set_status(run.id, "running", pid=gone.pid)
+    app = open_page("pages/1_Train.py", run=run.id)
+    app.run()
+    status = store.load(run.id).status
+    assert status["state"] == "failed" and "process" in status["error"]
+    assert any("Training failed" in e.value and status["error"] in e.value for e in app.error)
+
+
+def test_an_unwritable_lab_home_is_a_message_on_the_page(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FMNIST_LAB_HOME", str(blocker))
+    app = open_page("pages/1_Train.py")
+    app.button(key="train_start").click().run()
+    assert not app.exception, app.exception
+    assert any("Could not start the run" in e.value and "FMNIST_LAB_HOME" in e.value for e in app.error)
+    assert blocker.read_text() == "not a folder"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import streamlit as st
 
+from .. import jobs
 from ..data import DataError, Dataset, load_dataset
 from ..runs import InvalidRunId, RunNotFound, RunStore
 
@@ -16,9 +18,11 @@ PAGES = (  # (file, label, icon); a page is listed once its file exists
     ("pages/2_Confusion.py", "Confusion", ":material/grid_on:"),
     ("pages/3_Predictions.py", "Predictions", ":material/bar_chart:"),
     ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/5_Gallery.py", "Class gallery", ":material/groups:"),
 )
 RUN_PARAM = "run"  # ?run=<id> in the URL
 CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at
+OWNER_KEY = "session_owner"
 
 
 def page_setup(title: str, icon: str) -> None:
@@ -33,6 +37,8 @@ def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | Non
     """What every page does first: configure, find the current run, draw the sidebar and title."""
     page_setup(label, icon)
     runs = store()
+    _reconciled_at_start(str(runs.root))
+    session_owner()
     current = current_run_id(runs)
     sidebar(runs, current)
     st.title(heading)
@@ -44,6 +50,17 @@ def _cached_dataset() -> Dataset:
     # cache_resource, not cache_data: the arrays are read-only, so every session can
     # share one copy instead of unpickling 55 MB on each rerun.
     return load_dataset()
+
+
+@st.cache_resource(show_spinner=False)
+def _reconciled_at_start(root: str) -> list[str]:
+    """Once per server process: runs left 'running' by a previous server are marked failed."""
+    return jobs.reconcile(RunStore(root))
+
+
+def session_owner() -> str:
+    """An opaque token for this browser session; its runs are listed first."""
+    return st.session_state.setdefault(OWNER_KEY, secrets.token_hex(8))
 
 
 def dataset_or_stop() -> Dataset:
@@ -98,8 +115,10 @@ def sidebar(runs: RunStore, current: str | None) -> None:
         if not stored:
             st.caption("No runs yet: train one on the Train page.")
             return
+        mine = session_owner()
+        stored.sort(key=lambda run: run.owner != mine)  # this session's runs first, each group newest first
         ids = [run.id for run in stored]
-        labels = {run.id: run.label() for run in stored}
+        labels = {run.id: ("★ " if run.owner == mine else "") + run.label() for run in stored}
         st.session_state["sidebar_run"] = current if current in ids else None  # follow the current run
         st.selectbox(
             "Current run",

@@ -31,6 +31,12 @@ def _live(runs: RunStore, run_id: str) -> None:
         st.rerun()  # deleted meanwhile
     if not run.is_active:
         st.rerun()  # finished: redraw the whole page with the results
+    if _worker_gone(run):
+        jobs.mark_dead_worker(runs, run_id, None, "its training process disappeared (killed, or the machine restarted)")
+        st.rerun()
+    if run.state == "queued":
+        _queued(runs, run)
+        return
     progress = runs.progress(run_id)
     st.progress(_fraction(progress), text=progress_text(progress, runs.cancel_requested(run_id)))
     history = runs.history(run_id)
@@ -39,6 +45,21 @@ def _live(runs: RunStore, run_id: str) -> None:
     if st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
         jobs.stop(runs, run_id)
         st.toast("Stopping… the run keeps what it has learnt.")
+
+
+def _worker_gone(run: Run) -> bool:
+    pid = run.status.get("pid")
+    return isinstance(pid, int) and not jobs.pid_alive(pid)
+
+
+def _queued(runs: RunStore, run: Run) -> None:
+    """Where the run is in line, and a way out of it."""
+    place = jobs.queue_position(runs, run.id)
+    line = f"number {place} in line" if place else "starting"
+    st.info(f"**Queued** ({line}): at most {jobs.max_trainings()} trainings run at once on this server.")
+    if st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
+        jobs.stop(runs, run.id)
+        st.toast("Leaving the queue…")
 
 
 def progress_text(progress: dict, stopping: bool = False) -> str:
