@@ -18,7 +18,7 @@ from .data import CLASS_NAMES
 RUN_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2")
 TRAIN_COLOR, HELDOUT_COLOR, THRESHOLD_COLOR = "#4C78A8", "#F58518", "#E45756"
 FONT = {"family": "sans-serif", "size": 13}
-MARGIN = {"l": 50, "r": 20, "t": 50, "b": 40}
+MARGIN = {"l": 50, "r": 20, "t": 50, "b": 60}
 TRAIN_DASH = "dash"
 GRID_LINE = 70  # grey between images in a mosaic
 HEATMAP_SCALE = "Blues"
@@ -33,7 +33,7 @@ def _style(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
     figure.update_layout(
         title={"text": title, "x": 0.01}, font=FONT, margin=MARGIN, height=height, template="plotly_white"
     )
-    figure.update_layout(legend={"orientation": "h", "y": -0.15})
+    figure.update_layout(legend={"orientation": "h", "y": -0.22, "yanchor": "top"})  # below the axis titles
     return figure
 
 

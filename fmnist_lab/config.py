@@ -105,7 +105,8 @@ class TrainConfig:
 
     def summary(self) -> str:
         """A one-line description, e.g. ``128 relu · 5 epochs · adam · ÷255``."""
-        parts = ["-".join(map(str, self.hidden_units)) + f" {self.activation}", f"{self.epochs} epochs"]
+        epochs = f"{self.epochs} epochs" if self.epochs > 1 else "1 epoch"
+        parts = ["-".join(map(str, self.hidden_units)) + f" {self.activation}", epochs]
         parts.append(self.optimizer if self.learning_rate is None else f"{self.optimizer} lr={self.learning_rate:g}")
         parts.append("÷255" if self.normalize else "raw pixels")
         if self.stop_loss is not None:

@@ -292,7 +292,8 @@ def clean_name(name: str) -> str:
 
 
 def default_name(config: TrainConfig) -> str:
-    return "-".join(map(str, config.hidden_units)) + f" units, {config.epochs} epochs"
+    epochs = f"{config.epochs} epochs" if config.epochs > 1 else "1 epoch"
+    return "-".join(map(str, config.hidden_units)) + f" units, {epochs}"
 
 
 def _read_json(path: Path) -> Any:

@@ -298,7 +298,10 @@ def _finish(
     elif stopper and stopper.reason:
         state, reason = "finished", f"{stopper.reason}: stopped"
     else:
-        state, reason = "finished", f"completed all {config.epochs} epochs"
+        state, reason = (
+            "finished",
+            f"completed all {config.epochs} epochs" if config.epochs > 1 else "completed its 1 epoch",
+        )
     result = TrainResult(
         run_id=run_id,
         state=state,

@@ -11,7 +11,7 @@ dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
 probabilities, labels = analysis.run_predictions(runs, run.id)
 cm, report = analysis.run_confusion(runs, run.id)
-st.caption(f"{run.name} · {run.config.summary()} · {len(labels):,} test images · accuracy {run.test_accuracy:.2%}")
+st.caption(f"{run.label()} · {len(labels):,} test images")
 
 normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
 st.plotly_chart(charts.confusion_heatmap(cm, normalised))

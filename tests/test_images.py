@@ -7,6 +7,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from fmnist_lab import images
@@ -196,3 +198,35 @@ def test_dimensions_are_checked_before_the_pixels_are_decoded(monkeypatch: pytes
 
 def test_image_error_is_a_value_error() -> None:
     assert issubclass(ImageError, ValueError)
+
+
+SEEDS = [
+    encode(garment_picture((40, 30), (5, 5, 30, 25), 255, 0)),
+    encode(garment_picture((32, 32), (4, 4, 28, 28), 0, 200), "JPEG"),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(SEEDS),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 10_000),
+)
+def test_fuzzed_uploads_give_an_image_or_an_image_error(seed: bytes, flips: list, cut: int) -> None:
+    """Mutated real files (flipped bytes, cut short): never any exception but ImageError."""
+    data = bytearray(seed)
+    for position, value in flips:
+        data[position % len(data)] = value
+    try:
+        image = images.to_model_input(bytes(data[: max(cut, 1)]))
+    except ImageError as exc:
+        assert str(exc)
+    else:
+        assert image.shape == (28, 28) and image.dtype == np.uint8
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=4096))
+def test_random_bytes_give_an_image_error(data: bytes) -> None:
+    with pytest.raises(ImageError):
+        images.to_model_input(data)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from fmnist_lab import RunStore, TrainConfig, data
@@ -257,3 +259,12 @@ def test_an_unwritable_lab_home_is_a_message_on_the_page(
     assert not app.exception, app.exception
     assert any("Could not start the run" in e.value and "FMNIST_LAB_HOME" in e.value for e in app.error)
     assert blocker.read_text() == "not a folder"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=st.text(max_size=300), path=st.sampled_from(PAGE_FILES))
+def test_fuzzed_run_ids_never_break_a_page(app_env: Path, bad: str, path: str) -> None:
+    app = open_page(path, run=bad)
+    assert not app.exception, app.exception
+    assert any("Run not found" in w.value for w in app.warning)
+    assert len(max((w.value for w in app.warning), key=len)) < 200  # the hostile text is cut short

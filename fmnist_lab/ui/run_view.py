@@ -31,6 +31,10 @@ def _live(runs: RunStore, run_id: str) -> None:
         st.rerun()  # deleted meanwhile
     if not run.is_active:
         st.rerun()  # finished: redraw the whole page with the results
+    seen = st.session_state.setdefault("live_seen_state", {})
+    if seen.setdefault(run_id, run.state) != run.state:  # queued → running: refresh the sidebar's label too
+        seen[run_id] = run.state
+        st.rerun()
     if _worker_gone(run):
         jobs.mark_dead_worker(runs, run_id, None, "its training process disappeared (killed, or the machine restarted)")
         st.rerun()
@@ -104,9 +108,10 @@ def results(runs: RunStore, run: Run) -> None:
     if history:
         st.plotly_chart(charts.training_curves(history, None, run.config.stop_loss, run.config.epochs))
     if metrics:
-        links = [(file, label, icon) for file, label, icon in PAGES[2:] if (ROOT / file).exists()]
-        for col, (file, label, icon) in zip(st.columns(max(len(links), 1)), links, strict=False):
-            col.page_link(file, label=f"{label} for this run", icon=icon, query_params={RUN_PARAM: run.id})
+        links = [(file, label, icon) for file, label, icon in PAGES[2:5] if (ROOT / file).exists()]
+        st.markdown("**Look closer at this run:**")
+        for col, (file, label, icon) in zip(st.columns(3), links, strict=False):
+            col.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
 
 

@@ -1,0 +1,137 @@
+"""Screenshots of every page for the docs, from real runs on the real Fashion-MNIST.
+
+Trains the classic pair — 128 and 1024 hidden units, the full 5 epochs each (``--epochs``),
+everything else default — through the library on the real data (about 30 s on the 2-core
+development machine; the whole script takes about a minute), starts the app on them in a
+temporary lab home as ``streamlit run dashboard.py`` does, and saves, with a tall 1400×2200
+viewport (Streamlit's main area scrolls inside its own container, so a full-page screenshot
+would not grow; see ``lab_server.VIEWPORT``):
+
+    home.png  train.png  confusion.png  predictions.png  compare.png   the finished runs
+    train-live.png                                                     a third run, started with the
+                                                                       Train button, while it trains
+
+Usage (from the repository root):
+
+    .venv/bin/python scripts/screenshots.py --out docs/screenshots
+
+Needs the data set (see the README's Data section; downloads are off here) and Debian's
+Chromium at /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import lab_server  # beside this file
+
+sys.path.insert(0, str(lab_server.ROOT))  # fmnist_lab, wherever the script is started from
+
+from fmnist_lab import RunStore, TrainConfig  # noqa: E402
+from fmnist_lab.data import DataError, Dataset, load_dataset  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+EPOCHS = 5
+UNITS = (128, 1024)
+LIVE_EPOCHS = 10  # long enough to catch the live chart mid-run
+SLIDER_EPOCHS = 5  # the Epochs slider's default
+TRAINING_TIMEOUT = 180.0  # seconds for the live run to show two epochs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=lab_server.ROOT / "docs" / "screenshots", help="folder for PNGs")
+    parser.add_argument("--port", type=int, default=0, help="port for the app (default: a free one)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs of each run (default: {EPOCHS})")
+    return parser.parse_args(argv)
+
+
+def train_pair(store: RunStore, dataset: Dataset, epochs: int) -> list[str]:
+    """The 128- and 1024-unit runs, trained here; returns their ids in that order."""
+    from fmnist_lab.train import train_run  # imports TensorFlow
+
+    ids = []
+    for units in UNITS:
+        run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs))
+        result = train_run(store, run.id, dataset=dataset)
+        print(f"trained {run.name}: test accuracy {result.test_accuracy:.3f}", flush=True)
+        ids.append(run.id)
+    return ids
+
+
+def shoot(page: Page, url: str, path: Path) -> None:
+    lab_server.goto(page, url)
+    lab_server.wait_drawn(page)
+    page.screenshot(path=str(path))
+    if page.get_by_test_id("stException").count():
+        raise RuntimeError(f"{url} shows an exception; see {path}")
+    print(f"saved {path}", flush=True)
+
+
+def shoot_live(page: Page, server: lab_server.LabServer, path: Path) -> None:
+    """Start a run with the Train button and take the page once two epochs are on its chart."""
+    lab_server.goto(page, f"{server.url}/Train")
+    thumb = page.get_by_role("slider", name="Epochs")
+    thumb.focus()
+    for _ in range(LIVE_EPOCHS - SLIDER_EPOCHS):
+        lab_server.interact(page, lambda: thumb.press("ArrowRight"))
+    lab_server.interact(page, page.locator(".st-key-train_start").get_by_role("button").click)
+    points = "() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((el) => el.data ?? [])"
+    points += ".some((t) => t.name === 'Training loss' && t.x.length >= 2)"
+    page.wait_for_function(points, timeout=TRAINING_TIMEOUT * 1000)
+    lab_server.wait_drawn(page)
+    page.screenshot(path=str(path))
+    print(f"saved {path}", flush=True)
+    page.locator(".st-key-train_stop").get_by_role("button").click()
+    page.get_by_text("Why training ended").wait_for(timeout=60_000)
+
+
+def take_screenshots(server: lab_server.LabServer, small: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = lab_server.launch_browser(playwright)
+        page = lab_server.new_page(browser)
+        for name, path in (
+            ("home", "/"),
+            ("train", f"/Train?run={small}"),
+            ("confusion", f"/Confusion?run={small}"),
+            ("predictions", f"/Predictions?run={small}"),
+            ("compare", "/Compare"),
+        ):
+            shoot(page, server.url + path, out / f"{name}.png")
+        shoot_live(lab_server.new_page(browser), server, out / "train-live.png")
+        browser.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not lab_server.CHROMIUM.exists():
+        sys.exit(f"Debian's chromium is not installed ({lab_server.CHROMIUM}): apt-get install chromium")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fmnist-screenshots-") as tmp:
+        home = Path(tmp)
+        os.environ |= {"FMNIST_LAB_HOME": str(home), "FMNIST_DOWNLOAD": "0"}  # the data cache goes here too
+        try:
+            dataset = load_dataset()
+        except DataError as exc:
+            sys.exit(str(exc))
+        print(f"data: {dataset.source}", flush=True)
+        small, _ = train_pair(RunStore(home / "runs"), dataset, args.epochs)
+        args.out.mkdir(parents=True, exist_ok=True)
+        with lab_server.running_server(home, port=args.port or None) as server:
+            take_screenshots(server, small, args.out)
+    print(f"done in {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

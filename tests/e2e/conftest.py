@@ -1,0 +1,84 @@
+"""End-to-end fixtures: the app served as a user starts it, and Debian's Chromium driving it.
+
+The server, its helpers and the browser launch live in ``scripts/lab_server.py``, shared with
+``scripts/screenshots.py`` (which must not import the tests).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from fmnist_lab.runs import Run, RunStore
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import lab_server  # noqa: E402
+
+PAGE_NAMES = sorted(path.stem.split("_", 1)[1] for path in (ROOT / "pages").glob("*_*.py"))
+# Known noise: a deep link such as /Train makes Streamlit's frontend ask /Train/_stcore/health and
+# /Train/_stcore/host-config first; both answer 404 and the frontend falls back to the root.
+DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")
+ANALYSABLE = ("finished", "stopped")
+
+
+@pytest.fixture(scope="module")
+def server(full_size_idx: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab_server.LabServer]:
+    """``streamlit run dashboard.py`` on a free port, its own lab home, the synthetic full-size data set."""
+    with lab_server.running_server(tmp_path_factory.mktemp("e2e-lab"), full_size_idx) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = lab_server.launch_browser(playwright)
+        yield launched
+        launched.close()
+
+
+def unexpected(message: ConsoleMessage) -> bool:
+    if message.type != "error":
+        return False
+    probe_404 = "status of 404" in message.text and DEEP_LINK_PROBE.search(message.location.get("url", ""))
+    return not probe_404
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser session; the test fails on any console error or uncaught page error."""
+    opened = lab_server.new_page(browser)
+    problems: list[str] = []
+    opened.on("console", lambda m: problems.append(f"console: {m.text} at {m.location}") if unexpected(m) else None)
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    yield opened
+    opened.context.close()
+    assert not problems, "the browser reported errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def store(server: lab_server.LabServer) -> RunStore:
+    """The server's runs, read from disk (not through this process's FMNIST_LAB_HOME)."""
+    return RunStore(server.runs_dir)
+
+
+def analysable(store: RunStore) -> list[Run]:
+    return [run for run in store.list() if run.state in ANALYSABLE and run.metrics]
+
+
+@pytest.fixture(scope="module")
+def finished_runs(server: lab_server.LabServer) -> list[Run]:
+    """Two or more finished or stopped runs, newest first: the training tests' runs, topped up by the CLI."""
+    store = RunStore(server.runs_dir)
+    for _ in range(2 - len(analysable(store))):
+        argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", "32", "--epochs", "1"]
+        argv += ["--train-samples", "3000"]
+        done = subprocess.run(argv, cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return analysable(store)
