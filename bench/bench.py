@@ -33,8 +33,8 @@ def trial(*args: str) -> dict[str, float]:
 
 def bench_train(repeats: int, epochs: int) -> list[str]:
     """Notebook vs project, 128 and 1024 units, batch 32, alternating order, seeds 0..repeats-1."""
-    rows = ["| units | notebook s/epoch | project s/epoch | speed-up | notebook accuracy | project accuracy |"]
-    rows.append("|---|---|---|---|---|---|")
+    rows = ["| units | notebook s/epoch | project s/epoch | speed-up | notebook accuracy | project accuracy | trials |"]
+    rows.append("|---|---|---|---|---|---|---|")
     for units in (128, 1024):
         runs: dict[str, list[dict[str, float]]] = {"notebook": [], "project": []}
         for seed in range(repeats):
@@ -43,8 +43,10 @@ def bench_train(repeats: int, epochs: int) -> list[str]:
                 runs[path].append(trial(path, "--units", str(units), "--epochs", str(epochs), "--seed", str(seed)))
         nb, pr = (statistics.median(r["seconds_per_epoch"] for r in runs[p]) for p in ("notebook", "project"))
         acc = {p: statistics.mean(r["test_accuracy"] for r in runs[p]) for p in runs}
+        spread = {p: "–".join(f"{f(r['seconds_per_epoch'] for r in runs[p]):.2f}" for f in (min, max)) for p in runs}
         rows.append(
-            f"| {units} | {nb:.2f} | {pr:.2f} | {nb / pr:.2f}× | {acc['notebook']:.4f} | {acc['project']:.4f} |"
+            f"| {units} | {nb:.2f} ({spread['notebook']}) | {pr:.2f} ({spread['project']}) | {nb / pr:.2f}× "
+            f"| {acc['notebook']:.4f} | {acc['project']:.4f} | {repeats} each |"
         )
     return rows
 
