@@ -10,7 +10,8 @@ from .. import charts, jobs
 from ..runs import Run, RunNotFound, RunStore
 from .common import PAGES, ROOT, RUN_PARAM
 
-POLL_SECONDS = 1.0  # the live view redraws this often while a run is queued or training
+POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
+QUEUE_POLL_SECONDS = 3.0  # and this often while it waits in the queue (a room of waiting learners is cheap)
 
 
 def run_view(runs: RunStore, run_id: str) -> None:
@@ -19,7 +20,8 @@ def run_view(runs: RunStore, run_id: str) -> None:
     st.subheader(run.name)
     st.caption(f"`{run.id}` · {run.config.summary()} · {run.config.parameter_count:,} parameters")
     if run.is_active:
-        st.fragment(_live, run_every=POLL_SECONDS)(runs, run_id)
+        every = POLL_SECONDS if run.state == "running" else QUEUE_POLL_SECONDS
+        st.fragment(_live, run_every=every)(runs, run_id)
     else:
         results(runs, run)
 
