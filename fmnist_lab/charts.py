@@ -6,11 +6,14 @@ its colour everywhere (``run_color``). Training curves are dashed, held-out soli
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.subplots import make_subplots
 
 from .data import CLASS_NAMES
@@ -109,9 +112,9 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> 
         padded[: len(picked)] = picked
         rows.append(np.concatenate([np.pad(image, 1, constant_values=GRID_LINE) for image in padded], axis=1))
     mosaic = np.concatenate(rows, axis=0)  # (10 * 30, per_class * 30) uint8, drawn as the model sees it
-    figure = go.Figure(go.Heatmap(z=mosaic, colorscale="gray", zmin=0, zmax=255, showscale=False, hoverinfo="skip"))
+    # One PNG (~40 kB) instead of a heatmap's 108,000 numbers: every home page load sends it.
+    figure = go.Figure(go.Image(source=png_data_uri(mosaic), hoverinfo="skip"))
     figure.update_yaxes(
-        autorange="reversed",
         tickvals=[30 * i + 14.5 for i in range(len(CLASS_NAMES))],
         ticktext=list(CLASS_NAMES),
         scaleanchor="x",
@@ -119,6 +122,13 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> 
     )
     figure.update_xaxes(showticklabels=False, showgrid=False)
     return _style(figure, f"{per_class} examples of each class", height=560)
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """A grayscale uint8 array as a ``data:image/png;base64,…`` URI."""
+    out = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L").save(out, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def class_balance(train_labels: np.ndarray, test_labels: np.ndarray) -> go.Figure:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from fmnist_lab import charts
 from fmnist_lab.data import CLASS_NAMES
@@ -74,7 +78,9 @@ def test_sample_grid_places_each_class_on_its_row() -> None:
     labels = np.repeat(np.arange(10), 3)
     images = np.zeros((30, 28, 28), dtype=np.uint8)
     images[:, 0, 0] = labels * 20 + 1  # a class-identifying pixel
-    mosaic = np.array(charts.sample_grid(images, labels, per_class=3).data[0].z)
+    source = charts.sample_grid(images, labels, per_class=3).data[0].source
+    assert source.startswith("data:image/png;base64,")
+    mosaic = np.array(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
     assert mosaic.shape == (300, 90)
     for label in range(10):
         assert mosaic[30 * label + 1, 1] == label * 20 + 1
