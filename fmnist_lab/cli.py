@@ -109,8 +109,7 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
     print(f"run {run.id}: {config.summary()}, {config.parameter_count:,} parameters", file=out, flush=True)
     with jobs.training_slot(store, run.id) as granted:  # the same queue as the app's trainings
         if not granted:
-            store.set_status(run.id, "stopped", stop_reason="stopped by request before it started")
-            print("error: stopped by request before it started", file=sys.stderr)
+            print(f"error: {jobs.CANCELLED_IN_QUEUE}", file=sys.stderr)
             return 1
         from .train import train_run
 
@@ -147,8 +146,7 @@ def worker_command(run_id: str, runs_dir: str | None) -> int:
     store.load(run_id)  # a bad or unknown id ends here, before any waiting
     with jobs.training_slot(store, run_id) as granted:
         if not granted:
-            store.set_status(run_id, "stopped", stop_reason="stopped by request before it started")
-            return 0
+            return 0  # training_slot recorded the run as stopped
         from .train import train_run
 
         try:

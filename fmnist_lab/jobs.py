@@ -33,6 +33,7 @@ from .runs import ACTIVE_STATES, Run, RunNotFound, RunStore, check_run_id
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 MAX_ENV = "FMNIST_MAX_TRAININGS"
 QUEUE_POLL = 0.25  # seconds between a waiting worker's looks at the queue
+CANCELLED_IN_QUEUE = "stopped by request before it started"
 
 
 def max_trainings() -> int:
@@ -80,8 +81,9 @@ def stop(store: RunStore, run_id: str) -> None:
 
 @contextlib.contextmanager
 def training_slot(store: RunStore, run_id: str, limit: int | None = None) -> Iterator[bool]:
-    """Wait in line for a slot; yields True holding it, or False if the run was cancelled while waiting."""
-    marker = _queue_dir(store) / check_run_id(run_id)
+    """Wait in line for a slot; yields True holding it, or False (the run recorded as stopped)
+    if it was cancelled while waiting."""
+    marker = _marker(store, run_id)
     if not marker.exists():
         enqueue(store, run_id, os.getpid())
     try:
@@ -89,6 +91,7 @@ def training_slot(store: RunStore, run_id: str, limit: int | None = None) -> Ite
     finally:
         marker.unlink(missing_ok=True)
     if slot is None:
+        store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
         yield False
         return
     try:
@@ -99,8 +102,7 @@ def training_slot(store: RunStore, run_id: str, limit: int | None = None) -> Ite
 
 def enqueue(store: RunStore, run_id: str, pid: int) -> None:
     """Put a run in line for a slot; ``pid`` is the process that will wait for it."""
-    marker = _queue_dir(store) / check_run_id(run_id)
-    marker.write_text(f"{store.load(run_id).created_ns} {pid}")
+    _marker(store, run_id).write_text(f"{store.load(run_id).created_ns} {pid}")
 
 
 def _wait_for_slot(store: RunStore, run_id: str, limit: int) -> int | None:
@@ -138,6 +140,10 @@ def queue_position(store: RunStore, run_id: str) -> int | None:
     """1 for the next run to start, 2 behind it…; None when not waiting."""
     line = waiting(store)
     return line.index(run_id) + 1 if run_id in line else None
+
+
+def _marker(store: RunStore, run_id: str) -> Path:
+    return _queue_dir(store) / check_run_id(run_id)
 
 
 def _queue_dir(store: RunStore) -> Path:
