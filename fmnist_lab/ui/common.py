@@ -10,6 +10,7 @@ import streamlit as st
 from .. import jobs
 from ..data import DataError, Dataset, load_dataset
 from ..runs import InvalidRunId, RunNotFound, RunStore
+from ..share import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (  # (file, label, icon); a page is listed once its file exists
@@ -77,16 +78,13 @@ def current_run_id(runs: RunStore) -> str | None:
     """The run in the URL if valid, else the session's; unknown ids get a visible note."""
     requested = st.query_params.get(RUN_PARAM)
     if requested is not None:
-        try:
-            runs.load(requested)
-        except (InvalidRunId, RunNotFound):
-            shown = requested if len(requested) <= 40 else requested[:40] + "…"
-            st.warning(f"Run not found: `{shown}`. Pick a run in the sidebar, or train a new one.")
-            del st.query_params[RUN_PARAM]
-        else:
+        if _exists(runs, requested):
             st.session_state[CURRENT_KEY] = requested
+        else:
+            st.warning(f"Run not found: `{shown(requested)}`. Pick a run in the sidebar, or train a new one.")
+            del st.query_params[RUN_PARAM]
     current = st.session_state.get(CURRENT_KEY)
-    if current is not None and not _exists(runs, current):
+    if current is not None and current != requested and not _exists(runs, current):  # the URL's was just read
         st.session_state.pop(CURRENT_KEY)
         current = None
     if current is not None and st.query_params.get(RUN_PARAM) != current:
