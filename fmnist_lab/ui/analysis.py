@@ -23,8 +23,7 @@ def _predictions(run_id: str, root: str, stamp: int) -> tuple[np.ndarray, np.nda
 
 def run_predictions(runs: RunStore, run_id: str) -> tuple[np.ndarray, np.ndarray]:
     """Test-set softmax outputs ``(n, 10)`` and labels ``(n,)``, cached until the file changes."""
-    stamp = (runs.path(run_id) / "predictions.npz").stat().st_mtime_ns
-    return _predictions(run_id, str(runs.root), stamp)
+    return _predictions(run_id, str(runs.root), _stamp(runs, run_id))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -36,8 +35,12 @@ def _confusion(run_id: str, root: str, stamp: int) -> tuple[np.ndarray, pd.DataF
 
 def run_confusion(runs: RunStore, run_id: str) -> tuple[np.ndarray, pd.DataFrame]:
     """The run's test-set confusion matrix and per-class report, cached."""
-    stamp = (runs.path(run_id) / "predictions.npz").stat().st_mtime_ns
-    return _confusion(run_id, str(runs.root), stamp)
+    return _confusion(run_id, str(runs.root), _stamp(runs, run_id))
+
+
+def _stamp(runs: RunStore, run_id: str) -> int:
+    """Keys the caches: a rewritten predictions file is read afresh."""
+    return (runs.path(run_id) / "predictions.npz").stat().st_mtime_ns
 
 
 def analysable_runs(runs: RunStore) -> list[Run]:
