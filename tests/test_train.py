@@ -12,7 +12,17 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.data import Dataset
-from fmnist_lab.train import CancelOnRequest, ProgressRecorder, StopAtLoss, make_splits, train_run
+from fmnist_lab.model import build_model
+from fmnist_lab.train import (
+    CancelOnRequest,
+    ProgressRecorder,
+    ScoreHeldOut,
+    StopAtLoss,
+    make_splits,
+    predict,
+    train_run,
+    training_data,
+)
 
 TINY = {"epochs": 2, "hidden_units": (16,), "batch_size": 32}
 
@@ -155,3 +165,30 @@ def test_a_training_error_marks_the_run_failed(tiny_dataset: Dataset) -> None:
         train_run(store, run.id, dataset=broken)
     status = store.load(run.id).status
     assert status["state"] == "failed" and "ValueError" in status["error"]
+
+
+def test_scores_agree_with_keras_evaluate(tiny_dataset: Dataset) -> None:
+    """The eager scoring (held-out each epoch, test set at the end) equals Keras' own evaluate."""
+    config = TrainConfig(**TINY, train_samples=600)
+    splits = make_splits(config, tiny_dataset)
+    model = build_model(config, fast=False)
+    model.fit(splits.x_train, splits.y_train, epochs=1, verbose=0)
+    keras_loss, keras_accuracy = model.evaluate(splits.x_test, splits.y_test, verbose=0)
+    logs: dict = {}
+    scorer = ScoreHeldOut(splits.x_test, splits.y_test)
+    scorer.set_model(model)
+    scorer.on_epoch_end(0, logs)
+    assert logs["val_loss"] == pytest.approx(keras_loss, rel=1e-5)
+    assert logs["val_accuracy"] == pytest.approx(keras_accuracy, abs=1e-6)
+    np.testing.assert_allclose(predict(model, splits.x_test), model.predict(splits.x_test, verbose=0), atol=1e-6)
+
+
+def test_training_data_passes_over_every_image_once_per_epoch_in_a_new_order() -> None:
+    x = np.arange(70, dtype=np.float32).reshape(70, 1, 1) * np.ones((70, 28, 28), np.float32)
+    y = np.arange(70, dtype=np.int32)
+    batches = [(bx.numpy(), by.numpy()) for bx, by in training_data(x, y, 32, seed=1).take(6)]
+    assert [len(by) for _, by in batches] == [32, 32, 6] * 2  # ceil(70 / 32) batches a pass, the last short
+    passes = [np.concatenate([by for _, by in batches[i : i + 3]]) for i in (0, 3)]
+    assert all(sorted(order) == list(range(70)) for order in passes)  # each image once a pass
+    assert all(np.array_equal(bx[:, 3, 5], by) for bx, by in batches)  # images stay with their labels
+    assert not np.array_equal(passes[0], passes[1]) and not np.array_equal(passes[0], y)  # reshuffled

@@ -104,7 +104,11 @@ def results(runs: RunStore, run: Run) -> None:
         top[2].metric("Epochs run", metrics["epochs_run"])
         bottom[0].metric("Parameters", f"{metrics['parameters']:,}")
         bottom[1].metric("Seconds per epoch", "–" if per_epoch is None else f"{per_epoch:.1f}")
-        bottom[2].metric("Training time", f"{metrics['train_seconds']:.1f} s", help="Inside model.fit only.")
+        bottom[2].metric(
+            "Training time",
+            f"{metrics['train_seconds']:.1f} s",
+            help="Scaling the data, building the model and fitting it; not the final scoring.",
+        )
         st.info(f"**Why training ended:** {metrics['stop_reason']}")
     history = runs.history(run.id)
     if history:
