@@ -28,6 +28,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,14 +258,33 @@ class RunStore:
 
     def predictions(self, run_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Test-set softmax outputs ``(n, 10)`` and true labels ``(n,)``."""
-        path = self.path(run_id) / "predictions.npz"
+        missing = f"Run {run_id} has no predictions yet (it has not finished)."
+        stored = self._arrays(run_id, "predictions", missing)
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                return stored["probabilities"], stored["labels"]
+            return stored["probabilities"], stored["labels"]
+        except KeyError as exc:
+            raise RunNotFound(f"Run {run_id}: its predictions file is damaged (no {exc}).") from None
+
+    def write_weights(self, run_id: str, weights: list[np.ndarray]) -> None:
+        """The Dense layers' arrays in ``model.get_weights()`` order, for ``forward.predict``."""
+        arrays = {f"w{i}": np.asarray(w, dtype=np.float32) for i, w in enumerate(weights)}
+        atomic.write_with(self.path(run_id) / "weights.npz", lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+
+    def weights(self, run_id: str) -> list[np.ndarray]:
+        missing = f"Run {run_id} has no weights file (it has not finished, or an older lab trained it)."
+        stored = self._arrays(run_id, "weights", missing)
+        return [stored[f"w{i}"] for i in range(len(stored)) if f"w{i}" in stored]
+
+    def _arrays(self, run_id: str, what: str, missing: str) -> dict[str, np.ndarray]:
+        """Every array in ``<what>.npz``; RunNotFound with ``missing`` or a damage report otherwise."""
+        path = self.path(run_id) / f"{what}.npz"
+        try:
+            with open(path, "rb") as file, np.load(file, allow_pickle=False) as stored:  # np.load leaks on a bad zip
+                return {name: stored[name] for name in stored.files}
         except FileNotFoundError:
-            raise RunNotFound(f"Run {run_id} has no predictions yet (it has not finished).") from None
-        except (OSError, ValueError, KeyError) as exc:
-            raise RunNotFound(f"Run {run_id}: its predictions file is damaged ({exc}).") from None
+            raise RunNotFound(missing) from None
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:  # .npz files are zips
+            raise RunNotFound(f"Run {run_id}: its {what} file is damaged ({exc}).") from None
 
     def request_cancel(self, run_id: str) -> None:
         atomic.write_text(self.path(run_id) / "cancel", now_iso() + "\n")

@@ -321,6 +321,7 @@ def _finish(
     """Score on the test set and write every artefact; status is written last by the caller."""
     probabilities = predict(model, splits.x_test)
     store.write_predictions(run_id, probabilities, splits.y_test)
+    store.write_weights(run_id, model.get_weights())
     store.write_history(run_id, recorder.history)
     atomic.write_with(store.model_path(run_id), lambda tmp: model.save(tmp), suffix=".keras")
     complete = [record for record in recorder.history if record["fraction"] >= 1]

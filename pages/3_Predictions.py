@@ -5,6 +5,7 @@ import streamlit as st
 
 from fmnist_lab import charts, images, ui
 from fmnist_lab.data import CLASS_NAMES
+from fmnist_lab.runs import RunNotFound
 from fmnist_lab.ui import analysis, predictions_ui
 
 runs, current = ui.start_page("Predictions", "🔮", "What the model outputs")
@@ -41,4 +42,7 @@ with own:
             picture.image(analysis.enlarge(prepared.image, 6), caption="what the model sees (28×28)")
             if prepared.inverted:
                 picture.caption("Inverted: the background was light; Fashion-MNIST garments are light on black.")
-            bars.plotly_chart(charts.softmax_bars(analysis.predict_one(runs, run, prepared.image)), key="own_bars")
+            try:
+                bars.plotly_chart(charts.softmax_bars(analysis.predict_one(runs, run, prepared.image)), key="own_bars")
+            except RunNotFound as exc:
+                bars.warning(f"{exc} Train a new run to try your own picture.")

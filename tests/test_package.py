@@ -9,6 +9,8 @@ from pathlib import Path
 
 import fmnist_lab
 
+ROOT = Path(__file__).parents[1]
+
 PACKAGE = Path(fmnist_lab.__file__).parent
 CORE_MODULES = sorted(p for p in PACKAGE.glob("*.py"))
 
@@ -44,3 +46,12 @@ def test_every_public_name_resolves() -> None:
 def test_every_module_has_a_docstring() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         assert ast.get_docstring(ast.parse(path.read_text())), f"{path.relative_to(PACKAGE)} lacks a docstring"
+
+
+def test_streamlit_config_keeps_the_server_local_protected_and_light() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost" and config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["maxUploadSize"] <= 2 and config["client"]["showErrorDetails"] == "none"
+    assert config["runner"]["postScriptGC"] is False  # a full gc.collect() per script run saturated the server

@@ -130,6 +130,24 @@ def test_predictions_round_trip_and_shape_check(store: RunStore) -> None:
     other = store.create(TrainConfig())
     with pytest.raises(RunNotFound, match="no predictions"):
         store.predictions(other.id)
+    (store.path(other.id) / "predictions.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(RunNotFound, match="predictions file is damaged"):
+        store.predictions(other.id)
+
+
+def test_weights_round_trip_in_order_and_say_what_is_missing_or_damaged(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    arrays = [np.arange(6, dtype=np.float64).reshape(2, 3), np.ones(3), np.full((3, 10), 2.0), np.zeros(10)]
+    store.write_weights(run.id, arrays)
+    loaded = store.weights(run.id)
+    assert [w.shape for w in loaded] == [(2, 3), (3,), (3, 10), (10,)] and all(w.dtype == np.float32 for w in loaded)
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, loaded, strict=True))
+    other = store.create(TrainConfig())
+    with pytest.raises(RunNotFound, match="no weights file"):
+        store.weights(other.id)
+    (store.path(other.id) / "weights.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(RunNotFound, match="weights file is damaged"):
+        store.weights(other.id)
 
 
 def test_non_finite_numbers_are_stored_as_null(store: RunStore) -> None:

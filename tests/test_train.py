@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab import RunStore, TrainConfig, forward
 from fmnist_lab.data import Dataset
 from fmnist_lab.model import build_model
 from fmnist_lab.train import (
@@ -114,6 +114,8 @@ def test_a_finished_run_leaves_every_artefact(tiny_dataset: Dataset) -> None:
     assert result.parameters == TrainConfig(hidden_units=(16,)).parameter_count
     model = keras.saving.load_model(store.model_path(run_id), safe_mode=True)
     np.testing.assert_allclose(model.predict(tiny_dataset.x_test / 255.0, verbose=0), probabilities, atol=1e-5)
+    weights = store.weights(run_id)  # what the app server scores an uploaded picture with, in NumPy
+    np.testing.assert_allclose(forward.predict(weights, "relu", tiny_dataset.x_test / 255.0), probabilities, atol=1e-5)
     progress = store.progress(run_id)
     assert progress["epoch"] == 2 and progress["batch"] == progress["steps"] == 19
     assert list(Path(store.logs_path(run_id)).rglob("events.out.tfevents.*"))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import metrics
+from .. import forward, metrics
 from ..runs import Run, RunNotFound, RunStore
 from .common import RUN_PARAM
 
@@ -38,9 +38,12 @@ def run_confusion(runs: RunStore, run_id: str) -> tuple[np.ndarray, pd.DataFrame
     return _confusion(run_id, str(runs.root), _stamp(runs, run_id))
 
 
-def _stamp(runs: RunStore, run_id: str) -> int:
-    """Keys the caches: a rewritten predictions file is read afresh."""
-    return (runs.path(run_id) / "predictions.npz").stat().st_mtime_ns
+def _stamp(runs: RunStore, run_id: str, name: str = "predictions.npz") -> int:
+    """Keys the caches: a rewritten file is read afresh (-1: no such file)."""
+    try:
+        return (runs.path(run_id) / name).stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
 
 
 def analysable_runs(runs: RunStore) -> list[Run]:
@@ -88,18 +91,19 @@ def top_caption(index: int, probabilities: np.ndarray, k: int = 3) -> str:
     return f"#{index} · " + " · ".join(f"{CLASS_NAMES[c]} {p:.0%}" for c, p in best)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model (and TensorFlow) for your picture…")
-def _model(run_id: str, root: str, stamp: int):  # noqa: ANN202 - a keras.Model; keras is imported lazily
-    import keras
-
-    # safe_mode: refuse any stored Python code (lambdas); only our own store's files are ever loaded.
-    return keras.saving.load_model(RunStore(root).model_path(run_id), safe_mode=True)
+@st.cache_data(max_entries=8, show_spinner=False)
+def _weights(run_id: str, root: str, stamp: int) -> list[np.ndarray]:
+    return RunStore(root).weights(run_id)
 
 
 def predict_one(runs: RunStore, run: Run, image: np.ndarray) -> np.ndarray:
-    """The run's softmax output (10,) for one 28×28 uint8 image, scaled as in training."""
+    """The run's softmax output (10,) for one 28×28 uint8 image, scaled as in training.
+
+    Computed in NumPy from the stored weights (``fmnist_lab.forward``): TensorFlow stays out
+    of the server. Raises ``RunNotFound`` if the run has no weights file.
+    """
     from ..data import prepare
 
-    path = runs.model_path(run.id)
-    model = _model(run.id, str(runs.root), path.stat().st_mtime_ns)
-    return model.predict(prepare(image[None], run.config.normalize), verbose=0)[0]
+    stamp = _stamp(runs, run.id, "weights.npz")
+    weights = _weights(run.id, str(runs.root), stamp)
+    return forward.predict(weights, run.config.activation, prepare(image[None], run.config.normalize))[0]
