@@ -6,6 +6,10 @@
 ``notebook`` is the course notebook's code as written (``model.fit(images / 255.0,
 labels, epochs=…)``, batch 32, Keras' default progress bar on stderr).
 ``project`` is ``fmnist_lab.train.train_run``: the path the app and CLI use.
+
+Both time the same span: the notebook's ``fit(images / 255.0, …)`` call (scaling and
+fitting), and the project's ``train_seconds`` (scaling, building the model, fitting,
+with its per-epoch held-out scoring, live progress and TensorBoard logs).
 """
 
 from __future__ import annotations

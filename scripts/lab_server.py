@@ -45,6 +45,7 @@ VIEWPORT = {"width": 1400, "height": 2200}
 # frames after the message, once Streamlit has drawn what the run sent.
 COUNT_RUNS = """
 window.__labRunsDone = 0;
+window.__labFirstRunAt = null;  // ms after navigation start when the first script run's end arrived
 const scriptFinished = (bytes) => {  // the top-level field 6 of a ForwardMsg, or null
   let i = 0;
   const varint = () => {
@@ -69,6 +70,7 @@ window.WebSocket = class extends NativeWebSocket {
     this.addEventListener("message", (event) => {
       const status = event.data instanceof ArrayBuffer ? scriptFinished(new Uint8Array(event.data)) : null;
       if (status === 0 || status === 1) {
+        window.__labFirstRunAt ??= performance.now();
         requestAnimationFrame(() => requestAnimationFrame(() => { window.__labRunsDone += 1; }));
       }
     });
