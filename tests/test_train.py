@@ -9,9 +9,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from fmnist_lab import RunStore, TrainConfig, forward
-from fmnist_lab.data import Dataset
+from fmnist_lab.data import Dataset, normalize, prepare
 from fmnist_lab.model import build_model
 from fmnist_lab.train import (
     CancelOnRequest,
@@ -87,9 +88,11 @@ def test_progress_recorder_snapshots_and_epoch_records() -> None:
 def test_splits(tiny_dataset: Dataset, holdout: str, n_train: int, n_val: int) -> None:
     splits = make_splits(TrainConfig(holdout=holdout), tiny_dataset)
     assert len(splits.x_train) == n_train and (0 if splits.x_val is None else len(splits.x_val)) == n_val
-    assert splits.x_train.dtype == np.float32 and splits.x_train.max() <= 1.0
+    assert splits.x_train.dtype == np.uint8  # scaled batch by batch in training_data
+    assert splits.x_test.dtype == np.float32 and splits.x_test.max() <= 1.0
+    np.testing.assert_array_equal(splits.x_test, normalize(tiny_dataset.x_test))
     raw = make_splits(TrainConfig(normalize=False, train_samples=100, test_samples=50), tiny_dataset)
-    assert raw.x_train.shape == (100, 28, 28) and raw.x_test.shape == (50, 28, 28) and raw.x_train.max() > 1
+    assert raw.x_train.shape == (100, 28, 28) and raw.x_test.shape == (50, 28, 28) and raw.x_test.max() > 1
 
 
 def train(dataset: Dataset, **settings: object) -> tuple[RunStore, str, object]:
@@ -186,11 +189,20 @@ def test_scores_agree_with_keras_evaluate(tiny_dataset: Dataset) -> None:
 
 
 def test_training_data_passes_over_every_image_once_per_epoch_in_a_new_order() -> None:
-    x = np.arange(70, dtype=np.float32).reshape(70, 1, 1) * np.ones((70, 28, 28), np.float32)
+    x = np.repeat(np.arange(70, dtype=np.uint8), 28 * 28).reshape(70, 28, 28)  # image i is all pixels i
     y = np.arange(70, dtype=np.int32)
-    batches = [(bx.numpy(), by.numpy()) for bx, by in training_data(x, y, 32, seed=1).take(6)]
-    assert [len(by) for _, by in batches] == [32, 32, 6] * 2  # ceil(70 / 32) batches a pass, the last short
+    batches = [(bx.numpy(), by.numpy()) for bx, by in training_data(x, y, 32, 1, False, epochs=2)]
+    assert [len(by) for _, by in batches] == [32, 32, 6] * 2  # ceil(70 / 32) batches a pass, the last short; 2 passes
     passes = [np.concatenate([by for _, by in batches[i : i + 3]]) for i in (0, 3)]
     assert all(sorted(order) == list(range(70)) for order in passes)  # each image once a pass
     assert all(np.array_equal(bx[:, 3, 5], by) for bx, by in batches)  # images stay with their labels
     assert not np.array_equal(passes[0], passes[1]) and not np.array_equal(passes[0], y)  # reshuffled
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+def test_training_data_scales_exactly_as_prepare(normalized: bool) -> None:
+    x = np.random.default_rng(0).integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    y = np.arange(40, dtype=np.int32)  # each label names its image
+    (images, labels), *_ = training_data(x, y, 40, 0, normalized, epochs=1)
+    assert images.dtype == tf.float32
+    np.testing.assert_array_equal(images.numpy(), prepare(x[labels.numpy()], normalized))  # bit for bit
