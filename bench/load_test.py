@@ -13,9 +13,10 @@ those figures, the time until the page is drawn (idle and under load, the same r
 and where the machine's CPU time went. Traffic stays on localhost.
 
 In a workshop each learner's browser runs on their own laptop. Here all 20 share the
-server's 2 cores, so their Chromium runs at the lowest CPU priority (``nice 19``),
-standing in for machines of their own; ``--clients-share-cpu`` drops that. The probe
-that times the home page runs at normal priority, as one learner's laptop would.
+server's 2 cores, so their Chromium runs at the lowest CPU priority (nice 19, as the
+training workers do), standing in for machines of their own; ``--clients-share-cpu``
+drops that. The probe that times the home page runs at normal priority, as one
+learner's laptop would.
 """
 
 from __future__ import annotations
@@ -45,9 +46,13 @@ ANSWERED = "() => window.__labFirstRunAt"
 
 
 def niced_chromium(folder: Path) -> Path:
-    """A Chromium launcher at the lowest CPU priority: learners' browsers as if on their own machines."""
+    """A Chromium launcher at the lowest CPU priority: learners' browsers as if on their own machines.
+
+    Playwright starts the browser in a session of its own, so under Linux's autogroup scheduling
+    the session group's nice value is what counts (see ``jobs.lower_priority``); both are set.
+    """
     wrapper = folder / "chromium-nice"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 {CHROMIUM} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\necho 19 > /proc/self/autogroup 2>/dev/null\nexec nice -n 19 {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
 

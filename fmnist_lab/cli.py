@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -141,7 +140,7 @@ def worker_command(run_id: str, runs_dir: str | None) -> int:
     """Train an already-created run (the dashboard starts this in its own process)."""
     from . import jobs
 
-    os.nice(19)  # training is background work: the web server answering learners comes first
+    jobs.lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
     store.load(run_id)  # a bad or unknown id ends here, before any waiting
     with jobs.training_slot(store, run_id) as granted:

@@ -34,6 +34,7 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 MAX_ENV = "FMNIST_MAX_TRAININGS"
 QUEUE_POLL = 0.25  # seconds between a waiting worker's looks at the queue
 CANCELLED_IN_QUEUE = "stopped by request before it started"
+LOWEST_PRIORITY = 19  # nice value of training workers
 
 
 def max_trainings() -> int:
@@ -74,6 +75,19 @@ def launch(store: RunStore, run_id: str) -> subprocess.Popen[bytes]:
 def stop(store: RunStore, run_id: str) -> None:
     """Ask a run to stop; a training one ends within about a second and keeps what it learnt."""
     store.request_cancel(run_id)
+
+
+def lower_priority() -> None:
+    """Give this process (and its session) the lowest CPU priority.
+
+    ``os.nice`` alone does not do it on Linux with autogroup scheduling (``sched_autogroup``,
+    on by default in most distributions): niceness then only ranks processes inside one
+    session's group, CPU time is shared fairly between groups, and a worker starts its own
+    session. So the group's nice value is set too, where the kernel offers it.
+    """
+    os.nice(LOWEST_PRIORITY - os.nice(0))
+    with contextlib.suppress(OSError):  # no /proc, or no autogroups
+        Path("/proc/self/autogroup").write_text(f"{LOWEST_PRIORITY}\n")
 
 
 # -- the queue ----------------------------------------------------------------

@@ -69,18 +69,35 @@ def test_a_worker_with_damaged_data_fails_and_says_which_file(monkeypatch: pytes
     assert "DataError" in error and "train-images-idx3-ubyte.gz" in error and "damaged" in error
 
 
+def worker_priority(pid: int | None) -> tuple[int, int | None] | None:
+    """(nice, its session group's nice or None without autogroups) of a worker that has lowered
+    its priority; None before that or once it is gone."""
+    try:
+        nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    except (OSError, IndexError):
+        return None
+    try:
+        group: int | None = int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except OSError:
+        group = None
+    return (nice, group) if nice == 19 else None
+
+
 def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
     store = RunStore()
     config = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
     started = [jobs.start(store, config).id for _ in range(3)]
-    most_running, positions_seen = 0, set()
+    most_running, positions_seen, priorities = 0, set(), {}
     while any(store.load(run_id).is_active for run_id in started):
         states = [store.load(run_id).state for run_id in started]
         most_running = max(most_running, states.count("running"))
         positions_seen |= {jobs.queue_position(store, run_id) for run_id in started}
+        priorities |= {run_id: worker_priority(store.load(run_id).status.get("pid")) for run_id in started}
+        priorities = {run_id: p for run_id, p in priorities.items() if p is not None}
         time.sleep(0.05)
     assert most_running == 1
+    assert priorities and all(group in (19, None) for _, group in priorities.values())  # niceness and group's
     assert {2} <= positions_seen  # a learner can be told their place in the line
     finished = [store.load(run_id) for run_id in started]
     assert [run.state for run in finished] == ["finished"] * 3
