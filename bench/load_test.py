@@ -7,10 +7,10 @@ real data set), opens one Chromium page per learner with a setup link
 (``/Train?units=32&epochs=2&train=3000``), clicks *Train* in every page, and while
 the queue drains keeps opening the home page in a new Streamlit session to time it.
 It checks that every run finishes and none is lost, that no more than the limit
-trained at once, and that the server answers a home page load within a second (95th
-percentile: navigation until the page's script run has reached the browser); it prints
-those figures, the time until the page is drawn (idle and under load, the same run),
-and where the machine's CPU time went. Traffic stays on localhost.
+trained at once, and that a home page load (navigation until the page is drawn and
+idle) takes under a second, 95th percentile. It prints those times idle and under load
+(the same run), when the server's answer reached the browser, and where the machine's
+CPU time went. Traffic stays on localhost.
 
 In a workshop each learner's browser runs on their own laptop. Here all 20 share the
 server's 2 cores, so their Chromium runs at the lowest CPU priority (nice 19, as the
@@ -39,7 +39,7 @@ from fmnist_lab import RunStore  # noqa: E402
 
 SETUP = "/Train?units=32&epochs=2&train=3000"
 DEADLINE = 900.0  # seconds for the whole queue to drain
-GOAL = 1.0  # seconds: the server's answer to a home page load while trainings run, 95th percentile
+GOAL = 1.0  # seconds: a home page load while trainings run, drawn and idle, 95th percentile
 IDLE_LOADS = 10  # home page loads timed before anyone trains, for comparison
 # Milliseconds from navigation start until the page's first script run has reached the browser.
 ANSWERED = "() => window.__labFirstRunAt"
@@ -140,9 +140,9 @@ def main() -> int:
         )
         report("idle, before anyone trains", idle)
         report("while training", busy_loads)
-        answers = [answered for answered, _ in busy_loads]
+        drawn = [load for _, load in busy_loads]
         ok = len(runs) == args.clients and states.count("finished") == args.clients
-        ok = ok and bool(answers) and percentile(answers, 0.95) < GOAL
+        ok = ok and bool(drawn) and percentile(drawn, 0.95) < GOAL
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
 
