@@ -83,9 +83,12 @@ def lower_priority() -> None:
     ``os.nice`` alone does not do it on Linux with autogroup scheduling (``sched_autogroup``,
     on by default in most distributions): niceness then only ranks processes inside one
     session's group, CPU time is shared fairly between groups, and a worker starts its own
-    session. So the group's nice value is set too, where the kernel offers it.
+    session. So the group's nice value is set too, where the kernel offers it, but only when
+    this process leads its session: the group may otherwise be a user's terminal.
     """
     os.nice(LOWEST_PRIORITY - os.nice(0))
+    if os.getsid(0) != os.getpid():
+        return  # not a session of its own (run by hand from a shell): leave the shell's group alone
     with contextlib.suppress(OSError):  # no /proc, or no autogroups
         Path("/proc/self/autogroup").write_text(f"{LOWEST_PRIORITY}\n")
 

@@ -16,7 +16,6 @@ import pandas as pd
 from .config import NUM_CLASSES
 from .data import CLASS_NAMES
 
-KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the clip before the log in cross-entropy
 MODES = ("all", "class", "misclassified", "most_confident", "least_confident", "random")  # for selection()
 
 
@@ -202,19 +201,6 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     numerator = np.asarray(numerator, dtype=np.float64)
     out = np.zeros(np.broadcast_shapes(numerator.shape, np.shape(denominator)))
     return np.divide(numerator, denominator, out=out, where=np.asarray(denominator) != 0)
-
-
-def cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """Mean ``-log p(true class)``, as Keras' sparse categorical cross-entropy computes it.
-
-    Keras rescales each row to sum to 1 and clips to ``[1e-7, 1 - 1e-7]`` before the log,
-    so a confident mistake costs at most ``-log(1e-7)`` ≈ 16.1, never infinity.
-    """
-    probabilities = _check_probabilities(probabilities, labels).astype(np.float64)
-    labels = _check_classes("labels", labels, probabilities.shape[1])
-    rows = probabilities / probabilities.sum(axis=1, keepdims=True)
-    chosen = np.clip(rows[np.arange(len(labels)), labels], KERAS_EPSILON, 1 - KERAS_EPSILON)
-    return float(-np.log(chosen).mean())
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:

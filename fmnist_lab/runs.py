@@ -271,9 +271,12 @@ class RunStore:
         atomic.write_with(self.path(run_id) / "weights.npz", lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
 
     def weights(self, run_id: str) -> list[np.ndarray]:
+        """The arrays ``write_weights`` stored: kernel, bias, kernel, bias … (at least one layer)."""
         missing = f"Run {run_id} has no weights file (it has not finished, or an older lab trained it)."
         stored = self._arrays(run_id, "weights", missing)
-        return [stored[f"w{i}"] for i in range(len(stored)) if f"w{i}" in stored]
+        if len(stored) < 2 or len(stored) % 2 or set(stored) != {f"w{i}" for i in range(len(stored))}:
+            raise RunNotFound(f"Run {run_id}: its weights file is damaged (arrays {sorted(stored)}).")
+        return [stored[f"w{i}"] for i in range(len(stored))]
 
     def _arrays(self, run_id: str, what: str, missing: str) -> dict[str, np.ndarray]:
         """Every array in ``<what>.npz``; RunNotFound with ``missing`` or a damage report otherwise."""

@@ -20,16 +20,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import atomic, metrics
-from .config import NUM_CLASSES, TrainConfig
+from . import atomic
+from .config import TrainConfig
 from .data import Dataset, load_dataset, prepare
 from .model import build_model
 from .runs import RunStore
+from .scoring import ScoreHeldOut, score
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress records while an epoch runs
 TRAIL_LENGTH = 240  # running (x, loss, accuracy) points kept for the current epoch's live curve
 CANCEL_POLL_INTERVAL = 0.1  # seconds between looks for a cancel request
-SCORE_CHUNK = 8192  # images per eager forward pass when scoring: bounds memory, changes no result
 
 ProgressHook = Callable[[dict[str, Any]], None]
 
@@ -70,25 +70,6 @@ class CancelOnRequest(keras.callbacks.Callback):
         if self.requested():
             self.cancelled = True
             self.model.stop_training = True
-
-
-class ScoreHeldOut(keras.callbacks.Callback):
-    """Add ``val_loss`` and ``val_accuracy`` to every epoch's logs, scored in eager mode.
-
-    Keras' own ``validation_data`` traces and compiles a test function on the first epoch
-    (~0.3 s, a quarter of a fast epoch) to run a few large batches; one eager forward pass
-    costs ~0.02 s for 128 units. List it first: later callbacks read the scores it adds.
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        super().__init__()
-        self.x, self.y = x, y
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if logs is not None:
-            probabilities = predict(self.model, self.x)
-            logs["val_loss"] = metrics.cross_entropy(probabilities, self.y)
-            logs["val_accuracy"] = metrics.accuracy(probabilities, self.y)
 
 
 class ProgressRecorder(keras.callbacks.Callback):
@@ -197,15 +178,6 @@ class Splits:
     y_test: np.ndarray
 
 
-def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """Softmax outputs for ``x``, (n, 10) float32, from eager forward passes: nothing to compile."""
-    parts = [
-        keras.ops.convert_to_numpy(model(x[start : start + SCORE_CHUNK], training=False))
-        for start in range(0, len(x), SCORE_CHUNK)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, NUM_CLASSES), np.float32)
-
-
 def make_splits(config: TrainConfig, dataset: Dataset) -> Splits:
     """Cut the data set as ``config`` says: sample limits, then the held-out part."""
     x_train, y_train = dataset.x_train[: config.train_samples], dataset.y_train[: config.train_samples]
@@ -257,6 +229,9 @@ def frozen_heap() -> Iterator[None]:
     takes 0.4–0.7 s here (``gc.collect()`` timed), a stall in whichever epoch it lands.
     Objects made inside are still collected; the frozen ones are handed back after.
     """
+    if gc.get_freeze_count():  # someone froze the heap already: theirs to thaw
+        yield
+        return
     gc.freeze()
     try:
         yield
@@ -302,9 +277,8 @@ def _train(
     logs = str(store.logs_path(run_id))
     callbacks.append(keras.callbacks.TensorBoard(logs, write_graph=False, profile_batch=0))
     model.fit(
-        training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize, config.epochs),
+        training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize),
         epochs=config.epochs,
-        steps_per_epoch=steps,  # the data repeats: one iterator (and shuffle buffer) for the whole fit
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles, seeded
         verbose=0,
@@ -313,18 +287,15 @@ def _train(
     return _finish(config, store, run_id, model, splits, seconds, recorder, cancel, stopper)
 
 
-def training_data(
-    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, normalized: bool, epochs: int
-) -> tf.data.Dataset:
+def training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, normalized: bool) -> tf.data.Dataset:
     """Batches of ``prepare(x, normalized)``, reshuffled every pass as ``fit(x, y, shuffle=True)`` does.
 
     The pixels stay uint8 until a batch is cut, then become float32 (÷255 if ``normalized``,
     the same float32 division as ``data.normalize``): a quarter of the memory to copy and
-    shuffle, and the scaling runs on tf.data's threads beside the training step. ``epochs``
-    passes, each of ``ceil(len(x) / batch_size)`` batches, the last one short as in ``fit``;
-    Keras keeps one iterator across epochs when ``steps_per_epoch`` is given, so the next
-    pass is shuffled in the background instead of at the epoch's start (and, the passes
-    being counted, no pass is shuffled after the last epoch).
+    shuffle, and the scaling runs on tf.data's threads beside the training step. One pass
+    is one epoch of ``ceil(len(x) / batch_size)`` batches, the last one short as in ``fit``.
+    (No ``repeat``: Keras' ``steps_per_execution`` loop stops a chunk early only when the
+    data runs out, so with endless data an epoch would overrun its pass.)
     """
 
     def scale(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -334,7 +305,7 @@ def training_data(
     data = tf.data.Dataset.from_tensor_slices((x, y))
     data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     data = data.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return data.repeat(epochs).prefetch(tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)
 
 
 def _finish(
@@ -349,8 +320,8 @@ def _finish(
     stopper: StopAtLoss | None,
 ) -> TrainResult:
     """Score on the test set and write every artefact; status is written last by the caller."""
-    probabilities = predict(model, splits.x_test)
-    store.write_predictions(run_id, probabilities, splits.y_test)
+    test = score(model, splits.x_test, splits.y_test)
+    store.write_predictions(run_id, test.probabilities, splits.y_test)
     store.write_weights(run_id, model.get_weights())
     store.write_history(run_id, recorder.history)
     atomic.write_with(store.model_path(run_id), lambda tmp: model.save(tmp), suffix=".keras")
@@ -368,8 +339,8 @@ def _finish(
     result = TrainResult(
         run_id=run_id,
         state=state,
-        test_accuracy=metrics.accuracy(probabilities, splits.y_test),
-        test_loss=metrics.cross_entropy(probabilities, splits.y_test),
+        test_accuracy=test.accuracy,
+        test_loss=test.loss,
         train_accuracy=last.get("accuracy"),
         train_loss=last.get("loss"),
         val_accuracy=last.get("val_accuracy"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -175,3 +177,20 @@ def test_a_full_disk_leaves_no_half_written_run(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(StoreUnwritable, match="No space left on device"):
         store.create(QUICK)
     assert list(store.root.iterdir()) == [] and store.list() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup scheduling on this kernel")
+def test_lower_priority_sets_its_own_sessions_group_and_leaves_a_shells_alone() -> None:
+    """In a fresh session: a child (not the session leader, like a worker run from a shell) must
+    leave the group's nice alone; the leader (like a worker the app starts) lowers it."""
+    code = (
+        "import subprocess, sys\nfrom pathlib import Path\nfrom fmnist_lab import jobs\n"
+        "group = lambda: Path('/proc/self/autogroup').read_text().split()[-1]\n"
+        "subprocess.run([sys.executable, '-c', 'from fmnist_lab import jobs; jobs.lower_priority()'], check=True)\n"
+        "print(group())\njobs.lower_priority()\nimport os\nprint(group(), os.nice(0))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, start_new_session=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "19", "19"]

@@ -357,19 +357,6 @@ def test_softmax_is_stable_for_huge_logits_and_refuses_zero_temperature() -> Non
         metrics.softmax(np.array([1.0, 2.0]), 0)
 
 
-def test_cross_entropy_matches_a_hand_computation() -> None:
-    probabilities = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]])
-    expected = -(math.log(0.7) + math.log(0.25)) / 2
-    assert metrics.cross_entropy(probabilities, np.array([0, 1])) == pytest.approx(expected, rel=1e-12)
-
-
-def test_cross_entropy_clips_a_certain_mistake_and_rescales_rows() -> None:
-    certain_mistake = np.array([[1.0, 0.0]])
-    assert metrics.cross_entropy(certain_mistake, np.array([1])) == pytest.approx(-math.log(1e-7))
-    unnormalised = np.array([[2.0, 2.0]])  # rescaled to [0.5, 0.5] first, as Keras does
-    assert metrics.cross_entropy(unnormalised, np.array([0])) == pytest.approx(math.log(2))
-
-
 def test_accuracy_counts_rows_whose_argmax_is_the_label() -> None:
     labels, probabilities = random_run()
     expected = sum(int(np.argmax(row) == label) for row, label in zip(probabilities, labels, strict=True)) / len(labels)

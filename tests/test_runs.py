@@ -148,6 +148,10 @@ def test_weights_round_trip_in_order_and_say_what_is_missing_or_damaged(store: R
     (store.path(other.id) / "weights.npz").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(RunNotFound, match="weights file is damaged"):
         store.weights(other.id)
+    for arrays in ({}, {"w0": np.ones(2)}, {"w0": np.ones(2), "w2": np.ones(2)}):  # no layer, half a layer, a gap
+        np.savez(store.path(other.id) / "weights.npz", **arrays)
+        with pytest.raises(RunNotFound, match="weights file is damaged"):
+            store.weights(other.id)
 
 
 def test_non_finite_numbers_are_stored_as_null(store: RunStore) -> None:

@@ -13,14 +13,12 @@ import tensorflow as tf
 
 from fmnist_lab import RunStore, TrainConfig, forward
 from fmnist_lab.data import Dataset, normalize, prepare
-from fmnist_lab.model import build_model
 from fmnist_lab.train import (
     CancelOnRequest,
     ProgressRecorder,
-    ScoreHeldOut,
     StopAtLoss,
+    frozen_heap,
     make_splits,
-    predict,
     train_run,
     training_data,
 )
@@ -172,27 +170,12 @@ def test_a_training_error_marks_the_run_failed(tiny_dataset: Dataset) -> None:
     assert status["state"] == "failed" and "ValueError" in status["error"]
 
 
-def test_scores_agree_with_keras_evaluate(tiny_dataset: Dataset) -> None:
-    """The eager scoring (held-out each epoch, test set at the end) equals Keras' own evaluate."""
-    config = TrainConfig(**TINY, train_samples=600)
-    splits = make_splits(config, tiny_dataset)
-    model = build_model(config, fast=False)
-    model.fit(splits.x_train, splits.y_train, epochs=1, verbose=0)
-    keras_loss, keras_accuracy = model.evaluate(splits.x_test, splits.y_test, verbose=0)
-    logs: dict = {}
-    scorer = ScoreHeldOut(splits.x_test, splits.y_test)
-    scorer.set_model(model)
-    scorer.on_epoch_end(0, logs)
-    assert logs["val_loss"] == pytest.approx(keras_loss, rel=1e-5)
-    assert logs["val_accuracy"] == pytest.approx(keras_accuracy, abs=1e-6)
-    np.testing.assert_allclose(predict(model, splits.x_test), model.predict(splits.x_test, verbose=0), atol=1e-6)
-
-
 def test_training_data_passes_over_every_image_once_per_epoch_in_a_new_order() -> None:
     x = np.repeat(np.arange(70, dtype=np.uint8), 28 * 28).reshape(70, 28, 28)  # image i is all pixels i
     y = np.arange(70, dtype=np.int32)
-    batches = [(bx.numpy(), by.numpy()) for bx, by in training_data(x, y, 32, 1, False, epochs=2)]
-    assert [len(by) for _, by in batches] == [32, 32, 6] * 2  # ceil(70 / 32) batches a pass, the last short; 2 passes
+    data = training_data(x, y, 32, 1, False)
+    batches = [(bx.numpy(), by.numpy()) for _ in range(2) for bx, by in data]  # two epochs: two passes
+    assert [len(by) for _, by in batches] == [32, 32, 6] * 2  # ceil(70 / 32) batches a pass, the last short
     passes = [np.concatenate([by for _, by in batches[i : i + 3]]) for i in (0, 3)]
     assert all(sorted(order) == list(range(70)) for order in passes)  # each image once a pass
     assert all(np.array_equal(bx[:, 3, 5], by) for bx, by in batches)  # images stay with their labels
@@ -203,6 +186,32 @@ def test_training_data_passes_over_every_image_once_per_epoch_in_a_new_order() -
 def test_training_data_scales_exactly_as_prepare(normalized: bool) -> None:
     x = np.random.default_rng(0).integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
     y = np.arange(40, dtype=np.int32)  # each label names its image
-    (images, labels), *_ = training_data(x, y, 40, 0, normalized, epochs=1)
+    (images, labels), *_ = training_data(x, y, 40, 0, normalized)
     assert images.dtype == tf.float32
     np.testing.assert_array_equal(images.numpy(), prepare(x[labels.numpy()], normalized))  # bit for bit
+
+
+@pytest.mark.parametrize(("batch_size", "steps"), [(32, 19), (4, 150)])  # fewer than and not a multiple of 100
+def test_each_epoch_trains_exactly_one_pass(tiny_dataset: Dataset, batch_size: int, steps: int) -> None:
+    """Keras runs 100 batches per call: an epoch must still stop at the end of its pass."""
+    store, run_id, result = train(tiny_dataset, batch_size=batch_size)  # 600 training images, 2 epochs
+    model = keras.saving.load_model(store.model_path(run_id), safe_mode=True)
+    assert int(model.optimizer.iterations.numpy()) == steps * 2
+    assert [r["fraction"] for r in store.history(run_id)] == [1.0, 1.0] and result.epochs_run == 2
+
+
+def test_frozen_heap_freezes_while_inside_and_keeps_a_callers_freeze() -> None:
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() == theirs
+    finally:
+        gc.unfreeze()
