@@ -128,6 +128,15 @@ def test_own_picture_is_predicted(runs: list) -> None:
     assert np.sum(values(bars["data"][0]["y"])) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_own_picture_for_a_run_without_weights_says_what_to_do(runs: list) -> None:
+    (RunStore().path(runs[1].id) / "weights.npz").unlink()  # as a run from an older lab version
+    app = open_page("pages/3_Predictions.py", run=runs[1].id)
+    app.file_uploader(key="pred_upload").set_value(("shirt.png", png(Image.new("L", (60, 80), 0)), "image/png"))
+    app.run()
+    assert not app.exception, app.exception
+    assert any("has no weights file" in w.value and "Train a new run" in w.value for w in app.warning)
+
+
 def test_own_picture_is_scored_without_tensorflow_in_the_server(runs: list, tmp_path: Path) -> None:
     """Once Keras is imported, Streamlit clears its session after every run of every page: keep it out."""
     picture = tmp_path / "shirt.png"
