@@ -127,12 +127,6 @@ def test_predictions_round_trip_and_shape_check(store: RunStore) -> None:
     assert loaded.dtype == np.float32 and loaded.shape == (5, 10) and labels.tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError):
         store.write_predictions(run.id, np.zeros((5, 9)), np.arange(5))
-    other = store.create(TrainConfig())
-    with pytest.raises(RunNotFound, match="no predictions"):
-        store.predictions(other.id)
-    (store.path(other.id) / "predictions.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(RunNotFound, match="predictions file is damaged"):
-        store.predictions(other.id)
 
 
 def test_weights_round_trip_in_order_and_say_what_is_missing_or_damaged(store: RunStore) -> None:
@@ -143,15 +137,21 @@ def test_weights_round_trip_in_order_and_say_what_is_missing_or_damaged(store: R
     assert [w.shape for w in loaded] == [(2, 3), (3,), (3, 10), (10,)] and all(w.dtype == np.float32 for w in loaded)
     assert all(np.array_equal(a, b) for a, b in zip(arrays, loaded, strict=True))
     other = store.create(TrainConfig())
-    with pytest.raises(RunNotFound, match="no weights file"):
-        store.weights(other.id)
-    (store.path(other.id) / "weights.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(RunNotFound, match="weights file is damaged"):
-        store.weights(other.id)
     for arrays in ({}, {"w0": np.ones(2)}, {"w0": np.ones(2), "w2": np.ones(2)}):  # no layer, half a layer, a gap
         np.savez(store.path(other.id) / "weights.npz", **arrays)
         with pytest.raises(RunNotFound, match="weights file is damaged"):
             store.weights(other.id)
+
+
+@pytest.mark.parametrize(("what", "missing"), [("predictions", "no predictions yet"), ("weights", "no weights file")])
+def test_a_missing_or_corrupt_array_file_is_reported(store: RunStore, what: str, missing: str) -> None:
+    run = store.create(TrainConfig())
+    read = getattr(store, what)
+    with pytest.raises(RunNotFound, match=missing):
+        read(run.id)
+    (store.path(run.id) / f"{what}.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(RunNotFound, match=f"{what} file is damaged"):
+        read(run.id)
 
 
 def test_non_finite_numbers_are_stored_as_null(store: RunStore) -> None:
