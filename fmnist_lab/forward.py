@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import metrics
+
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {  # the hidden layers' choices in TrainConfig
     "relu": lambda z: np.maximum(z, 0.0),
     "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # = 1 / (1 + exp(-z)), without overflow
@@ -29,11 +31,4 @@ def predict(weights: Sequence[np.ndarray], activation: str, images: np.ndarray) 
     for kernel, bias in layers[:-1]:
         x = ACTIVATIONS[activation](x @ kernel + bias)
     kernel, bias = layers[-1]
-    return softmax_rows(x @ kernel + bias)
-
-
-def softmax_rows(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, each row's max subtracted first."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    return exps / exps.sum(axis=1, keepdims=True)
+    return metrics.softmax(x @ kernel + bias)

@@ -210,9 +210,10 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """``exp(z / T) / sum(exp(z / T))``, computed stably (the max is subtracted first)."""
+    """``exp(z / T) / sum(exp(z / T))`` along the last axis (each row of a 2-D array), computed
+    stably: each row's max is subtracted first."""
     if temperature <= 0:
         raise ValueError(f"temperature must be above 0, got {temperature}")
     scaled = np.asarray(logits, dtype=np.float64) / temperature
-    exps = np.exp(scaled - scaled.max())
-    return exps / exps.sum()
+    exps = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+    return exps / exps.sum(axis=-1, keepdims=True)

@@ -297,6 +297,7 @@ def training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, norm
     tf.data each epoch; this moves 1,875 batches.
     """
     n, full = len(x), len(x) // batch_size
+    cut = full * batch_size  # images in full batches; the rest make one short batch
     images, labels = tf.constant(x), tf.constant(y)  # (n, 28, 28) uint8, (n,) int32
 
     def one_pass(key: tf.Tensor) -> tf.data.Dataset:
@@ -305,7 +306,6 @@ def training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, norm
         if normalized:  # the same float32 division as data.normalize
             pixels = pixels / tf.constant(255.0, tf.float32)
         answers = tf.gather(labels, order)
-        cut = full * batch_size
         batches = tf.data.Dataset.from_tensor_slices(
             (tf.reshape(pixels[:cut], (full, batch_size, 28, 28)), tf.reshape(answers[:cut], (full, batch_size)))
         )

@@ -363,3 +363,10 @@ def test_accuracy_counts_rows_whose_argmax_is_the_label() -> None:
     assert metrics.accuracy(probabilities, labels) == pytest.approx(expected)
     with pytest.raises(ValueError, match="rows of probabilities"):
         metrics.accuracy(probabilities, labels[:-1])
+
+
+def test_softmax_works_row_by_row_and_survives_huge_logits() -> None:
+    total = math.exp(1) + math.exp(2) + math.exp(3)
+    result = metrics.softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, 0.0]]))
+    np.testing.assert_allclose(result[0], [math.exp(1) / total, math.exp(2) / total, math.exp(3) / total])
+    np.testing.assert_allclose(result[1], [0.5, 0.5, 0.0])

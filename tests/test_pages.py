@@ -134,16 +134,22 @@ def test_home_page_shows_the_data_set(app_env: Path) -> None:
     assert balance["data"][0]["x"] == list(data.CLASS_NAMES)
 
 
-def test_home_page_imports_no_tensorflow(app_env: Path) -> None:
+def tensorflow_modules_after(steps: str) -> str:
+    """Run AppTest ``steps`` (with ``app`` opened on dashboard.py) in a fresh interpreter; the
+    TensorFlow modules it ended up importing, as printed by ``sorted``."""
     code = (
-        "import sys\nfrom streamlit.testing.v1 import AppTest\n"
-        f"app = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=60).run()\n"
-        "assert not app.exception, app.exception\n"
+        "import sys\nfrom pathlib import Path\nfrom streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=60)\n"
+        f"{steps}\nassert not app.exception, app.exception\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_home_page_imports_no_tensorflow(app_env: Path) -> None:
+    assert tensorflow_modules_after("app.run()") == "[]"
 
 
 def test_a_failed_run_shows_its_error(app_env: Path) -> None:
