@@ -53,11 +53,14 @@ def notebook(units: int, epochs: int, seed: int) -> dict[str, float]:
 
 
 def project(units: int, epochs: int, seed: int, live: bool) -> dict[str, float]:
-    from fmnist_lab import RunStore, TrainConfig, train
+    from fmnist_lab import RunStore, TrainConfig, callbacks, train
     from fmnist_lab.data import load_dataset
 
     data = load_dataset()
-    spent = [timed(train.ProgressRecorder, "on_train_batch_end"), timed(train.CancelOnRequest, "on_train_batch_end")]
+    spent = [
+        timed(callbacks.ProgressRecorder, "on_train_batch_end"),
+        timed(callbacks.CancelOnRequest, "on_train_batch_end"),
+    ]
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(Path(home) / "runs")
         run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs, seed=seed))

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
+from . import metrics
 from .data import CLASS_NAMES
 
 RUN_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2")
@@ -161,8 +162,7 @@ def confusion_heatmap(cm: np.ndarray, normalised: bool = False, title: str = "Co
     """
     cm = np.asarray(cm)
     if normalised:
-        totals = cm.sum(axis=1, keepdims=True)
-        values = np.divide(cm * 100.0, totals, out=np.zeros(cm.shape), where=totals > 0)
+        values = metrics.row_normalised(cm)
         text, hover = np.vectorize(lambda v: f"{v:.0f}%")(values), "%{z:.1f}% of true %{y}<extra></extra>"
     else:
         values, text, hover = cm, cm.astype(str), "%{z} × true %{y} → predicted %{x}<extra></extra>"
@@ -215,16 +215,16 @@ def class_accuracy(accuracy: Sequence[float], title: str = "Accuracy per class")
 
 def softmax_bars(probabilities: Sequence[float], true_label: int | None = None) -> go.Figure:
     """The ten softmax outputs; the argmax is coloured, the true class outlined."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    best = int(np.argmax(probabilities))
+    values = np.asarray(probabilities, dtype=float)  # (10,)
+    best = int(np.argmax(values))
     colors = [HELDOUT_COLOR if i == best else "#B0BEC5" for i in range(len(CLASS_NAMES))]
     outline = [3 if i == true_label else 0 for i in range(len(CLASS_NAMES))]
     figure = go.Figure(
         go.Bar(
             x=list(CLASS_NAMES),
-            y=probabilities,
+            y=values,
             marker={"color": colors, "line": {"width": outline, "color": "#222"}},
-            text=[f"{p:.1%}" for p in probabilities],
+            text=[f"{p:.1%}" for p in values],
             textposition="outside",
         )
     )

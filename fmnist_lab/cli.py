@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .config import ACTIVATIONS, HOLDOUTS, OPTIMIZERS, ConfigError, TrainConfig
+from .config import DEFAULT, SETTINGS, ConfigError, TrainConfig
 from .data import DataError
+from .executor import CANCELLED_IN_QUEUE, executor
 from .runs import RunStore, RunStoreError
 
 BAR_WIDTH = 30
@@ -24,57 +26,47 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fmnist_lab", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help="train one model and store it as a run")
-    train.add_argument(
-        "--hidden-units",
-        type=int,
-        action="append",
-        metavar="N",
-        help="a hidden layer of N units; repeat for more layers (default: one of 128)",
-    )
-    train.add_argument("--epochs", type=int, default=5, help="passes over the training images (default: 5)")
-    train.add_argument(
-        "--stop-loss", type=float, metavar="LOSS", help="stop after the first epoch whose training loss is below LOSS"
-    )
-    train.add_argument("--no-normalize", action="store_true", help="feed raw 0-255 pixels instead of dividing by 255")
-    train.add_argument("--batch-size", type=int, default=32, help="images per weight update (default: 32)")
-    train.add_argument("--seed", type=int, default=0, help="random seed: same seed and settings give the same curves")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument("--learning-rate", type=float, metavar="LR", help="default: the optimizer's own (Adam 0.001)")
-    train.add_argument(
-        "--holdout", choices=HOLDOUTS, default="test", help="data scored after each epoch (default: test)"
-    )
-    train.add_argument(
-        "--train-samples", type=int, metavar="N", help="train on the first N images only (default: all 60,000)"
-    )
-    train.add_argument(
-        "--test-samples", type=int, metavar="N", help="test on the first N images only (default: all 10,000)"
-    )
+    add_setting_options(train)
     train.add_argument("--name", help="a display name for the run")
     train.set_defaults(parser=train)
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
     worker.add_argument("--runs-dir", help="the run store's folder (default: $FMNIST_LAB_HOME/runs)")
+    worker.add_argument("--lock-fd", type=int, required=True, help="an open fd on the run's alive.lock, locked")
     worker.add_argument("run_id")
     return parser
 
 
+def add_setting_options(parser: argparse.ArgumentParser) -> None:
+    """One option per ``TrainConfig`` setting, generated from its ``Setting``; absent ones keep the default."""
+    for name, setting in SETTINGS.items():
+        default = setting.describe(getattr(DEFAULT, name))
+        options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": f"{setting.help} ({default})"}
+        if setting.kind == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        elif setting.kind == "layers":
+            options |= {"action": "append", "metavar": "N", "help": setting.help + " Repeat for more layers (128)."}
+        elif setting.kind == "choice":
+            options["choices"] = setting.choices
+        else:
+            options["metavar"] = setting.param.upper()
+        parser.add_argument(setting.flag, **options)
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        hidden_units=tuple(args.hidden_units or (128,)),
-        activation=args.activation,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        normalize=not args.no_normalize,
-        stop_loss=args.stop_loss,
-        seed=args.seed,
-        holdout=args.holdout,
-        train_samples=args.train_samples,
-        test_samples=args.test_samples,
-    )
+    """The config the options ask for; ConfigError names the first bad one."""
+    values = {}
+    for name, setting in SETTINGS.items():
+        given = getattr(args, name, None)
+        try:
+            if isinstance(given, list | str):  # a list: repeated --hidden-units
+                values[name] = setting.parse(given if isinstance(given, str) else ",".join(given))
+            elif given is not None:
+                values[name] = given
+        except ConfigError as exc:
+            raise ConfigError(f"{setting.flag}: {exc}") from None
+    return TrainConfig(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return train_command(config, args.name, sys.stdout)
         if args.command == "runs":
             return runs_command(args.json, sys.stdout)
-        return worker_command(args.run_id, args.runs_dir)
+        return worker_command(args.run_id, args.runs_dir, args.lock_fd)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -99,34 +91,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
-    from . import jobs
     from .data import load_dataset
 
-    dataset = load_dataset()  # fail on missing data before a run folder is made
-    store = RunStore()
-    run = store.create(config, name)
-    print(f"run {run.id}: {config.summary()}, {config.parameter_count:,} parameters", file=out, flush=True)
-    with jobs.training_slot(store, run.id) as granted:  # the same queue as the app's trainings
-        if not granted:
-            print(f"error: {jobs.CANCELLED_IN_QUEUE}", file=sys.stderr)
-            return 1
-        from .train import train_run
-
-        bar = out.isatty()
-        hooks = {"on_progress": _draw_bar(out) if bar else None, "on_epoch": _epoch_line(out, bar)}
-        try:
-            result = train_run(store, run.id, dataset=dataset, **hooks)
-        except Exception as exc:
-            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+    load_dataset()  # fail on missing data before a run folder is made
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the run as Ctrl-C does: recorded, not left running
+    print(f"{config.summary()}, {config.parameter_count:,} parameters", file=out, flush=True)
+    bar = out.isatty()
+    hooks = {"on_progress": _draw_bar(out) if bar else None, "on_epoch": _epoch_line(out, bar)}
+    try:
+        result = executor().run(config, name, **hooks)  # the same queue as the app's trainings
+    except (DataError, RunStoreError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if result is None:
+        print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
+        return 1
     print(json.dumps(result.to_dict()), file=out, flush=True)
     return 0
 
 
 def runs_command(as_json: bool, out: TextIO) -> int:
-    for run in RunStore().list():
+    store = RunStore()
+    executor(store).refresh()  # a run whose process died shows as failed, with no server needed
+    for run in store.list():
         if as_json:
-            row = {"run_id": run.id, "name": run.name, "status": run.state, "created": run.created}
+            row: dict[str, Any] = {"run_id": run.id, "name": run.name, "status": run.state, "created": run.created}
             row |= {"config": run.config.to_dict(), "summary": run.config.summary()}
             row["test_accuracy"] = run.test_accuracy
             print(json.dumps(row), file=out)
@@ -136,26 +127,25 @@ def runs_command(as_json: bool, out: TextIO) -> int:
     return 0
 
 
-def worker_command(run_id: str, runs_dir: str | None) -> int:
-    """Train an already-created run (the dashboard starts this in its own process)."""
-    from . import jobs
+def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
+    """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
+    from .jobs import LocalExecutor, lower_priority
 
-    jobs.lower_priority()  # training is background work: the web server answering learners comes first
+    lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
     store.load(run_id)  # a bad or unknown id ends here, before any waiting
-    with jobs.training_slot(store, run_id) as granted:
-        if not granted:
-            return 0  # training_slot recorded the run as stopped
-        from .train import train_run
-
-        try:
-            train_run(store, run_id)
-        except RunStoreError:
-            raise
-        except Exception as exc:  # already recorded in the run's status
-            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+    try:
+        LocalExecutor(store).work(run_id, lock_fd)
+    except RunStoreError:
+        raise
+    except Exception as exc:  # already recorded in the run's status
+        print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _epoch_line(out: TextIO, clear: bool) -> Any:

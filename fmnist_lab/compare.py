@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .config import TrainConfig
+from .config import SETTINGS, TrainConfig
 from .runs import Run
 
 CLASSIC_PAIR = ((128,), (1024,))  # the course's comparison
+UNITS = SETTINGS["hidden_units"].heading  # always shown: the comparison the lab is built around
 TABLE_FORMAT = {
     "train accuracy": "{:.2%}",
     "test accuracy": "{:.2%}",
@@ -29,15 +30,15 @@ def default_selection(runs: Sequence[Run]) -> list[str]:
 
 
 def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per run: what it was and how it did, with the train–test gap (overfitting)."""
+    """One row per run: its settings where the runs differ, then how it did, with the train–test gap."""
     rows = []
     for run in runs:
         m = run.metrics
         train, test = m.get("train_accuracy"), m.get("test_accuracy")
         rows.append(
-            {
-                "run": run.name,
-                "hidden units": "-".join(map(str, run.config.hidden_units)),
+            {"run": run.name}
+            | setting_columns(run.config)
+            | {
                 "parameters": run.config.parameter_count,
                 "epochs run": m.get("epochs_run"),
                 "s / epoch": m.get("seconds_per_epoch"),
@@ -47,7 +48,14 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "test loss": m.get("test_loss"),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    alike = [s.heading for s in SETTINGS.values() if s.heading != UNITS and table[s.heading].nunique() <= 1]
+    return table.drop(columns=alike if len(table) > 1 else [])
+
+
+def setting_columns(config: TrainConfig) -> dict[str, str]:
+    """Every setting of ``config`` as the compare table shows it, under its heading."""
+    return {s.heading: s.describe(getattr(config, name)) for name, s in SETTINGS.items()}
 
 
 def classic_pair(epochs: int, base: TrainConfig | None = None) -> tuple[TrainConfig, TrainConfig]:

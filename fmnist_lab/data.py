@@ -20,6 +20,7 @@ import logging
 import os
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -193,11 +194,15 @@ def _load_folder_cached(folder: Path, strict_counts: bool, fingerprint: str) -> 
     return dataset
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    np.save(path, array)
+
+
 def _write_cache(cache: Path, dataset: Dataset) -> None:
     try:
         cache.mkdir(parents=True, exist_ok=True)
         for key in FILES:
-            atomic.write_with(cache / f"{key}.npy", lambda tmp, k=key: np.save(tmp, getattr(dataset, k)), ".npy")
+            atomic.write_with(cache / f"{key}.npy", partial(_save_npy, array=getattr(dataset, key)), ".npy")
         atomic.write_text(cache / "complete", dataset.source + "\n")
     except OSError as exc:  # an unwritable home only costs speed
         log.warning("could not cache the data set in %s: %s", cache, exc)

@@ -50,11 +50,6 @@ class Prepared:
     original_size: tuple[int, int]  # (width, height) in pixels, as uploaded
 
 
-def to_model_input(data: bytes) -> np.ndarray:
-    """The upload as one Fashion-MNIST-like image, (28, 28) uint8; raises ``ImageError``."""
-    return prepare_upload(data).image
-
-
 def prepare_upload(data: bytes) -> Prepared:
     """Check, decode and reshape an uploaded PNG or JPEG; raises ``ImageError``."""
     with warnings.catch_warnings():
@@ -82,7 +77,7 @@ def open_checked(data: bytes) -> ImageFile.ImageFile:
     try:
         img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels(f"over {Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
+        raise _too_many_pixels(f"over {(Image.MAX_IMAGE_PIXELS or 0) // 1_000_000} megapixels") from None
     except Image.UnidentifiedImageError:
         raise ImageError("The file is not a picture the lab recognises: upload a PNG or JPEG picture.") from None
     except DECODE_ERRORS as exc:
@@ -101,10 +96,9 @@ def check_header(img: ImageFile.ImageFile) -> None:
     width, height = img.size
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
         raise _too_many_pixels(f"{width:,}×{height:,} pixels")
-    if img.format != "MPO" and getattr(img, "n_frames", 1) > 1:  # an MPO's first frame is the photo
-        raise ImageError(
-            f"The picture is animated ({img.n_frames} frames): upload a single still picture (PNG or JPEG)."
-        )
+    frames = getattr(img, "n_frames", 1)
+    if img.format != "MPO" and frames > 1:  # an MPO's first frame is the photo
+        raise ImageError(f"The picture is animated ({frames} frames): upload a single still picture (PNG or JPEG).")
     if img.mode in DEEP_MODES:
         raise ImageError(
             f"The picture has more than 8 bits per channel (Pillow mode {img.mode}): "
@@ -121,7 +115,7 @@ def decode(img: ImageFile.ImageFile) -> Image.Image:
         raise _damaged() from exc
     if upright.has_transparency_data:
         upright = upright.convert("RGBA")
-        if upright.getchannel("A").getextrema()[0] < 255:
+        if upright.getchannel("A").getextrema()[0] < 255:  # type: ignore[operator]  # one band: (min, max) ints
             raise ImageError(
                 "The picture has transparency: save it with a plain background (JPEG or PNG without alpha)."
             )

@@ -1,17 +1,21 @@
-"""Training beside the app: each run trains in its own process, never in a page's thread.
+"""The local executor: each run trains in a worker process beside the app, never in a page's thread.
 
-A Streamlit widget click reruns the page script and would kill a ``fit`` running in
-it half-way, so the app starts ``python -m fmnist_lab worker <run id>`` instead. That
-process imports nothing of the app's pages (no ``multiprocessing`` re-import of the
-main script), writes progress into the run folder, and keeps going when the tab
-reloads. A watcher thread reaps it and marks the run ``failed`` if it dies without
-saying why (a kill, an out-of-memory).
+A Streamlit widget click reruns the page script and would kill a ``fit`` running in it
+half-way, so ``submit`` starts ``python -m fmnist_lab worker <run id>`` instead. That
+process imports nothing of the app's pages, writes progress into the run folder, and
+keeps going when the tab reloads. ``run`` trains in the calling process (the CLI).
 
-At most ``FMNIST_MAX_TRAININGS`` runs train at once (default: the number of CPU
-cores). A worker first waits, without importing TensorFlow, for a free slot: a slot
-is an ``flock`` on ``runs/.slots/<k>``, which the kernel releases when the process
-ends however it ends, so a killed worker never blocks the queue. Waiting workers
-leave a marker in ``runs/.queue/``; the oldest run goes first.
+Liveness is a lock, never a process id: the process that works on a run holds an
+``flock`` on ``<run>/alive.lock`` from before the run folder appears until after its
+final status is written. The kernel frees it however the process ends (SIGKILL, out of
+memory), and nobody else can hold it, so a reused pid cannot keep a dead run alive.
+
+At most ``FMNIST_MAX_TRAININGS`` runs train at once (default: the number of CPU cores).
+A run first waits, without importing TensorFlow, for a free slot: a slot is an ``flock``
+on ``runs/.slots/<k>``. Waiting runs leave a marker in ``runs/.queue/``, touched every
+``QUEUE_POLL`` seconds; the oldest run goes first. A marker not touched for
+``QUEUE_STALE`` seconds (its process is stopped or hung) loses its turn until it moves
+again, so a hung run never blocks free slots for longer than that.
 """
 
 from __future__ import annotations
@@ -24,17 +28,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import TrainConfig
+from .executor import CANCELLED_IN_QUEUE, ProgressHook, refresh_runs
 from .runs import ACTIVE_STATES, Run, RunNotFound, RunStore, check_run_id
+
+if TYPE_CHECKING:
+    from .train import TrainResult
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 MAX_ENV = "FMNIST_MAX_TRAININGS"
-QUEUE_POLL = 0.25  # seconds between a waiting worker's looks at the queue
-CANCELLED_IN_QUEUE = "stopped by request before it started"
+QUEUE_POLL = 0.25  # seconds between a waiting run's looks at the queue (and touches of its marker)
+QUEUE_STALE = 15.0  # seconds without a touch after which a waiting run loses its turn until it moves again
 LOWEST_PRIORITY = 19  # nice value of training workers
+LOCK_NAME = "alive.lock"
 
 
 def max_trainings() -> int:
@@ -45,36 +55,182 @@ def max_trainings() -> int:
         return os.cpu_count() or 1
 
 
-def start(store: RunStore, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
-    """Create a run and start its worker process; returns at once (the run may queue)."""
-    run = store.create(config, name, owner)
-    launch(store, run.id)
-    return run
+class LocalExecutor:
+    """Trainings in processes on this machine, queued through lock files in the run store."""
+
+    def __init__(self, store: RunStore, clock: Callable[[], float] = time.time) -> None:
+        self.store, self.clock = store, clock
+
+    def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
+        locks: list[int] = []
+        run = self.store.create(config, name, owner, on_staged=lambda folder: locks.append(hold_lock(folder)))
+        try:
+            self._launch(run.id, locks[0])
+        finally:
+            os.close(locks[0])  # the worker holds its own copy of the lock now
+        return run
+
+    def run(
+        self,
+        config: TrainConfig,
+        name: str | None = None,
+        on_progress: ProgressHook | None = None,
+        on_epoch: ProgressHook | None = None,
+    ) -> TrainResult | None:
+        locks: list[int] = []
+        run = self.store.create(config, name, on_staged=lambda folder: locks.append(hold_lock(folder)))
+        return self.work(run.id, locks[0], on_progress, on_epoch)
+
+    def work(
+        self,
+        run_id: str,
+        lock: int,
+        on_progress: ProgressHook | None = None,
+        on_epoch: ProgressHook | None = None,
+    ) -> TrainResult | None:
+        """Wait for a slot and train, holding ``lock`` (an fd on the run's alive.lock) throughout."""
+        try:
+            with self.training_slot(run_id) as granted:
+                if not granted:
+                    return None
+                from .train import train_run
+
+                return train_run(self.store, run_id, on_progress=on_progress, on_epoch=on_epoch)
+        except BaseException as exc:  # train_run records its own failures; this is for the wait in line
+            if self.store.load(run_id).state == "queued":
+                why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+                self.store.set_status(run_id, "failed", error=f"{why} while waiting in the queue")
+            raise
+        finally:
+            os.close(lock)  # after the final status: from here the run is over for every reader
+
+    def cancel(self, run_id: str) -> None:
+        self.store.request_cancel(run_id)
+
+    def alive(self, run_id: str) -> bool:
+        try:
+            fd = os.open(self.store.path(run_id) / LOCK_NAME, os.O_RDONLY)
+        except OSError:
+            return False  # no lock file: the run folder is gone, or an older lab made it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True  # someone holds it: the run's process is alive
+        finally:
+            os.close(fd)  # also drops the shared lock if we got it
+        return False
+
+    def queue_position(self, run_id: str) -> int | None:
+        line = self.waiting()
+        return line.index(run_id) + 1 if run_id in line else None
+
+    def capacity(self) -> int:
+        return max_trainings()
+
+    def refresh(self) -> list[str]:
+        return refresh_runs(self.store, self.alive)
+
+    # -- the queue ------------------------------------------------------------
+    @contextlib.contextmanager
+    def training_slot(self, run_id: str) -> Iterator[bool]:
+        """Wait in line for a slot; yields True holding it, or False (the run recorded as stopped)
+        if it was cancelled while waiting."""
+        marker = self._marker(run_id)
+        marker.write_text(str(self.store.load(run_id).created_ns))
+        try:
+            slot = self._wait_for_slot(run_id, marker)
+        finally:
+            marker.unlink(missing_ok=True)
+        if slot is None:
+            self.store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            os.close(slot)  # releases the flock
+
+    def waiting(self) -> list[str]:
+        """Runs waiting for a slot and moving, oldest first; markers of dead runs are removed."""
+        line = []
+        for marker in self._queue_dir().iterdir():
+            try:
+                created_ns, touched = int(marker.read_text()), marker.stat().st_mtime
+            except (OSError, ValueError):
+                continue  # being written or removed right now
+            if not self.alive(marker.name):
+                marker.unlink(missing_ok=True)
+            elif self.clock() - touched <= QUEUE_STALE:
+                line.append((created_ns, marker.name))
+        return [run_id for _, run_id in sorted(line)]
+
+    def _wait_for_slot(self, run_id: str, marker: Path) -> int | None:
+        slots = self.store.root / ".slots"
+        slots.mkdir(exist_ok=True)
+        while not self.store.cancel_requested(run_id):
+            os.utime(marker)  # still here, still moving
+            if self.queue_position(run_id) == 1:
+                for k in range(max_trainings()):
+                    fd = os.open(slots / str(k), os.O_CREAT | os.O_RDWR, 0o644)
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        return fd
+                    except BlockingIOError:
+                        os.close(fd)
+            time.sleep(QUEUE_POLL)
+        return None
+
+    def _marker(self, run_id: str) -> Path:
+        return self._queue_dir() / check_run_id(run_id)
+
+    def _queue_dir(self) -> Path:
+        folder = self.store.root / ".queue"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # -- worker processes -------------------------------------------------------
+    def _launch(self, run_id: str, lock: int) -> subprocess.Popen[bytes]:
+        """Start the worker process for a new run, handing it the run's lock, and watch it from a thread."""
+        folder = self.store.path(run_id)
+        argv = [sys.executable, "-m", "fmnist_lab", "worker", "--runs-dir", str(self.store.root)]
+        argv += ["--lock-fd", str(lock), run_id]
+        path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
+        with open(folder / "worker.log", "ab") as log:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": path},
+                start_new_session=True,
+                pass_fds=(lock,),
+            )
+        self._marker(run_id).write_text(str(self.store.load(run_id).created_ns))  # in line from now
+        threading.Thread(target=self._watch, args=(run_id, process), daemon=True, name=f"watch-{run_id}").start()
+        return process
+
+    def _watch(self, run_id: str, process: subprocess.Popen[bytes]) -> None:
+        code = process.wait()  # also reaps the process, so no zombie is left
+        mark_dead_worker(self.store, run_id, code)
 
 
-def launch(store: RunStore, run_id: str) -> subprocess.Popen[bytes]:
-    """Start the worker process for an existing run and watch it from a thread."""
-    folder = store.path(run_id)
-    argv = [sys.executable, "-m", "fmnist_lab", "worker", "--runs-dir", str(store.root), run_id]
-    path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
-    with open(folder / "worker.log", "ab") as log:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": path},
-            start_new_session=True,
-        )
-    store.set_status(run_id, "queued", pid=process.pid)
-    enqueue(store, run_id, process.pid)  # in line from now, not from when the worker has started up
-    threading.Thread(target=_watch, args=(store, run_id, process), daemon=True, name=f"watch-{run_id}").start()
-    return process
+def worker_processes(store: RunStore) -> dict[str, int]:
+    """Run id → process id of each worker process of ``store`` (read from /proc; for tools and tests,
+    never for liveness: a lock says that)."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            if argv[1:4] == ["-m", "fmnist_lab", "worker"] and str(store.root) in argv:
+                found[argv[-2] if not argv[-1] else argv[-1]] = int(proc.name)
+    return found
 
 
-def stop(store: RunStore, run_id: str) -> None:
-    """Ask a run to stop; a training one ends within about a second and keeps what it learnt."""
-    store.request_cancel(run_id)
+def hold_lock(folder: Path) -> int:
+    """Create and lock ``folder``'s alive.lock; the returned fd keeps the run alive until closed."""
+    fd = os.open(folder / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a brand-new file: nobody else can hold it
+    return fd
 
 
 def lower_priority() -> None:
@@ -93,91 +249,7 @@ def lower_priority() -> None:
         Path("/proc/self/autogroup").write_text(f"{LOWEST_PRIORITY}\n")
 
 
-# -- the queue ----------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def training_slot(store: RunStore, run_id: str, limit: int | None = None) -> Iterator[bool]:
-    """Wait in line for a slot; yields True holding it, or False (the run recorded as stopped)
-    if it was cancelled while waiting."""
-    marker = _marker(store, run_id)
-    if not marker.exists():
-        enqueue(store, run_id, os.getpid())
-    try:
-        slot = _wait_for_slot(store, run_id, limit or max_trainings())
-    finally:
-        marker.unlink(missing_ok=True)
-    if slot is None:
-        store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        os.close(slot)  # releases the flock
-
-
-def enqueue(store: RunStore, run_id: str, pid: int) -> None:
-    """Put a run in line for a slot; ``pid`` is the process that will wait for it."""
-    _marker(store, run_id).write_text(f"{store.load(run_id).created_ns} {pid}")
-
-
-def _wait_for_slot(store: RunStore, run_id: str, limit: int) -> int | None:
-    slots = store.root / ".slots"
-    slots.mkdir(exist_ok=True)
-    while not store.cancel_requested(run_id):
-        if queue_position(store, run_id) == 1:
-            for k in range(limit):
-                fd = os.open(slots / str(k), os.O_CREAT | os.O_RDWR, 0o644)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return fd
-                except BlockingIOError:
-                    os.close(fd)
-        time.sleep(QUEUE_POLL)
-    return None
-
-
-def waiting(store: RunStore) -> list[str]:
-    """Ids of runs whose live worker waits for a slot, oldest first (stale markers are removed)."""
-    alive = []
-    for marker in _queue_dir(store).iterdir():
-        try:
-            created_ns, pid = map(int, marker.read_text().split())
-        except (OSError, ValueError):
-            continue  # being written or removed right now
-        if pid_alive(pid):
-            alive.append((created_ns, marker.name))
-        else:
-            marker.unlink(missing_ok=True)
-    return [run_id for _, run_id in sorted(alive)]
-
-
-def queue_position(store: RunStore, run_id: str) -> int | None:
-    """1 for the next run to start, 2 behind it…; None when not waiting."""
-    line = waiting(store)
-    return line.index(run_id) + 1 if run_id in line else None
-
-
-def _marker(store: RunStore, run_id: str) -> Path:
-    return _queue_dir(store) / check_run_id(run_id)
-
-
-def _queue_dir(store: RunStore) -> Path:
-    folder = store.root / ".queue"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-# -- faults -------------------------------------------------------------------
-
-
-def _watch(store: RunStore, run_id: str, process: subprocess.Popen[bytes]) -> None:
-    code = process.wait()  # also reaps the process, so no zombie is left
-    mark_dead_worker(store, run_id, code)
-
-
-def mark_dead_worker(store: RunStore, run_id: str, code: int | None, reason: str | None = None) -> None:
+def mark_dead_worker(store: RunStore, run_id: str, code: int | None) -> None:
     """If the worker ended while its run still looked active, record why; history is kept."""
     try:
         run = store.load(run_id)
@@ -185,35 +257,8 @@ def mark_dead_worker(store: RunStore, run_id: str, code: int | None, reason: str
         return  # deleted meanwhile
     if run.state not in ACTIVE_STATES:
         return
-    if reason is None and code is not None and code < 0:
+    if code is not None and code < 0:
         reason = f"the training process was killed ({signal.Signals(-code).name})"
-    elif reason is None:
+    else:
         reason = f"the training process ended unexpectedly (exit code {code}); see worker.log in the run folder"
     store.set_status(run_id, "failed", error=reason)
-
-
-def reconcile(store: RunStore) -> list[str]:
-    """Mark failed every queued or running run whose worker is gone (e.g. after a server restart)."""
-    failed = []
-    for run in store.list():
-        pid = run.status.get("pid")
-        if run.is_active and not (isinstance(pid, int) and pid_alive(pid)):
-            why = "its training process was gone when the lab checked (the server or machine restarted)"
-            mark_dead_worker(store, run.id, None, why)
-            failed.append(run.id)
-    return failed
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (zombies count as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True  # no /proc (macOS): trust kill(0)

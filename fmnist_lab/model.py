@@ -22,6 +22,8 @@ def build_model(config: TrainConfig, *, fast: bool = True) -> keras.Model:
     layers = [keras.Input(shape=(28, 28), name="image"), keras.layers.Flatten(name="flatten")]
     for index, units in enumerate(config.hidden_units, start=1):
         layers.append(keras.layers.Dense(units, activation=config.activation, name=f"hidden_{index}"))
+        if config.dropout:  # zeroes a share of this layer's outputs while training; a no-op at inference
+            layers.append(keras.layers.Dropout(config.dropout, seed=config.seed + index, name=f"dropout_{index}"))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="softmax"))
     model = keras.Sequential(layers, name="fmnist_" + "_".join(map(str, config.hidden_units)))
     model.compile(

@@ -18,6 +18,8 @@ pattern before it is joined to a path, so no id can reach outside the store.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import csv
 import io
 import json
@@ -29,6 +31,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +48,7 @@ STATES = ("queued", "running", "finished", "stopped", "failed")
 ACTIVE_STATES = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
 MAX_NAME_LENGTH = 80
+LEFTOVER_AGE = 600.0  # seconds: a temporary file this old has no writer left (saves take seconds)
 
 
 class RunStoreError(RuntimeError):
@@ -111,7 +115,7 @@ class Run:
     def label(self) -> str:
         """Short text for pickers: name, units, state, accuracy."""
         accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
-        details = "" if self.name == default_name(self.config) else f" · {self.config.summary()}"
+        details = "" if self.name == self.config.summary() else f" · {self.config.summary()}"
         return f"{self.name}{details} · {self.state}{accuracy}"
 
 
@@ -135,12 +139,19 @@ class RunStore:
         return self.path(run_id) / "logs"
 
     # -- create, list, load -----------------------------------------------
-    def create(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
+    def create(
+        self,
+        config: TrainConfig,
+        name: str | None = None,
+        owner: str | None = None,
+        on_staged: Callable[[Path], None] | None = None,
+    ) -> Run:
         """Make a new run folder in state ``queued``; appears whole or not at all.
 
         ``owner`` is an opaque token of the browser session that asked (its runs are listed first).
+        ``on_staged`` may add to the folder before it appears (an executor's liveness lock).
         """
-        info = {"name": clean_name(name or default_name(config)), "created": now_iso(), "owner": owner}
+        info: dict[str, Any] = {"name": clean_name(name or default_name(config)), "created": now_iso(), "owner": owner}
         info["created_ns"] = time.time_ns()  # orders the training queue within one second
         staging = None
         try:
@@ -149,6 +160,8 @@ class RunStore:
             staging = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}", dir=self.root))
             atomic.write_json(staging / "run.json", {"id": run_id, **info, "config": config.to_dict()})
             atomic.write_json(staging / "status.json", {"state": "queued", "queued": info["created"]})
+            if on_staged is not None:
+                on_staged(staging)
             staging.chmod(0o755)
             os.rename(staging, self.root / run_id)  # fails rather than overwrite an existing run
         except OSError as exc:
@@ -178,7 +191,7 @@ class RunStore:
         name, created = str(info.get("name", run_id)), str(info.get("created", ""))
         return Run(run_id, name, created, config, status, metrics, owner, created_ns)
 
-    def list(self) -> list[Run]:
+    def list(self) -> builtins.list[Run]:
         """Every readable run, newest first; damaged or foreign folders are skipped with a warning."""
         if not self.root.is_dir():
             return []
@@ -193,7 +206,21 @@ class RunStore:
                 runs.append(self.load(entry.name))
             except RunNotFound as exc:
                 log.warning("skipping %s: %s", entry, exc)
-        return runs
+        return sorted(runs, key=lambda run: (run.created_ns, run.id), reverse=True)
+
+    def remove_leftovers(self, older_than: float = LEFTOVER_AGE) -> builtins.list[Path]:
+        """Delete temporary files and folders a killed writer left behind (``atomic`` names them)."""
+        if not self.root.is_dir():
+            return []
+        cutoff, removed = time.time() - older_than, []
+        folders = [self.root, *(entry for entry in self.root.iterdir() if RUN_ID_PATTERN.fullmatch(entry.name))]
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                for entry in folder.iterdir():
+                    if atomic.is_temporary(entry) and entry.lstat().st_mtime < cutoff:
+                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                        removed.append(entry)
+        return removed
 
     # -- change -------------------------------------------------------------
     def rename(self, run_id: str, name: str) -> Run:
@@ -224,10 +251,10 @@ class RunStore:
         return status
 
     # -- training artefacts -------------------------------------------------
-    def write_history(self, run_id: str, epochs: list[dict[str, Any]]) -> None:
+    def write_history(self, run_id: str, epochs: builtins.list[dict[str, Any]]) -> None:
         atomic.write_json(self.path(run_id) / "history.json", epochs)
 
-    def history(self, run_id: str) -> list[dict[str, Any]]:
+    def history(self, run_id: str) -> builtins.list[dict[str, Any]]:
         return self._optional_json(self.path(run_id) / "history.json", [])
 
     def history_csv(self, run_id: str) -> str:
@@ -265,12 +292,12 @@ class RunStore:
         except KeyError as exc:
             raise RunNotFound(f"Run {run_id}: its predictions file is damaged (no {exc}).") from None
 
-    def write_weights(self, run_id: str, weights: list[np.ndarray]) -> None:
+    def write_weights(self, run_id: str, weights: builtins.list[np.ndarray]) -> None:
         """The Dense layers' arrays in ``model.get_weights()`` order, for ``forward.predict``."""
-        arrays = {f"w{i}": np.asarray(w, dtype=np.float32) for i, w in enumerate(weights)}
+        arrays: dict[str, Any] = {f"w{i}": np.asarray(w, dtype=np.float32) for i, w in enumerate(weights)}
         atomic.write_with(self.path(run_id) / "weights.npz", lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
 
-    def weights(self, run_id: str) -> list[np.ndarray]:
+    def weights(self, run_id: str) -> builtins.list[np.ndarray]:
         """The arrays ``write_weights`` stored: kernel, bias, kernel, bias … (at least one layer)."""
         missing = f"Run {run_id} has no weights file (it has not finished, or an older lab trained it)."
         stored = self._arrays(run_id, "weights", missing)
@@ -315,8 +342,8 @@ def clean_name(name: str) -> str:
 
 
 def default_name(config: TrainConfig) -> str:
-    epochs = f"{config.epochs} epochs" if config.epochs > 1 else "1 epoch"
-    return "-".join(map(str, config.hidden_units)) + f" units, {epochs}"
+    """Units, epochs and every setting that is not the default: ``128 units · 5 epochs · no ÷255``."""
+    return config.summary()
 
 
 def _read_json(path: Path) -> Any:

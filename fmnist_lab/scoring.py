@@ -10,7 +10,6 @@ the share of argmax hits, as its ``accuracy`` metric counts them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import keras
 import numpy as np
@@ -43,19 +42,3 @@ def score(model: keras.Model, x: np.ndarray, y: np.ndarray) -> Score:
         parts.append(keras.ops.convert_to_numpy(output))
     probabilities = np.concatenate(parts) if parts else np.zeros((0, NUM_CLASSES), np.float32)
     return Score(probabilities, total / max(len(x), 1), metrics.accuracy(probabilities, y))
-
-
-class ScoreHeldOut(keras.callbacks.Callback):
-    """Add ``val_loss`` and ``val_accuracy`` to every epoch's logs, scored in eager mode.
-
-    List it first: the callbacks after it (progress, stop-loss, TensorBoard) read what it adds.
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        super().__init__()
-        self.x, self.y = x, y
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if logs is not None:
-            held_out = score(self.model, self.x, self.y)
-            logs["val_loss"], logs["val_accuracy"] = held_out.loss, held_out.accuracy

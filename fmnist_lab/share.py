@@ -1,28 +1,10 @@
 """Shareable setups: a TrainConfig in the page address, as TensorFlow Playground does.
 
 ``?units=1024&epochs=30&stop=0.25&norm=0`` pre-fills the Train page, and ``lock=`` / ``hide=`` name the
-controls an instructor fixes for a guided exercise. Parsing never raises: a value that is not a valid
-setting is dropped, its default kept, with a note a learner can read. Values only ever become numbers or
-one of a fixed set of words, so nothing from the address reaches a file path or a shell.
-
-=========  ===============  ==========================================================================
-parameter  TrainConfig      accepted values
-=========  ===============  ==========================================================================
-units      hidden_units     1-4096, or up to 4 sizes separated by commas (``128,64``)
-epochs     epochs           1-100
-stop       stop_loss        a number above 0; ``off`` or absent: no early stop
-norm       normalize        ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``
-act        activation       relu, sigmoid, tanh
-opt        optimizer        adam, sgd, rmsprop
-lr         learning_rate    above 0, at most 10; ``default`` or absent: the optimizer's Keras default
-batch      batch_size       1-4096
-seed       seed             0 to 2**31-1
-train      train_samples    10-60000; ``all`` or absent: all 60,000
-holdout    holdout          test, split, none
-lock/hide  (controls)       comma-separated control names: units, epochs, stop, norm, advanced
-=========  ===============  ==========================================================================
-
-The holdout fraction and test samples have no control, so no parameter: links leave them at their defaults.
+controls an instructor fixes for a guided exercise. Every setting's parameter comes from its
+``Setting`` (``parameter_table()`` lists them). Parsing never raises: a value that is not a valid
+setting is dropped, its default kept, with a note a learner can read. Values only ever become numbers
+or one of a fixed set of words, so nothing from the address reaches a file path or a shell.
 """
 
 from __future__ import annotations
@@ -32,30 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ConfigError, TrainConfig
+from .config import SETTINGS, ConfigError, TrainConfig
 
-PARAMS = {  # URL parameter → TrainConfig field
-    "units": "hidden_units",
-    "epochs": "epochs",
-    "stop": "stop_loss",
-    "norm": "normalize",
-    "act": "activation",
-    "opt": "optimizer",
-    "lr": "learning_rate",
-    "batch": "batch_size",
-    "seed": "seed",
-    "train": "train_samples",
-    "holdout": "holdout",
-}
+PARAMS = {setting.param: name for name, setting in SETTINGS.items()}  # URL parameter → TrainConfig field
 PARAM_OF = {field: param for param, field in PARAMS.items()}
-CONTROLS = ("units", "epochs", "stop", "norm", "advanced")  # what lock= and hide= can name
+GROUPS = tuple(dict.fromkeys(s.group for s in SETTINGS.values() if s.group))  # e.g. "advanced"
+CONTROLS = (*(s.param for s in SETTINGS.values() if not s.group), *GROUPS)  # what lock= and hide= can name
 LOCK, HIDE = "lock", "hide"
 KEYS = (*PARAMS, LOCK, HIDE)  # every parameter a setup uses; others (such as run) are not ours
 MAX_LENGTH = 40  # no setting needs more characters, and notes never echo more
 SAFE = frozenset(string.ascii_letters + string.digits + ".,+- ")  # also keeps notes free of Markdown
-TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-NONE_WORDS = ("off", "none", "all", "default")  # for stop, lr and train: the setting's "not set"
-CHOICES = ("act", "opt", "holdout")
 
 
 @dataclass(frozen=True)
@@ -76,10 +44,10 @@ def parse_setup(params: Mapping[str, Any]) -> SharedSetup:
         raw = _first(params.get(param))
         if raw is not None:
             try:
-                values[field] = _setting(param, raw)
+                values[field] = SETTINGS[field].parse(_checked(raw))
             except ConfigError as exc:
                 notes.append(f"`{param}={shown(raw)}`: {exc}")
-    config = _combined(values, notes)
+    config = TrainConfig(**values)  # each value passed its own check, and no check spans two settings
     locked, hidden = _controls(LOCK, params.get(LOCK), notes), _controls(HIDE, params.get(HIDE), notes)
     return SharedSetup(config, locked, hidden, tuple(notes))
 
@@ -88,27 +56,30 @@ def setup_params(
     config: TrainConfig, locked: frozenset[str] = frozenset(), hidden: frozenset[str] = frozenset()
 ) -> dict[str, str]:
     """The shortest parameters that give back ``config``, ``locked`` and ``hidden``: defaults are left out."""
-    default = TrainConfig()
-    params = {
-        param: format_value(getattr(config, field))
-        for param, field in PARAMS.items()
-        if getattr(config, field) != getattr(default, field)
-    }
+    params = {setting.param: setting.format(value) for _, setting, value in config.differences()}
     for key, names in ((LOCK, locked), (HIDE, hidden)):
         if chosen := [name for name in CONTROLS if name in names]:
             params[key] = ",".join(chosen)
     return params
 
 
-def format_value(value: Any) -> str:
+def format_value(field: str, value: Any) -> str:
     """A setting as the address spells it: ``128,64``, ``1``/``0``, ``0.25``, ``off``."""
-    if value is None:
-        return "off"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return repr(value) if isinstance(value, float) else str(value)
+    return SETTINGS[field].format(value)
+
+
+def parameter_table() -> list[tuple[str, str, str]]:
+    """(parameter, field, what it takes) for every setting: the links' reference."""
+    rows = []
+    for name, s in SETTINGS.items():
+        if s.kind == "choice":
+            accepted = ", ".join(s.choices)
+        elif s.kind == "bool":
+            accepted = "1 or 0"
+        else:
+            accepted = f"{s.low:g}" + (" (excluded)" if s.above else "") + ("" if s.high is None else f" to {s.high:g}")
+        rows.append((s.param, name, accepted + (f"; off: {s.optional}" if s.optional else "")))
+    return rows
 
 
 def shown(raw: str) -> str:
@@ -129,34 +100,6 @@ def _checked(raw: str) -> str:
     if not set(raw) <= SAFE:
         raise ConfigError("has characters no setting uses (letters, digits, '.', ',', '+' and '-' only).")
     return raw.strip()
-
-
-def _setting(param: str, raw: str) -> Any:
-    """The typed, validated value of one parameter; ConfigError says why not."""
-    field = PARAMS[param]
-    return getattr(TrainConfig(**{field: _converted(param, _checked(raw))}), field)
-
-
-def _converted(param: str, text: str) -> Any:
-    lower = text.lower()
-    if param == "units":
-        return tuple(part for part in text.split(",") if part.strip())
-    if param == "norm":
-        if lower not in TRUE + FALSE:
-            raise ConfigError("Normalise must be 1 (divide pixels by 255) or 0 (raw pixels).")
-        return lower in TRUE
-    if param in ("stop", "lr", "train") and lower in NONE_WORDS:
-        return None
-    return lower if param in CHOICES else text
-
-
-def _combined(values: dict[str, Any], notes: list[str]) -> TrainConfig:
-    """One config from separately valid values; if they clash, the defaults."""
-    try:
-        return TrainConfig(**values)
-    except ConfigError as exc:
-        notes.append(f"These settings do not work together ({exc}); using the defaults.")
-        return TrainConfig()
 
 
 def _controls(key: str, value: Any, notes: list[str]) -> frozenset[str]:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from fmnist_lab import jobs, ui
+from fmnist_lab import ui
 from fmnist_lab.runs import RunStoreError
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view
@@ -29,7 +29,7 @@ with controls:
     )
     if clicked and not isinstance(config, str):
         try:
-            started = jobs.start(runs, config, owner=ui.session_owner())
+            started = ui.runs_executor().submit(config, owner=ui.session_owner())
         except RunStoreError as exc:
             st.error(f"**Could not start the run.** {exc}")
         else:

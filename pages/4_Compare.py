@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from fmnist_lab import charts, compare, jobs, metrics, ui
+from fmnist_lab import charts, compare, metrics, ui
 from fmnist_lab.runs import RunStoreError
 from fmnist_lab.ui import analysis
 
@@ -13,7 +13,10 @@ with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=Fa
     epochs = st.slider("Epochs for both", 1, 50, 5, key="compare_epochs")
     if st.button("Train 128 vs 1024", icon=":material/play_arrow:", key="compare_train_pair"):
         try:
-            pair = [jobs.start(runs, config, owner=ui.session_owner()).id for config in compare.classic_pair(epochs)]
+            pair = [
+                ui.runs_executor().submit(config, owner=ui.session_owner()).id
+                for config in compare.classic_pair(epochs)
+            ]
         except RunStoreError as exc:
             st.error(f"**Could not start the runs.** {exc}")
         else:

@@ -9,7 +9,6 @@ waits until Streamlit says the page script has finished running.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -196,27 +195,17 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 def kill_workers(home: Path) -> list[int]:
     """Kill the ``fmnist_lab worker`` processes of runs under ``home``; returns their pids.
 
-    Workers start in their own session, so ending the server leaves them running. Each run's
-    ``status.json`` holds its worker's pid; a pid is only killed if that process is still a
-    worker of this very lab home (pids get reused).
+    Workers start in their own session, so ending the server leaves them running.
     """
+    from fmnist_lab import RunStore
+    from fmnist_lab.jobs import worker_processes
+
     killed = []
-    for status in sorted((home / "runs").glob("*/status.json")):
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(json.loads(status.read_text())["pid"])
-            if _is_worker_of(pid, home):
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+    for pid in worker_processes(RunStore(home / "runs")).values():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
     return killed
-
-
-def _is_worker_of(pid: int, home: Path) -> bool:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:  # gone, or not ours to read
-        return False
-    return b"fmnist_lab" in argv and b"worker" in argv and f"FMNIST_LAB_HOME={home}".encode() in environ
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ ROOT = Path(__file__).parents[1]
     ("argv", "message"),
     [
         (["train", "--epochs", "0"], "Epochs must be between 1 and 100"),
-        (["train", "--epochs", "many"], "invalid int value: 'many'"),
+        (["train", "--epochs", "many"], "--epochs: Epochs must be a whole number, not 'many'."),
         (["train", "--hidden-units", "5000"], "Hidden units must be between 1 and 4,096"),
         (["train", "--stop-loss", "-1"], "above 0"),
         (["train", "--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
@@ -56,7 +56,7 @@ def test_runs_lists_stored_runs(capsys: pytest.CaptureFixture[str]) -> None:
     store.set_status(run.id, "finished")
     assert main(["runs"]) == 0
     line = capsys.readouterr().out.strip()
-    assert line.startswith(run.id) and "finished" in line and "0.8912" in line and "1024 relu · 30 epochs" in line
+    assert line.startswith(run.id) and "finished" in line and "0.8912" in line and "1024 units · 30 epochs" in line
     assert main(["runs", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["run_id"] == run.id and row["test_accuracy"] == 0.8912 and row["config"]["hidden_units"] == [1024]

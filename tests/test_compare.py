@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from fmnist_lab import RunStore, TrainConfig, compare
@@ -13,7 +11,6 @@ def make_run(store: RunStore, units: int, train: float | None = None, test: floa
     run = store.create(TrainConfig(hidden_units=(units,)))
     if test is not None:
         store.write_metrics(run.id, {"train_accuracy": train, "test_accuracy": test, "epochs_run": 5})
-    time.sleep(1.01)  # ids order by the second
     return run
 
 

@@ -50,13 +50,15 @@ def test_parameter_count_matches_keras(units: tuple[int, ...]) -> None:
         ({"stop_loss": -1}, "above 0"),
         ({"stop_loss": float("nan")}, "must be a number"),
         ({"learning_rate": 0}, "Learning rate"),
-        ({"activation": "softmax"}, "activation must be one of relu, sigmoid, tanh"),
-        ({"optimizer": "adagrad"}, "optimizer must be one of adam, sgd, rmsprop"),
-        ({"holdout": "train"}, "holdout must be one of"),
+        ({"activation": "softmax"}, "Activation must be one of relu, sigmoid, tanh"),
+        ({"optimizer": "adagrad"}, "Optimizer must be one of adam, sgd, rmsprop"),
+        ({"holdout": "train"}, "Scored after each epoch must be one of"),
         ({"seed": -1}, "Seed"),
-        ({"normalize": "yes"}, "normalize must be true or false"),
-        ({"train_samples": 5}, "Training samples"),
-        ({"holdout_fraction": 0.9}, "held-out share"),
+        ({"normalize": "yes"}, r"Normalise pixels \(÷255\) must be true or false"),
+        ({"train_samples": 5}, "Training images must be between 10 and 60,000"),
+        ({"dropout": 0.95}, "Dropout must be at least 0 and at most 0.9"),
+        ({"dropout": -0.1}, "Dropout must be at least 0"),
+        ({"holdout_fraction": 0.9}, "Held-out share must be at least 0.01 and at most 0.5"),
     ],
 )
 def test_invalid_settings_get_a_readable_message(changes: dict, message: str) -> None:
@@ -83,11 +85,15 @@ def test_dict_round_trip_and_unknown_keys() -> None:
     assert TrainConfig.from_dict(config.to_dict()) == config
     assert TrainConfig.from_dict({}) == TrainConfig()
     with pytest.raises(ConfigError, match="Unknown setting"):
-        TrainConfig.from_dict({"epochs": 3, "dropout": 0.5})
+        TrainConfig.from_dict({"epochs": 3, "dropouts": 0.5})
     with pytest.raises(ConfigError, match="JSON object"):
         TrainConfig.from_dict([1, 2])  # type: ignore[arg-type]
 
 
 def test_summary_names_the_choices() -> None:
     summary = TrainConfig(hidden_units=(1024,), epochs=30, stop_loss=0.25, normalize=False).summary()
-    assert summary == "1024 relu · 30 epochs · adam · raw pixels · stop<0.25"
+    assert summary == "1024 units · 30 epochs · stop<0.25 · no ÷255"
+    assert TrainConfig().summary() == "128 units · 5 epochs"
+    assert TrainConfig(train_samples=3000, seed=4, dropout=0.2).summary() == (
+        "128 units · 5 epochs · dropout 0.2 · seed 4 · 3,000 images"
+    )

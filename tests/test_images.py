@@ -101,13 +101,13 @@ def test_exact_scale_reproduces_the_rectangle() -> None:
     picture = garment_picture((100, 100), (22, 36, 78, 64), ground=0, garment=255)
     expected = np.zeros((28, 28), dtype=np.uint8)
     expected[7:21, 0:28] = 255
-    np.testing.assert_array_equal(images.to_model_input(encode(picture)), expected)
+    np.testing.assert_array_equal(images.prepare_upload(encode(picture)).image, expected)
 
 
 @pytest.mark.parametrize(("width", "height"), [(150, 30), (30, 90), (200, 100)])
 def test_aspect_ratio_is_kept(width: int, height: int) -> None:
     picture = garment_picture((320, 320), (10, 10, 10 + width, 10 + height), ground=255, garment=30)
-    _, _, out_height, out_width = bounding_box(images.to_model_input(encode(picture)))
+    _, _, out_height, out_width = bounding_box(images.prepare_upload(encode(picture)).image)
     assert max(out_height, out_width) == images.GARMENT_SIDE
     assert out_width / out_height == pytest.approx(width / height, rel=0.15)
 
@@ -116,13 +116,13 @@ def test_exif_orientation_is_applied() -> None:
     picture = garment_picture((200, 120), (20, 40, 180, 80), ground=255, garment=0)  # wide as stored
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
-    _, _, height, width = bounding_box(images.to_model_input(encode(picture, "JPEG", exif=exif)))
+    _, _, height, width = bounding_box(images.prepare_upload(encode(picture, "JPEG", exif=exif)).image)
     assert height == images.GARMENT_SIDE and width < height / 2  # upright, it is tall
 
 
 def test_opaque_alpha_and_unused_transparency_are_accepted() -> None:
-    plain = images.to_model_input(encode(rgba_with_alpha(255).convert("RGB")))
-    np.testing.assert_array_equal(images.to_model_input(encode(rgba_with_alpha(255))), plain)
+    plain = images.prepare_upload(encode(rgba_with_alpha(255).convert("RGB"))).image
+    np.testing.assert_array_equal(images.prepare_upload(encode(rgba_with_alpha(255))).image, plain)
     palette = palette_with_transparency()
     palette.info["transparency"] = 7  # a palette entry no pixel uses
     assert images.prepare_upload(encode(palette)).inverted
@@ -132,11 +132,11 @@ def test_a_phone_jpeg_with_extra_pictures_uses_the_first() -> None:
     photo = garment_picture((64, 64), (16, 16, 48, 48), ground=255, garment=0).convert("RGB")
     data = encode(photo, "MPO", save_all=True, append_images=[Image.new("RGB", (64, 64), (255, 255, 255))])
     assert Image.open(io.BytesIO(data)).format == "MPO"
-    assert images.to_model_input(data)[14, 14] >= 240
+    assert images.prepare_upload(data).image[14, 14] >= 240
 
 
 def test_a_featureless_picture_gives_an_empty_canvas() -> None:
-    image = images.to_model_input(encode(Image.new("L", (50, 30), 255)))
+    image = images.prepare_upload(encode(Image.new("L", (50, 30), 255))).image
     assert image.shape == (28, 28) and image.max() == 0
 
 
@@ -165,13 +165,13 @@ BAD_UPLOADS = {
 @pytest.mark.parametrize(("data", "fragment"), list(BAD_UPLOADS.values()), ids=list(BAD_UPLOADS))
 def test_each_bad_upload_gets_its_own_message(data: bytes, fragment: str) -> None:
     with pytest.raises(ImageError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        images.to_model_input(data)
+        images.prepare_upload(data)
 
 
 def test_messages_say_what_to_do() -> None:
     for data, _ in BAD_UPLOADS.values():
         with pytest.raises(ImageError) as caught:
-            images.to_model_input(data)
+            images.prepare_upload(data)
         message = str(caught.value)
         assert ": " in message and any(verb in message for verb in ("upload", "save", "shrink")), message
 
@@ -183,7 +183,7 @@ def test_byte_limit_is_checked_before_decoding(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(Image, "open", must_not_decode)
     big_png = encode(Image.new("L", (1, 1))) + bytes(images.MAX_UPLOAD_BYTES)
     with pytest.raises(ImageError, match="the limit is 2 MB"):
-        images.to_model_input(big_png)
+        images.prepare_upload(big_png)
 
 
 def test_dimensions_are_checked_before_the_pixels_are_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,7 +193,7 @@ def test_dimensions_are_checked_before_the_pixels_are_decoded(monkeypatch: pytes
     data = png_with_size(6_000, 5_000)
     monkeypatch.setattr(ImageFile.ImageFile, "load", must_not_load)
     with pytest.raises(ImageError, match="6,000×5,000 pixels"):
-        images.to_model_input(data)
+        images.prepare_upload(data)
 
 
 def test_image_error_is_a_value_error() -> None:
@@ -218,7 +218,7 @@ def test_fuzzed_uploads_give_an_image_or_an_image_error(seed: bytes, flips: list
     for position, value in flips:
         data[position % len(data)] = value
     try:
-        image = images.to_model_input(bytes(data[: max(cut, 1)]))
+        image = images.prepare_upload(bytes(data[: max(cut, 1)])).image
     except ImageError as exc:
         assert str(exc)
     else:
@@ -229,4 +229,4 @@ def test_fuzzed_uploads_give_an_image_or_an_image_error(seed: bytes, flips: list
 @given(st.binary(max_size=4096))
 def test_random_bytes_give_an_image_error(data: bytes) -> None:
     with pytest.raises(ImageError):
-        images.to_model_input(data)
+        images.prepare_upload(data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_lab import RunStore, TrainConfig, jobs
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.jobs import QUEUE_STALE, LocalExecutor, hold_lock, worker_processes
 
 QUICK = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
 
@@ -23,37 +26,46 @@ def wait_for(predicate, timeout: float = 120.0, step: float = 0.1) -> None:  # n
         time.sleep(step)
 
 
+def local(store: RunStore | None = None) -> LocalExecutor:
+    return LocalExecutor(store or RunStore())
+
+
+def pid_of(executor: LocalExecutor, run_id: str) -> int:
+    wait_for(lambda: run_id in worker_processes(executor.store))
+    return worker_processes(executor.store)[run_id]
+
+
 def test_a_worker_process_trains_the_run(app_env: Path) -> None:
-    store = RunStore()
-    run = jobs.start(store, QUICK)
-    assert store.load(run.id).status["pid"] != os.getpid()
-    wait_for(lambda: not store.load(run.id).is_active)
-    finished = store.load(run.id)
+    executor = local()
+    run = executor.submit(QUICK)
+    assert pid_of(executor, run.id) != os.getpid() and executor.alive(run.id)
+    wait_for(lambda: not executor.store.load(run.id).is_active)
+    finished = executor.store.load(run.id)
     assert finished.state == "finished", finished.status
     assert finished.metrics["epochs_run"] == 2 and finished.metrics["test_samples"] == 500
     assert finished.metrics["test_accuracy"] > 0.5  # the synthetic bands are easy
+    assert not executor.alive(run.id) and "pid" not in finished.status
 
 
-def test_stop_ends_a_worker_within_about_a_second(app_env: Path) -> None:
-    store = RunStore()
-    run = jobs.start(store, TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500))
+def test_cancel_ends_a_worker_early(app_env: Path) -> None:
+    executor = local()
+    store = executor.store
+    run = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500))
     wait_for(lambda: len(store.history(run.id)) >= 1)
-    asked = time.monotonic()
-    jobs.stop(store, run.id)
-    wait_for(lambda: store.history(run.id)[-1]["fraction"] < 1 or not store.load(run.id).is_active, 10, 0.02)
-    fit_ended = time.monotonic() - asked
-    wait_for(lambda: not store.load(run.id).is_active, 30)
-    assert fit_ended < 1.5
+    executor.cancel(run.id)
+    wait_for(lambda: not store.load(run.id).is_active, 60)
     stopped = store.load(run.id)
     assert stopped.state == "stopped" and stopped.metrics["epochs_run"] < 100
+    assert len(store.history(run.id)) < 100  # ended on request, long before its 100 epochs
     assert store.model_path(run.id).exists()
 
 
 def test_a_killed_worker_marks_its_run_failed(app_env: Path) -> None:
-    store = RunStore()
-    run = jobs.start(store, TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    executor = local()
+    store = executor.store
+    run = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
     wait_for(lambda: store.load(run.id).state == "running" and store.progress(run.id))
-    os.kill(store.load(run.id).status["pid"], signal.SIGKILL)
+    os.kill(pid_of(executor, run.id), signal.SIGKILL)
     wait_for(lambda: store.load(run.id).state == "failed", 10)
     assert store.load(run.id).status["error"] == "the training process was killed (SIGKILL)"
     assert store.progress(run.id)  # what it had recorded is kept
@@ -64,10 +76,10 @@ def test_a_worker_with_damaged_data_fails_and_says_which_file(monkeypatch: pytes
     folder.mkdir()
     (folder / "train-images-idx3-ubyte.gz").write_bytes(b"this is not gzip")
     monkeypatch.setenv("FMNIST_DATA_DIR", str(folder))
-    store = RunStore()
-    run = jobs.start(store, QUICK)
-    wait_for(lambda: store.load(run.id).state == "failed", 60)
-    error = store.load(run.id).status["error"]
+    executor = local()
+    run = executor.submit(QUICK)
+    wait_for(lambda: executor.store.load(run.id).state == "failed", 60)
+    error = executor.store.load(run.id).status["error"]
     assert "DataError" in error and "train-images-idx3-ubyte.gz" in error and "damaged" in error
 
 
@@ -87,15 +99,17 @@ def worker_priority(pid: int | None) -> tuple[int, int | None] | None:
 
 def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
-    store = RunStore()
+    executor = local()
+    store = executor.store
     config = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
-    started = [jobs.start(store, config).id for _ in range(3)]
+    started = [executor.submit(config).id for _ in range(3)]
     most_running, positions_seen, priorities = 0, set(), {}
     while any(store.load(run_id).is_active for run_id in started):
         states = [store.load(run_id).state for run_id in started]
         most_running = max(most_running, states.count("running"))
-        positions_seen |= {jobs.queue_position(store, run_id) for run_id in started}
-        priorities |= {run_id: worker_priority(store.load(run_id).status.get("pid")) for run_id in started}
+        positions_seen |= {executor.queue_position(run_id) for run_id in started}
+        workers = worker_processes(store)
+        priorities |= {run_id: worker_priority(workers.get(run_id)) for run_id in started}
         priorities = {run_id: p for run_id, p in priorities.items() if p is not None}
         time.sleep(0.05)
     assert most_running == 1
@@ -109,43 +123,113 @@ def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pyt
 
 def test_a_queued_run_can_be_cancelled_before_it_starts(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
-    store = RunStore()
-    first = jobs.start(store, TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
-    second = jobs.start(store, QUICK)
-    wait_for(lambda: jobs.queue_position(store, second.id) == 1 and store.load(first.id).state == "running")
-    jobs.stop(store, second.id)
+    executor = local()
+    store = executor.store
+    first = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    second = executor.submit(QUICK)
+    wait_for(lambda: executor.queue_position(second.id) == 1 and store.load(first.id).state == "running")
+    executor.cancel(second.id)
     wait_for(lambda: not store.load(second.id).is_active, 10)
     assert store.load(second.id).status["stop_reason"] == "stopped by request before it started"
     assert store.history(second.id) == []
-    jobs.stop(store, first.id)
+    executor.cancel(first.id)
     wait_for(lambda: not store.load(first.id).is_active, 30)
 
 
 def test_a_killed_worker_frees_its_slot_for_the_next_run(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
-    store = RunStore()
-    first = jobs.start(store, TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
-    second = jobs.start(store, QUICK)
+    executor = local()
+    store = executor.store
+    first = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    second = executor.submit(QUICK)
     wait_for(lambda: store.load(first.id).state == "running" and store.progress(first.id))
     assert store.load(second.id).state == "queued"
-    os.kill(store.load(first.id).status["pid"], signal.SIGKILL)
+    os.kill(pid_of(executor, first.id), signal.SIGKILL)
     wait_for(lambda: store.load(second.id).state == "finished")
     assert store.load(first.id).state == "failed"
 
 
-def test_reconcile_fails_runs_whose_worker_is_gone(app_env: Path) -> None:
-    import subprocess
+def test_refresh_fails_active_runs_nobody_holds(tmp_path: Path) -> None:
+    executor = local(RunStore(tmp_path / "runs"))
+    store = executor.store
+    locks: list[int] = []
+    held = store.create(QUICK, on_staged=lambda folder: locks.append(hold_lock(folder)))
+    orphan, never_locked, done = store.create(QUICK, on_staged=hold_and_drop), store.create(QUICK), store.create(QUICK)
+    store.set_status(orphan.id, "running", pid=os.getpid())  # a pid that is alive (ours) keeps nothing alive
+    store.set_status(done.id, "finished")
+    try:
+        assert sorted(executor.refresh()) == sorted([orphan.id, never_locked.id])
+        assert store.load(held.id).state == "queued" and executor.alive(held.id)
+    finally:
+        os.close(locks[0])
+    assert (
+        store.load(orphan.id).state == "failed"
+        and "ended without recording why" in store.load(orphan.id).status["error"]
+    )
+    assert store.load(done.id).state == "finished"
+    assert executor.refresh() == [held.id]  # its lock was let go with the run still queued
 
+
+def hold_and_drop(folder: Path) -> None:
+    os.close(hold_lock(folder))
+
+
+def test_a_stalled_run_at_the_head_of_the_queue_loses_its_turn(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    executor = LocalExecutor(RunStore(tmp_path / "runs"), clock=lambda: now[0])
+    locks: list[int] = []
+    first, second = (executor.store.create(QUICK, on_staged=lambda f: locks.append(hold_lock(f))) for _ in range(2))
+    for run in (first, second):
+        marker = executor._marker(run.id)
+        marker.write_text(str(run.created_ns))
+        os.utime(marker, (now[0], now[0]))
+    assert executor.waiting() == [first.id, second.id]
+    os.utime(executor._marker(first.id), (now[0] - QUEUE_STALE - 1,) * 2)  # first stopped touching its marker
+    assert executor.waiting() == [second.id] and executor.queue_position(second.id) == 1
+    os.utime(executor._marker(first.id), (now[0], now[0]))  # and moves again: back at the head
+    assert executor.waiting() == [first.id, second.id]
+    os.close(locks[0])  # first dies: its marker goes
+    assert executor.waiting() == [second.id] and not executor._marker(first.id).exists()
+    os.close(locks[1])
+
+
+def cli(*argv: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    return subprocess.Popen([sys.executable, "-m", "fmnist_lab", *argv], env=env, stdout=subprocess.DEVNULL, text=True)
+
+
+def runs_json() -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "fmnist_lab", "runs", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("where", ["queued", "running"])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_a_killed_cli_training_is_not_shown_active(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, where: str, how: signal.Signals
+) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
     store = RunStore()
-    with subprocess.Popen(["true"]) as gone:
-        gone.wait()
-    orphan, alive, never_started, done = (store.create(QUICK) for _ in range(4))
-    store.set_status(orphan.id, "running", pid=gone.pid)
-    store.set_status(alive.id, "running", pid=os.getpid())
-    store.set_status(done.id, "finished", pid=gone.pid)
-    assert sorted(jobs.reconcile(store)) == sorted([orphan.id, never_started.id])
-    assert store.load(orphan.id).state == "failed" and "gone" in store.load(orphan.id).status["error"]
-    assert store.load(alive.id).state == "running" and store.load(done.id).state == "finished"
+    slot = None
+    if where == "queued":  # somebody else trains: hold the only slot
+        (store.root / ".slots").mkdir(parents=True)
+        slot = os.open(store.root / ".slots" / "0", os.O_CREAT | os.O_RDWR)
+        fcntl.flock(slot, fcntl.LOCK_EX)
+    process = cli("train", "--hidden-units", "16", "--epochs", "100", "--train-samples", "3000")
+    try:
+        wait_for(lambda: [row["status"] for row in runs_json()] == [where] and (where == "queued" or progressed()))
+        process.send_signal(how)
+        process.wait(60)
+    finally:
+        if slot is not None:
+            os.close(slot)
+    (row,) = runs_json()
+    assert row["status"] in ("failed", "stopped"), row
+
+
+def progressed() -> bool:
+    return any(RunStore().progress(run.id) for run in RunStore().list())
 
 
 def test_an_unusable_home_is_a_clear_message_and_leaves_nothing(tmp_path: Path) -> None:

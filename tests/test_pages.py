@@ -174,8 +174,8 @@ def start_training(epochs: int, units: int = 32) -> AppTest:
     app = open_page("pages/1_Train.py")
     app.selectbox(key="train_units").select(units)
     app.slider(key="train_epochs").set_value(epochs)
-    app.selectbox(key="train_size").select("3,000 (quick try)")
-    app.checkbox(key="train_stop_on").check()
+    app.selectbox(key="train_train_samples").select(3000)
+    app.checkbox(key="train_stop_loss_on").check()
     app.run()
     app.number_input(key="train_stop_loss").set_value(0.01)
     return app.button(key="train_start").click().run()
@@ -231,8 +231,7 @@ def test_gallery_lists_every_finished_run_best_first(app_env: Path) -> None:
 def test_sidebar_lists_this_sessions_runs_first(app_env: Path) -> None:
     store = RunStore()
     app = open_page("dashboard.py")
-    mine = store.create(TrainConfig(), owner=app.session_state["session_owner"])
-    time.sleep(1.01)
+    mine = store.create(TrainConfig(), owner=app.session_state["session_owner"])  # runs order by created_ns
     other = store.create(TrainConfig(), owner="someone-else")
     app.run()
     picker = app.selectbox(key="sidebar_run")

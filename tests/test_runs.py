@@ -26,9 +26,8 @@ def store(tmp_path: Path) -> RunStore:
 
 def test_create_load_list_rename_delete(store: RunStore) -> None:
     first = store.create(TrainConfig(hidden_units=(128,)))
-    time.sleep(1.01)  # ids sort by creation second
     second = store.create(TrainConfig(hidden_units=(1024,), epochs=30), name="wide")
-    assert first.state == "queued" and first.name == "128 units, 5 epochs"
+    assert first.state == "queued" and first.name == "128 units · 5 epochs"
     assert [run.id for run in store.list()] == [second.id, first.id]
     assert store.load(second.id).config == TrainConfig(hidden_units=(1024,), epochs=30)
     assert store.rename(first.id, "  my\nfirst\trun ").name == "my first run"
@@ -204,6 +203,10 @@ def test_a_kill_mid_write_leaves_a_loadable_store(store: RunStore) -> None:
     visible = sorted(p.name for p in store.path(run.id).iterdir() if not atomic.is_temporary(p))
     assert visible == ["history.json", "run.json", "status.json"]
     assert [r.id for r in store.list()] == [run.id]
+    assert store.remove_leftovers() == []  # too young: a writer may still be at work on them
+    left = {p for p in store.path(run.id).iterdir() if atomic.is_temporary(p)}
+    assert set(store.remove_leftovers(older_than=-1)) == left
+    assert sorted(p.name for p in store.path(run.id).iterdir()) == ["history.json", "run.json", "status.json"]
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from fmnist_lab import TrainConfig
+from fmnist_lab.callbacks import ScoreHeldOut
 from fmnist_lab.data import Dataset, prepare
 from fmnist_lab.model import build_model
-from fmnist_lab.scoring import SCORE_CHUNK, ScoreHeldOut, score
+from fmnist_lab.scoring import SCORE_CHUNK, score
 
 
 @pytest.mark.parametrize("weight_scale", [0.05, 3.0])  # 3.0 on raw 0–255 pixels: wildly over-confident

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import pytest
@@ -9,20 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fmnist_lab import share
-from fmnist_lab.config import (
-    ACTIVATIONS,
-    HOLDOUTS,
-    MAX_BATCH,
-    MAX_EPOCHS,
-    MAX_LAYERS,
-    MAX_SEED,
-    MAX_UNITS,
-    OPTIMIZERS,
-    TRAIN_SIZE,
-    ConfigError,
-    TrainConfig,
-)
+from fmnist_lab.config import MAX_BATCH, MAX_EPOCHS, MAX_SEED, TrainConfig
 from fmnist_lab.share import CONTROLS, KEYS, SharedSetup, parse_setup, setup_params
+
+from . import strategies
 
 DEFAULT = TrainConfig()
 WORKSHOP = TrainConfig(hidden_units=(1024,), epochs=30, stop_loss=0.25, normalize=False)
@@ -78,12 +69,12 @@ def test_a_link_holds_only_what_differs_from_the_defaults() -> None:
         ("units", "1,2,3,4,5", "Use between 1 and 4 hidden layers."),
         ("units", "", "Use between 1 and 4 hidden layers."),
         ("units", "64,abc", "Hidden units must be a whole number, not 'abc'."),
-        ("stop", "0", "The stop-loss threshold must be above 0"),
-        ("stop", "-1", "The stop-loss threshold must be above 0"),
-        ("stop", "nan", "Stop loss must be a number, not 'nan'."),
-        ("norm", "maybe", "Normalise must be 1 (divide pixels by 255) or 0 (raw pixels)."),
-        ("act", "softmax", "The activation must be one of relu, sigmoid, tanh; got 'softmax'."),
-        ("opt", "adamw", "The optimizer must be one of adam, sgd, rmsprop; got 'adamw'."),
+        ("stop", "0", "Loss goal must be above 0"),
+        ("stop", "-1", "Loss goal must be above 0"),
+        ("stop", "nan", "Loss goal must be a number, not 'nan'."),
+        ("norm", "maybe", "Normalise pixels (÷255) must be 1 (÷255) or 0 (no ÷255)."),
+        ("act", "softmax", "Activation must be one of relu, sigmoid, tanh; got 'softmax'."),
+        ("opt", "adamw", "Optimizer must be one of adam, sgd, rmsprop; got 'adamw'."),
         ("lr", "1e9", "Learning rate must be above 0 and at most 10"),
         ("lr", "0", "Learning rate must be above 0"),
         ("lr", "-0.1", "Learning rate must be above 0"),
@@ -92,9 +83,9 @@ def test_a_link_holds_only_what_differs_from_the_defaults() -> None:
         ("batch", "0", "Batch size must be between 1 and 4,096"),
         ("batch", "5000", "Batch size must be between 1 and 4,096"),
         ("seed", "-1", "Seed must be between 0 and 2,147,483,647"),
-        ("train", "5", "Training samples must be between 10 and 60,000"),
-        ("train", "60001", "Training samples must be between 10 and 60,000"),
-        ("holdout", "val", "The holdout must be one of test, split, none; got 'val'."),
+        ("train", "5", "Training images must be between 10 and 60,000"),
+        ("train", "60001", "Training images must be between 10 and 60,000"),
+        ("holdout", "val", "Scored after each epoch must be one of test, split, none; got 'val'."),
         ("epochs", "９", "has characters no setting uses"),  # int() would take a full-width digit
         ("act", "relu`<b>", "has characters no setting uses"),
         ("seed", "1" * 41, "too long for a setting (at most 40 characters)."),
@@ -146,7 +137,8 @@ def test_lock_and_hide_name_controls(value: str | list[str], names: set[str], no
         assert all(note.startswith(f"`{key}=") for note in setup.notes)
     if value == "everything":
         assert setup.notes == (
-            "`hide=everything`: there is no control called 'everything'; use units, epochs, stop, norm, advanced.",
+            "`hide=everything`: there is no control called 'everything'; "
+            "use units, epochs, stop, norm, dropout, advanced.",
         )
 
 
@@ -160,23 +152,10 @@ def test_notes_never_carry_markdown_or_html_from_the_link() -> None:
     assert note.startswith("`act=???click??javascript?alert?1????`: has characters no setting uses")
 
 
-def test_settings_that_clash_as_a_whole_fall_back_to_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Picky(TrainConfig):
-        def _validate(self) -> None:
-            super()._validate()
-            if self.epochs == 7 and self.seed == 7:
-                raise ConfigError("Seven epochs with seed 7 is unlucky.")
-
-    monkeypatch.setattr(share, "TrainConfig", Picky)
-    setup = parse_setup({"epochs": "7", "seed": "7", "lock": "epochs"})
-    assert setup.config.to_dict() == DEFAULT.to_dict() and setup.locked == {"epochs"}
-    assert setup.notes == (
-        "These settings do not work together (Seven epochs with seed 7 is unlucky.); using the defaults.",
-    )
-
-
-def test_the_module_docstring_lists_every_parameter() -> None:
-    assert all(f"\n{param} " in share.__doc__ for param in share.PARAMS)
+def test_the_readme_documents_every_link_parameter() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for param, field, accepted in share.parameter_table():
+        assert f"`{param}`" in readme, f"README: the link parameter {param} ({field}: {accepted}) is missing"
 
 
 # Fuzzing: any address at all gives a valid setup, and every valid setup survives the trip through one.
@@ -193,20 +172,7 @@ values = st.one_of(
 params = st.dictionaries(
     st.one_of(st.sampled_from(KEYS), st.text()), st.one_of(values, st.lists(values, max_size=3)), max_size=14
 )
-configs = st.builds(
-    TrainConfig,
-    hidden_units=st.lists(st.integers(1, MAX_UNITS), min_size=1, max_size=MAX_LAYERS).map(tuple),
-    activation=st.sampled_from(ACTIVATIONS),
-    epochs=st.integers(1, MAX_EPOCHS),
-    batch_size=st.integers(1, MAX_BATCH),
-    optimizer=st.sampled_from(OPTIMIZERS),
-    learning_rate=st.none() | st.floats(0, 10, exclude_min=True),
-    normalize=st.booleans(),
-    stop_loss=st.none() | st.floats(0, exclude_min=True, allow_infinity=False),
-    seed=st.integers(0, MAX_SEED),
-    holdout=st.sampled_from(HOLDOUTS),
-    train_samples=st.none() | st.integers(10, TRAIN_SIZE),
-)
+configs = strategies.configs()
 controls = st.frozensets(st.sampled_from(CONTROLS))
 
 

@@ -19,7 +19,14 @@ from .test_pages import finished_run, open_page, texts
 
 TRAIN = "pages/1_Train.py"
 NOT_USED = "Some settings in this link were not used:"
-ADVANCED_WIDGETS = ("train_activation", "train_optimizer", "train_batch", "train_seed", "train_size", "train_holdout")
+ADVANCED_WIDGETS = (
+    "train_activation",
+    "train_optimizer",
+    "train_batch_size",
+    "train_seed",
+    "train_train_samples",
+    "train_holdout",
+)
 
 
 WIDGET_KINDS = ("selectbox", "number_input", "text_input", "slider", "checkbox", "toggle", "select_slider", "radio")
@@ -37,7 +44,7 @@ def shown(app: AppTest, *keys: str) -> list:
 def test_a_link_fills_the_controls(app_env: Path) -> None:
     app = open_page(TRAIN, units="1024", epochs="30", stop="0.25", norm="0")
     assert not app.exception and not app.warning
-    keys = ("train_units", "train_epochs", "train_stop_on", "train_stop_loss", "train_normalize")
+    keys = ("train_units", "train_epochs", "train_stop_loss_on", "train_stop_loss", "train_normalize")
     assert shown(app, *keys) == [1024, 30, True, 0.25, False]
     assert "814,090 parameters to learn" in texts(app)
     assert "Share this setup" in texts(app) and "`?units=1024&epochs=30&stop=0.25&norm=0`" in texts(app)
@@ -48,7 +55,7 @@ def test_a_link_fills_extra_layers_and_the_advanced_settings(app_env: Path) -> N
     app = open_page(TRAIN, **query)
     assert not app.exception and not app.warning
     assert shown(app, "train_units", "train_custom_units", "train_extra_layers") == [CUSTOM, 100, "64"]
-    assert shown(app, *ADVANCED_WIDGETS, "train_lr_sgd") == ["tanh", "sgd", 64, 7, "3,000 (quick try)", "split", 0.05]
+    assert shown(app, *ADVANCED_WIDGETS, "train_lr_sgd") == ["tanh", "sgd", 64, 7, 3000, "split", 0.05]
     assert f"{784 * 100 + 100 + 100 * 64 + 64 + 64 * 10 + 10:,} parameters to learn" in texts(app)
     assert app.query_params == query  # already the shortest link: nothing rewritten
 
@@ -56,9 +63,9 @@ def test_a_link_fills_extra_layers_and_the_advanced_settings(app_env: Path) -> N
 def test_locked_controls_are_disabled_and_keep_the_link_value(app_env: Path) -> None:
     app = open_page(TRAIN, units="1024", epochs="30", lock="units,epochs")
     assert all(widget(app, key).disabled for key in ("train_units", "train_extra_layers", "train_epochs"))
-    assert not any(widget(app, key).disabled for key in ("train_stop_on", "train_normalize", *ADVANCED_WIDGETS))
+    assert not any(widget(app, key).disabled for key in ("train_stop_loss_on", "train_normalize", *ADVANCED_WIDGETS))
     app.session_state["train_epochs"] = 40  # a browser cannot move a disabled slider; even so, the link wins
-    app.checkbox(key="train_stop_on").check().run()
+    app.checkbox(key="train_stop_loss_on").check().run()
     assert shown(app, "train_units", "train_epochs") == [1024, 30]
     assert app.query_params["lock"] == "units,epochs"
 
@@ -72,7 +79,8 @@ def test_lock_advanced_disables_every_advanced_control(app_env: Path) -> None:
 def test_hidden_controls_are_not_shown_but_their_link_value_is_used(app_env: Path) -> None:
     app = open_page(TRAIN, hide="advanced,units", units="1024", opt="sgd", batch="48")
     assert not app.exception and not app.warning  # batch 48 fits no slider, but none is shown
-    assert not app.expander and all(widget(app, key) is None for key in (*ADVANCED_WIDGETS, "train_units"))
+    assert [expander.label for expander in app.expander] == ["Overfitting"]  # not "Advanced"
+    assert all(widget(app, key) is None for key in (*ADVANCED_WIDGETS, "train_units"))
     shown_text = texts(app)
     assert "Some settings are fixed by your instructor." in shown_text and "814,090 parameters to learn" in shown_text
     assert "`?units=1024&opt=sgd&batch=48&hide=units,advanced`" in shown_text
@@ -88,11 +96,11 @@ def test_hidden_controls_are_not_shown_but_their_link_value_is_used(app_env: Pat
         ({"epochs": "80"}, "`epochs=80`: the Epochs slider here stops at 50; using the default."),
         (
             {"batch": "48"},
-            "`batch=48`: the batch size here is one of (8, 16, 32, 64, 128, 256, 512); using the default.",
+            "`batch=48`: Batch size here: one of 8, 16, 32, 64, 128, 256, 512; using the default.",
         ),
-        ({"train": "12345"}, "`train=12345`: training images here: all, 30000, 10000, 3000; using the default."),
-        ({"stop": "10"}, "`stop=10.0`: the threshold here is 0.01–5; using the default."),
-        ({"lr": "2"}, "`lr=2.0`: the rate here is 0.00001–1; using the default."),
+        ({"train": "12345"}, "`train=12345`: Training images here: one of all, 30000, 10000, 3000; using the default."),
+        ({"stop": "10"}, "`stop=10.0`: Loss goal here: 0.01 to 5; using the default."),
+        ({"lr": "2"}, "`lr=2.0`: Learning rate here: 1e-05 to 1; using the default."),
         ({"act": "<script>alert(1)</script>"}, "`act=?script?alert?1???script?`: has characters no setting uses"),
     ],
 )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import jobs
 from ..data import DataError, Dataset, load_dataset
+from ..executor import Executor, executor
 from ..runs import InvalidRunId, RunNotFound, RunStore
 from ..share import shown
 
@@ -38,7 +38,7 @@ def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | Non
     """What every page does first: configure, find the current run, draw the sidebar and title."""
     page_setup(label, icon)
     runs = store()
-    _reconciled_at_start(str(runs.root))
+    runs_executor().refresh()  # a run nothing works on any more shows as failed, on every page
     session_owner()
     current = current_run_id(runs)
     sidebar(runs, current)
@@ -53,10 +53,9 @@ def _cached_dataset() -> Dataset:
     return load_dataset()
 
 
-@st.cache_resource(show_spinner=False)
-def _reconciled_at_start(root: str) -> list[str]:
-    """Once per server process: runs left 'running' by a previous server are marked failed."""
-    return jobs.reconcile(RunStore(root))
+def runs_executor() -> Executor:
+    """Where this server's trainings run (local worker processes, or a Ray cluster)."""
+    return executor(store())
 
 
 def session_owner() -> str:

@@ -8,7 +8,8 @@ values, so Streamlit never sees two sources for one value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -16,56 +17,65 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from .. import share
-from ..config import ACTIVATIONS, DEFAULT_LEARNING_RATES, OPTIMIZERS, ConfigError, TrainConfig
+from ..config import DEFAULT, DEFAULT_LEARNING_RATES, OPTIMIZERS, SETTINGS, ConfigError, Setting, TrainConfig
 from ..share import SharedSetup
 
-UNIT_PRESETS = (32, 64, 128, 256, 512, 1024)
 CUSTOM = "custom…"
-BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512)
-TRAIN_SIZES = {"all 60,000": None, "30,000": 30_000, "10,000": 10_000, "3,000 (quick try)": 3_000}
-HOLDOUT_LABELS = {"test": "the 10,000 test images", "split": "10% of the training images", "none": "nothing"}
-MAX_EPOCHS_SHOWN = 50  # the slider's end; a link may fix more only for a hidden control
-STOP_RANGE = (0.01, 5.0)
-LR_RANGE = (0.00001, 1.0)
-STATE_KEYS = {  # control (as lock= and hide= name it) → its widgets' session-state keys
-    "units": ("train_units", "train_custom_units", "train_extra_layers"),
-    "epochs": ("train_epochs",),
-    "stop": ("train_stop_on", "train_stop_loss"),
-    "norm": ("train_normalize",),
-    "advanced": ("train_activation", "train_optimizer", *(f"train_lr_{name}" for name in OPTIMIZERS))
-    + ("train_batch", "train_seed", "train_size", "train_holdout"),
-}
-WIDGET_LIMITS: tuple[tuple[str, str, Callable[[Any], bool], str], ...] = (  # (control, field, fits, why not)
-    ("epochs", "epochs", lambda v: v <= MAX_EPOCHS_SHOWN, f"the Epochs slider here stops at {MAX_EPOCHS_SHOWN}"),
-    ("stop", "stop_loss", lambda v: v is None or STOP_RANGE[0] <= v <= STOP_RANGE[1], "the threshold here is 0.01–5"),
-    ("advanced", "learning_rate", lambda v: v is None or LR_RANGE[0] <= v <= LR_RANGE[1], "the rate here is 0.00001–1"),
-    ("advanced", "batch_size", lambda v: v in BATCH_SIZES, f"the batch size here is one of {BATCH_SIZES}"),
-    ("advanced", "train_samples", lambda v: v in TRAIN_SIZES.values(), "training images here: all, 30000, 10000, 3000"),
-)
+MAIN = ""  # the section of settings shown above any expander
+ADVANCED = "Advanced"
 SIGNATURE_KEY = "train_link_signature"  # the address's setup parameters, as last applied or written
 SAVED_KEY = "train_link_params"  # the setup parameters last written, restored after a visit to another page
 NOTES_KEY = "train_link_notes"  # what the last link asked for that could not be used
 
 
-def hidden_units_ui(setup: SharedSetup) -> tuple[int, ...] | str:
+def widget_key(field: str) -> str:
+    """A setting's widget key on the Train page."""
+    return f"train_{field}"
+
+
+def state_keys(field: str) -> tuple[str, ...]:
+    """Every session-state key behind one setting's widgets."""
+    if field == "hidden_units":
+        return widget_key("units"), widget_key("custom_units"), widget_key("extra_layers")
+    if field == "learning_rate":
+        return tuple(widget_key(f"lr_{name}") for name in OPTIMIZERS)
+    return (widget_key(field), f"{widget_key(field)}_on") if has_switch(SETTINGS[field]) else (widget_key(field),)
+
+
+def has_switch(setting: Setting) -> bool:
+    """An optional number (a goal) gets an on/off box beside its number input."""
+    return setting.optional is not None and setting.kind == "float"
+
+
+def section(setting: Setting) -> str | None:
+    """Where the Train page shows a setting: MAIN, an expander's title, or None (links and the CLI only)."""
+    if setting.widget.get("none"):
+        return None
+    return setting.widget.get("section") or (ADVANCED if setting.group else MAIN)
+
+
+STATE_KEYS = {  # control (as lock= and hide= name it) → its widgets' session-state keys
+    control: tuple(
+        k for name, s in SETTINGS.items() if s.control == control and section(s) is not None for k in state_keys(name)
+    )
+    for control in share.CONTROLS
+}
+
+
+def hidden_units_ui(setting: Setting, locked: bool) -> tuple[int, ...] | str:
     """The layers' sizes, or an error message for a bad extra-layers entry."""
-    if "units" in setup.hidden:
-        return setup.config.hidden_units
-    locked = "units" in setup.locked
+    presets = setting.widget["presets"]
     preset = st.selectbox(
-        "Hidden units",
-        [*UNIT_PRESETS, CUSTOM],
-        key="train_units",
-        disabled=locked,
-        help="Neurons in the hidden layer. More units learn finer patterns but take longer; 128 vs 1024 is the "
-        "classic comparison: 1024 gains about a point of accuracy for eight times the parameters.",
+        setting.label, [*presets, CUSTOM], key=widget_key("units"), disabled=locked, help=setting.help
     )
     units = preset
     if preset == CUSTOM:
-        units = st.number_input("Units", 1, 4096, key="train_custom_units", disabled=locked, help="From 1 to 4096.")
+        units = st.number_input(
+            "Units", int(setting.low or 1), int(setting.high or 1), key=widget_key("custom_units"), disabled=locked
+        )
     extra = st.text_input(
         "Extra hidden layers",
-        key="train_extra_layers",
+        key=widget_key("extra_layers"),
         disabled=locked,
         placeholder="e.g. 64, 32",
         help="Optional: sizes of more hidden layers after the first, comma-separated. Deeper is not always better.",
@@ -77,98 +87,71 @@ def hidden_units_ui(setup: SharedSetup) -> tuple[int, ...] | str:
     return (int(units), *more)
 
 
-def schedule_ui(setup: SharedSetup) -> tuple[int, float | None, bool]:
-    """Epochs, the stop-loss threshold (or None) and normalisation."""
-    config, hidden, locked = setup.config, setup.hidden, setup.locked
-    epochs = config.epochs if "epochs" in hidden else _epochs_ui("epochs" in locked)
-    stop_loss = config.stop_loss if "stop" in hidden else _stop_loss_ui("stop" in locked)
-    normalize = config.normalize if "norm" in hidden else _normalize_ui("norm" in locked)
-    return epochs, stop_loss, normalize
-
-
-def _epochs_ui(locked: bool) -> int:
-    return st.slider(
-        "Epochs",
-        1,
-        MAX_EPOCHS_SHOWN,
-        key="train_epochs",
-        disabled=locked,
-        help="Passes over all training images. Watch the held-out curve: after ~10 epochs it flattens while "
-        "training keeps improving — overfitting (try 5 vs 30).",
+def learning_rate_ui(setting: Setting, locked: bool) -> float | None:
+    """One rate per optimizer (each starts at its Keras default); the default itself means None."""
+    optimizer = st.session_state[widget_key("optimizer")]
+    low, high = setting.widget["range"]
+    rate = st.number_input(
+        setting.label, low, high, format="%.5f", key=widget_key(f"lr_{optimizer}"), disabled=locked, help=setting.help
     )
+    return None if rate == DEFAULT_LEARNING_RATES[optimizer] else rate
 
 
-def _normalize_ui(locked: bool) -> bool:
-    return st.toggle(
-        "Normalise pixels (÷255)",
-        key="train_normalize",
-        disabled=locked,
-        help="Scale pixels from 0–255 to 0–1. Without it the first updates are huge and the loss starts far higher.",
-    )
+def setting_ui(field: str, setting: Setting, locked: bool) -> Any:
+    """The widget for one setting, chosen by its kind and hints; returns its value."""
+    if field == "hidden_units":
+        return hidden_units_ui(setting, locked)
+    if field == "learning_rate":
+        return learning_rate_ui(setting, locked)
+    common: dict[str, Any] = {"key": widget_key(field), "disabled": locked, "help": setting.help}
+    hints = setting.widget
+    if setting.kind == "bool":
+        return st.toggle(setting.label, **common)
+    if setting.kind == "choice":
+        if "labels" in hints:
+            return st.radio(setting.label, setting.choices, format_func=hints["labels"].__getitem__, **common)
+        return st.selectbox(setting.label, setting.choices, **common)
+    if "presets" in hints:
+        shown = lambda v: hints.get("labels", {}).get(v) or setting.describe(v)  # noqa: E731
+        if setting.optional:
+            return st.selectbox(setting.label, hints["presets"], format_func=shown, **common)
+        return st.select_slider(setting.label, hints["presets"], **common)
+    if "slider" in hints:
+        return st.slider(setting.label, *hints["slider"], **common)
+    if setting.kind == "int":
+        return int(st.number_input(setting.label, int(setting.low or 0), int(setting.high or 0), **common))
+    return _float_ui(setting, common)
 
 
-def _stop_loss_ui(locked: bool) -> float | None:
-    stop_on = st.checkbox(
-        "Stop when loss falls below a threshold",
-        key="train_stop_on",
-        disabled=locked,
-        help="A Keras callback checks the training loss after each epoch and ends training once it is low enough.",
-    )
-    if not stop_on:
+def _float_ui(setting: Setting, common: dict[str, Any]) -> float | None:
+    """A slider for a fraction, or an on/off box and a number for an optional goal."""
+    low, high = setting.widget["range"]
+    step = setting.widget.get("step")
+    if not has_switch(setting):
+        return st.slider(setting.label, low, high, step=step, **common)
+    name = setting.label[0].lower() + setting.label[1:]
+    on = st.checkbox(f"Use a {name}", key=f"{common['key']}_on", disabled=common["disabled"], help=setting.help)
+    if not on:
         return None
-    return st.number_input(
-        "Loss threshold", *STOP_RANGE, step=0.01, format="%.2f", key="train_stop_loss", disabled=locked
-    )
+    form = setting.widget.get("format")
+    return st.number_input(setting.label, low, high, step=step, format=form, **common)
 
 
-def advanced_ui(setup: SharedSetup) -> dict[str, object]:
-    if "advanced" in setup.hidden:
-        return _advanced_settings(setup.config)
-    locked = "advanced" in setup.locked
-    with st.expander("Advanced"):
-        activation = st.selectbox(
-            "Activation", ACTIVATIONS, key="train_activation", disabled=locked, help="relu is the course's."
-        )
-        optimizer = st.selectbox(
-            "Optimizer", OPTIMIZERS, key="train_optimizer", disabled=locked, help="Adam adapts each weight's step."
-        )
-        learning_rate = st.number_input(
-            "Learning rate",
-            *LR_RANGE,
-            format="%.5f",
-            key=f"train_lr_{optimizer}",
-            disabled=locked,
-            help="Step size. Too high and the loss jumps about; too low and it crawls.",
-        )
-        batch_size = st.select_slider(
-            "Batch size", BATCH_SIZES, key="train_batch", disabled=locked, help="Images per weight update (Keras: 32)."
-        )
-        seed = st.number_input("Seed", 0, 2**31 - 1, key="train_seed", disabled=locked, help="Same seed, same curves.")
-        size = st.selectbox(
-            "Training images", list(TRAIN_SIZES), key="train_size", disabled=locked, help="Fewer images train faster."
-        )
-        holdout = st.radio(
-            "Scored after each epoch",
-            list(HOLDOUT_LABELS),
-            format_func=HOLDOUT_LABELS.__getitem__,
-            key="train_holdout",
-            disabled=locked,
-            help="Data the model never trains on, to show how it does on unseen images.",
-        )
-    return {
-        "activation": activation,
-        "optimizer": optimizer,
-        "learning_rate": None if learning_rate == DEFAULT_LEARNING_RATES[optimizer] else learning_rate,
-        "batch_size": batch_size,
-        "seed": int(seed),
-        "train_samples": TRAIN_SIZES[size],
-        "holdout": holdout,
-    }
-
-
-def _advanced_settings(config: TrainConfig) -> dict[str, object]:
-    names = ("activation", "optimizer", "learning_rate", "batch_size", "seed", "train_samples", "holdout")
-    return {name: getattr(config, name) for name in names}
+def settings_ui(setup: SharedSetup) -> dict[str, Any]:
+    """Every setting's value: from its widget, or from the link where it is hidden or has no widget."""
+    values = {}
+    sections: dict[str, list[str]] = {}
+    for field, setting in SETTINGS.items():
+        where = section(setting)
+        if where is None or setting.control in setup.hidden:
+            values[field] = getattr(setup.config, field)
+        else:
+            sections.setdefault(where, []).append(field)
+    for title, names in sections.items():
+        with st.expander(title) if title else contextlib.nullcontext():
+            for field in names:
+                values[field] = setting_ui(field, SETTINGS[field], SETTINGS[field].control in setup.locked)
+    return values
 
 
 def train_controls() -> TrainConfig | str:
@@ -178,10 +161,9 @@ def train_controls() -> TrainConfig | str:
     setup, fresh = _load_setup(params)
     if setup.hidden:
         st.caption("Some settings are fixed by your instructor.")
-    units = hidden_units_ui(setup)
-    epochs, stop_loss, normalize = schedule_ui(setup)
-    advanced = advanced_ui(setup)
-    config = _config(units, epochs, stop_loss, normalize, advanced)
+    config = _config(settings_ui(setup))
+    if setup.locked - setup.hidden:
+        st.caption("🔒 Greyed-out settings are fixed by your instructor's link.")
     if isinstance(config, TrainConfig):
         if _publish(config, params) and not fresh:  # the learner changed a setting: the notes are old news
             st.session_state.pop(NOTES_KEY, None)
@@ -191,13 +173,11 @@ def train_controls() -> TrainConfig | str:
     return config
 
 
-def _config(
-    units: tuple[int, ...] | str, epochs: int, stop_loss: float | None, normalize: bool, advanced: dict[str, object]
-) -> TrainConfig | str:
-    if isinstance(units, str):
+def _config(values: dict[str, Any]) -> TrainConfig | str:
+    if isinstance(units := values["hidden_units"], str):
         return units
     try:
-        return TrainConfig(hidden_units=units, epochs=epochs, stop_loss=stop_loss, normalize=normalize, **advanced)
+        return TrainConfig(**values)
     except ConfigError as exc:
         return str(exc)
 
@@ -226,38 +206,50 @@ def _load_setup(params: Mapping[str, list[str]]) -> tuple[SharedSetup, bool]:
     return setup, fresh
 
 
+def fits_widget(setting: Setting, value: Any) -> str | None:
+    """Why a shown widget cannot take ``value`` (the widget's range is narrower than the setting's), or None."""
+    hints = setting.widget
+    if "presets" in hints and setting.kind != "layers" and value not in hints["presets"]:
+        shown = ", ".join(setting.format(v) if v is not None else "all" for v in hints["presets"])
+        return f"{setting.label} here: one of {shown}"
+    if "slider" in hints and not hints["slider"][0] <= value <= hints["slider"][1]:
+        return f"the {setting.label} slider here stops at {hints['slider'][1]}"
+    low, high = hints.get("range", (None, None))
+    if value is not None and low is not None and not low <= value <= high:
+        return f"{setting.label} here: {low:g} to {high:g}"
+    return None
+
+
 def _fit_to_widgets(setup: SharedSetup) -> SharedSetup:
     """Values a shown widget cannot take fall back to the defaults, each with a note."""
     config, notes = setup.config, list(setup.notes)
-    for control, field, fits, why in WIDGET_LIMITS:
+    for field, setting in SETTINGS.items():
         value = getattr(config, field)
-        if control not in setup.hidden and not fits(value):
-            config = replace(config, **{field: getattr(TrainConfig(), field)})
-            notes.append(f"`{share.PARAM_OF[field]}={share.format_value(value)}`: {why}; using the default.")
+        if section(setting) is None or setting.control in setup.hidden or not (why := fits_widget(setting, value)):
+            continue
+        config = replace(config, **{field: getattr(DEFAULT, field)})
+        notes.append(f"`{setting.param}={setting.format(value)}`: {why}; using the default.")
     return replace(setup, config=config, notes=tuple(notes))
 
 
 def _widget_state(config: TrainConfig) -> dict[str, object]:
     """Each control's session-state value that shows ``config``."""
     first, *more = config.hidden_units
-    size = next(label for label, samples in TRAIN_SIZES.items() if samples == config.train_samples)
-    rates = {f"train_lr_{name}": rate for name, rate in DEFAULT_LEARNING_RATES.items()}
-    return rates | {
-        f"train_lr_{config.optimizer}": config.effective_learning_rate,
-        "train_units": first if first in UNIT_PRESETS else CUSTOM,
-        "train_custom_units": first,
-        "train_extra_layers": ", ".join(map(str, more)),
-        "train_epochs": config.epochs,
-        "train_stop_on": config.stop_loss is not None,
-        "train_stop_loss": config.stop_loss or 0.25,
-        "train_normalize": config.normalize,
-        "train_activation": config.activation,
-        "train_optimizer": config.optimizer,
-        "train_batch": config.batch_size,
-        "train_seed": config.seed,
-        "train_size": size,
-        "train_holdout": config.holdout,
-    }
+    state: dict[str, object] = {widget_key(f"lr_{name}"): rate for name, rate in DEFAULT_LEARNING_RATES.items()}
+    state[widget_key(f"lr_{config.optimizer}")] = config.effective_learning_rate
+    units = SETTINGS["hidden_units"]
+    state[widget_key("units")] = first if first in units.widget["presets"] else CUSTOM
+    state[widget_key("custom_units")] = first
+    state[widget_key("extra_layers")] = ", ".join(map(str, more))
+    for field, setting in SETTINGS.items():
+        if field in ("hidden_units", "learning_rate") or section(setting) is None:
+            continue
+        value = getattr(config, field)
+        if has_switch(setting):
+            state[f"{widget_key(field)}_on"] = value is not None
+            value = setting.widget.get("start", setting.widget["range"][0]) if value is None else value
+        state[widget_key(field)] = value
+    return state
 
 
 def _publish(config: TrainConfig, params: Mapping[str, list[str]]) -> bool:

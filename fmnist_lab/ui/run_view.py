@@ -6,9 +6,9 @@ import json
 
 import streamlit as st
 
-from .. import charts, jobs
+from .. import charts
 from ..runs import Run, RunNotFound, RunStore
-from .common import PAGES, ROOT, RUN_PARAM
+from .common import PAGES, ROOT, RUN_PARAM, runs_executor
 
 POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
 QUEUE_POLL_SECONDS = 3.0  # and this often while it waits in the queue (a room of waiting learners is cheap)
@@ -37,9 +37,6 @@ def _live(runs: RunStore, run_id: str) -> None:
     if seen.setdefault(run_id, run.state) != run.state:  # queued → running: refresh the sidebar's label too
         seen[run_id] = run.state
         st.rerun()
-    if _worker_gone(run):
-        jobs.mark_dead_worker(runs, run_id, None, "its training process disappeared (killed, or the machine restarted)")
-        st.rerun()
     if run.state == "queued":
         _queued(runs, run)
         return
@@ -49,22 +46,17 @@ def _live(runs: RunStore, run_id: str) -> None:
     figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
     st.plotly_chart(figure, key="live_curves")
     if st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
-        jobs.stop(runs, run_id)
+        runs_executor().cancel(run_id)
         st.toast("Stopping… the run keeps what it has learnt.")
-
-
-def _worker_gone(run: Run) -> bool:
-    pid = run.status.get("pid")
-    return isinstance(pid, int) and not jobs.pid_alive(pid)
 
 
 def _queued(runs: RunStore, run: Run) -> None:
     """Where the run is in line, and a way out of it."""
-    place = jobs.queue_position(runs, run.id)
+    place = runs_executor().queue_position(run.id)
     line = f"number {place} in line" if place else "starting"
-    st.info(f"**Queued** ({line}): at most {jobs.max_trainings()} trainings run at once on this server.")
+    st.info(f"**Queued** ({line}): at most {runs_executor().capacity()} trainings run at once on this server.")
     if st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
-        jobs.stop(runs, run.id)
+        runs_executor().cancel(run.id)
         st.toast("Leaving the queue…")
 
 

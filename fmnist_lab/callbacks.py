@@ -1,0 +1,157 @@
+"""The Keras callbacks of a training run: live progress, a stop button, a loss goal, held-out scores.
+
+Each is a ``keras.callbacks.Callback`` that does one thing. Times come from an injectable
+clock, so tests can drive them without waiting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from .scoring import score
+
+PROGRESS_INTERVAL = 0.25  # seconds between progress records while an epoch runs
+TRAIL_LENGTH = 240  # running (x, loss, accuracy) points kept for the current epoch's live curve
+CANCEL_POLL_INTERVAL = 0.1  # seconds between looks for a cancel request
+
+ProgressHook = Callable[[dict[str, Any]], None]
+Clock = Callable[[], float]
+
+
+class ScoreHeldOut(keras.callbacks.Callback):
+    """Add ``val_loss`` and ``val_accuracy`` to every epoch's logs, scored in eager mode.
+
+    List it first: the callbacks after it (progress, stop-loss, TensorBoard) read what it adds.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        super().__init__()
+        self.x, self.y = x, y
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None:
+            held_out = score(self.model, self.x, self.y)
+            logs["val_loss"], logs["val_accuracy"] = held_out.loss, held_out.accuracy
+
+
+class StopAtLoss(keras.callbacks.Callback):
+    """Stop at the end of the first epoch whose training loss is below ``threshold``."""
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.stopped_epoch: int | None = None
+        self.reason: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or not np.isfinite(loss):  # nothing to compare with this epoch
+            return
+        if loss < self.threshold:
+            self.stopped_epoch = epoch + 1
+            self.reason = f"loss {float(loss):.3f} < {self.threshold:g} at epoch {epoch + 1}"
+            self.model.stop_training = True
+
+
+class CancelOnRequest(keras.callbacks.Callback):
+    """Stop within a fraction of a second once ``requested()`` says so."""
+
+    def __init__(
+        self, requested: Callable[[], bool], interval: float = CANCEL_POLL_INTERVAL, clock: Clock = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.requested, self.interval, self.clock = requested, interval, clock
+        self.cancelled = False
+        self._last_check = -math.inf
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        now = self.clock()
+        if now - self._last_check < self.interval:
+            return
+        self._last_check = now
+        if self.requested():
+            self.cancelled = True
+            self.model.stop_training = True
+
+
+class ProgressRecorder(keras.callbacks.Callback):
+    """Per-epoch records plus a running snapshot at least every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        steps_per_epoch: int,
+        epochs: int,
+        on_progress: ProgressHook | None = None,
+        on_epoch: ProgressHook | None = None,
+        interval: float = PROGRESS_INTERVAL,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        super().__init__()
+        self.steps, self.epochs, self.interval, self.clock = steps_per_epoch, epochs, interval, clock
+        self.on_progress, self.on_epoch = on_progress, on_epoch
+        self.history: list[dict[str, Any]] = []
+        self._train_start = self._epoch_start = 0.0
+        self._last = -math.inf
+        self._epoch = 0
+        self._batches = 0
+        self._trail: list[list[float]] = []  # [epoch position, running loss, running accuracy]
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._train_start = self.clock()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch, self._batches, self._trail = epoch + 1, 0, []
+        self._epoch_start = self.clock()
+        self._emit({})
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._batches = min(batch + 1, self.steps)
+        if self.clock() - self._last >= self.interval:
+            self._emit(logs or {})
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        record = {
+            "epoch": epoch + 1,
+            "fraction": round(self._batches / self.steps, 4),  # below 1 when stopped mid-epoch
+            "loss": _number(logs.get("loss")),
+            "accuracy": _number(logs.get("accuracy")),
+            "val_loss": _number(logs.get("val_loss")),
+            "val_accuracy": _number(logs.get("val_accuracy")),
+            "seconds": round(self.clock() - self._epoch_start, 3),
+        }
+        self.history.append(record)
+        if self.on_epoch:
+            self.on_epoch(record)
+        self._emit(logs)
+
+    def _emit(self, logs: dict[str, Any]) -> None:
+        self._last = now = self.clock()
+        loss, accuracy = _number(logs.get("loss")), _number(logs.get("accuracy"))
+        if loss is not None and accuracy is not None and self._batches:
+            self._trail.append([round(self._epoch - 1 + self._batches / self.steps, 4), loss, accuracy])
+            del self._trail[:-TRAIL_LENGTH]
+        if self.on_progress:
+            self.on_progress(
+                {
+                    "epoch": self._epoch,
+                    "epochs": self.epochs,
+                    "batch": self._batches,
+                    "steps": self.steps,
+                    "loss": loss,
+                    "accuracy": accuracy,
+                    "epoch_seconds": round(now - self._epoch_start, 3),
+                    "elapsed": round(now - self._train_start, 3),
+                    "trail": list(self._trail),
+                }
+            )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,90 @@
+"""The one seam through which pages and the CLI run trainings: submit, cancel, watch, and who is alive.
+
+``executor()`` picks the implementation: local worker processes (``fmnist_lab.jobs``). A second
+one (a Ray cluster) needs no change outside its own module and that function. Pages and the
+CLI never ask a process id, a lock or an actor anything themselves: whether a run is still
+being worked on is the executor's word, and ``refresh`` turns a run nobody works on any more
+into a failed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .config import TrainConfig
+from .runs import Run, RunStore, RunStoreError
+
+if TYPE_CHECKING:
+    from .train import TrainResult
+
+CANCELLED_IN_QUEUE = "stopped by request before it started"
+GONE = "its training process ended without recording why (killed, out of memory, or the machine restarted)"
+ProgressHook = Callable[[dict[str, Any]], None]
+
+
+class Executor(Protocol):
+    """Where and how trainings run; every method takes run ids from ``store``."""
+
+    store: RunStore
+
+    def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
+        """Create a run and start it in the background; returns at once (it may queue)."""
+        ...
+
+    def run(
+        self,
+        config: TrainConfig,
+        name: str | None = None,
+        on_progress: ProgressHook | None = None,
+        on_epoch: ProgressHook | None = None,
+    ) -> TrainResult | None:
+        """Create a run and train it to the end, reporting as it goes; None if it was cancelled in the queue."""
+        ...
+
+    def cancel(self, run_id: str) -> None:
+        """Ask a run to stop; a training one ends within about a second and keeps what it learnt."""
+        ...
+
+    def alive(self, run_id: str) -> bool:
+        """Whether something still works on the run (waits for a slot or trains)."""
+        ...
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 for the next run to start, 2 behind it…; None when not waiting."""
+        ...
+
+    def capacity(self) -> int:
+        """How many runs may train at once."""
+        ...
+
+    def refresh(self) -> list[str]:
+        """Mark failed every queued or running run that nothing works on any more; returns their ids."""
+        ...
+
+
+def executor(store: RunStore | None = None) -> Executor:
+    """The executor this lab is configured for."""
+    from .jobs import LocalExecutor  # the only one so far; a Ray cluster's comes with $FMNIST_RAY_ADDRESS
+
+    store = store or RunStore()
+
+    return LocalExecutor(store)
+
+
+def refresh_runs(store: RunStore, alive: Callable[[str], bool]) -> list[str]:
+    """What every executor's ``refresh`` does: active runs that ``alive`` disowns become failed."""
+    store.remove_leftovers()
+    failed = []
+    for run in store.list():
+        if run.is_active and not alive(run.id) and _still_active(store, run.id):  # re-read: it may just have ended
+            store.set_status(run.id, "failed", error=GONE)
+            failed.append(run.id)
+    return failed
+
+
+def _still_active(store: RunStore, run_id: str) -> bool:
+    try:
+        return store.load(run_id).is_active
+    except RunStoreError:
+        return False  # deleted or damaged meanwhile: nothing to mark

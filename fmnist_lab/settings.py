@@ -1,0 +1,168 @@
+"""How one training setting describes itself, once, for every place that shows or reads it.
+
+Each ``TrainConfig`` field carries a ``Setting`` (``dataclasses.field(metadata=…)``): the learner's
+label and help, its kind and range or choices, its URL parameter, CLI flag, control group and how it
+reads in a summary. The CLI parser, the link parser, the Train page's widgets and the compare table
+are generated from these, so a new setting is one field (plus the code that uses it).
+
+This module turns values from anywhere (JSON, a link, the command line, a widget) into a setting's
+typed, checked value, and back into text. Every fault is a ``ConfigError`` a learner can read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+NONE_WORDS = ("off", "none", "all", "default")  # an optional setting's "not set", as links and the CLI spell it
+KINDS = ("int", "float", "bool", "choice", "layers")
+
+
+class ConfigError(ValueError):
+    """A setting is out of range; the message is meant for a learner."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Everything the lab needs to know about one ``TrainConfig`` field."""
+
+    label: str  # the learner's name for it, e.g. "Hidden units"
+    help: str  # one or two sentences: what it does and what to try
+    kind: str  # one of KINDS; "layers" is a tuple of ints (one Dense layer each)
+    param: str  # URL parameter (``?units=…``), also what ``lock=`` and ``hide=`` call its control
+    flag: str  # CLI option, e.g. ``--hidden-units``
+    meaning: str = ""  # why the range is what it is, shown after a range error
+    low: float | None = None  # inclusive, unless ``above``
+    high: float | None = None  # inclusive
+    above: bool = False  # the value must be strictly above ``low``
+    choices: tuple[str, ...] = ()
+    optional: str | None = None  # what None means ("off", "all 60,000"); None: a value is required
+    group: str = ""  # a wider control group (e.g. "advanced") that lock=/hide= may name instead
+    short: str = "{}"  # the value in a run's summary and name, e.g. "stop<{:g}"
+    column: str = ""  # the compare table's heading (default: the label)
+    widget: dict[str, Any] = field(default_factory=dict)  # the Train page's hints: presets, labels, limits
+
+    @property
+    def heading(self) -> str:
+        return self.column or self.label
+
+    @property
+    def control(self) -> str:
+        """The name lock=/hide= use for this setting's widget group: its group, else its own parameter."""
+        return self.group or self.param
+
+    def check(self, value: Any) -> Any:
+        """The typed, validated value; ConfigError says why not."""
+        if value is None:
+            if self.optional is None:
+                raise ConfigError(f"{self.label} needs a value.")
+            return None
+        converter = {"int": self._int, "float": self._float, "bool": self._bool, "choice": self._choice}
+        return self._layers(value) if self.kind == "layers" else converter[self.kind](value)
+
+    def parse(self, text: str) -> Any:
+        """The value a link or the command line spells as ``text``."""
+        lower = text.strip().lower()
+        if self.optional is not None and lower in NONE_WORDS:
+            return None
+        if self.kind == "bool":
+            if lower not in TRUE_WORDS + FALSE_WORDS:
+                raise ConfigError(f"{self.label} must be 1 ({self.short_true}) or 0 ({self.short_false}).")
+            return lower in TRUE_WORDS
+        if self.kind == "layers":
+            return self.check(tuple(part for part in text.split(",") if part.strip()))
+        return self.check(lower if self.kind == "choice" else text.strip())
+
+    def format(self, value: Any) -> str:
+        """``value`` as a link or the command line spells it: ``128,64``, ``1``/``0``, ``0.25``, ``off``."""
+        if value is None:
+            return "off"
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, tuple):
+            return ",".join(map(str, value))
+        return repr(value) if isinstance(value, float) else str(value)
+
+    def describe(self, value: Any) -> str:
+        """The value for a learner, e.g. ``÷255``, ``stop<0.25``, ``10,000 images``."""
+        if self.kind == "bool":
+            return self.short_true if value else self.short_false
+        if isinstance(value, tuple):
+            value = "-".join(map(str, value))
+        return self.optional or "off" if value is None else self.short.format(value)
+
+    @property
+    def short_true(self) -> str:
+        return self.short.split("|")[0]
+
+    @property
+    def short_false(self) -> str:
+        return self.short.split("|")[-1]
+
+    # -- one converter per kind -----------------------------------------------
+    def _int(self, value: Any, label: str | None = None) -> int:
+        number = as_int(label or self.label, value)
+        self._check_range(number, label)
+        return number
+
+    def _float(self, value: Any) -> float:
+        number = as_float(self.label, value)
+        self._check_range(number)
+        return number
+
+    def _bool(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.label} must be true or false.")
+        return value
+
+    def _choice(self, value: Any) -> str:
+        if value not in self.choices:
+            raise ConfigError(f"{self.label} must be one of {', '.join(self.choices)}; got {value!r}.")
+        return str(value)
+
+    def _layers(self, value: Any) -> tuple[int, ...]:
+        items = (value,) if isinstance(value, int | str) or not isinstance(value, Iterable) else tuple(value)
+        low, high = self.widget["layers"]
+        if not low <= len(items) <= high:
+            raise ConfigError(f"Use between {low} and {high} hidden layers.")
+        return tuple(self._int(item) for item in items)
+
+    def _check_range(self, value: float, label: str | None = None) -> None:
+        low, high, label = self.low, self.high, label or self.label
+        too_low = low is not None and (value <= low if self.above else value < low)
+        if not too_low and (high is None or value <= high):
+            return
+        why = f" ({self.meaning})" if self.meaning else ""
+        if self.kind in ("int", "layers"):
+            raise ConfigError(f"{label} must be between {low:,} and {high:,}{why}; got {value:,}.")
+        bounds = [f"above {low:g}" if self.above else f"at least {low:g}"] if low is not None else []
+        bounds += [f"at most {high:g}"] if high is not None else []
+        raise ConfigError(f"{label} must be {' and '.join(bounds)}{why}; got {value:g}.")
+
+
+def as_int(name: str, value: Any) -> int:
+    """``value`` as a whole number (``7``, ``7.0``, ``"7"``), never a bool."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def as_float(name: str, value: Any) -> float:
+    """``value`` as a finite number; NaN, infinity and bools are refused."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be a number, not {value!r}.")
+    return number

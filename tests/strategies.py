@@ -1,0 +1,27 @@
+"""Hypothesis strategies generated from the settings registry: a new setting is fuzzed with no edit here."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from fmnist_lab.config import SETTINGS, Setting, TrainConfig
+
+
+def setting_values(setting: Setting) -> st.SearchStrategy:
+    """Every value ``setting`` accepts (None included where it is optional)."""
+    low, high = setting.low, setting.high
+    if setting.kind == "bool":
+        values: st.SearchStrategy = st.booleans()
+    elif setting.kind == "choice":
+        values = st.sampled_from(setting.choices)
+    elif setting.kind in ("int", "layers"):
+        values = st.integers(int(low or 0) + setting.above, int(high or 2**31))
+        if setting.kind == "layers":
+            values = st.lists(values, min_size=1, max_size=setting.widget["layers"][1]).map(tuple)
+    else:
+        values = st.floats(low, high, exclude_min=setting.above, allow_infinity=False, allow_nan=False)
+    return st.none() | values if setting.optional else values
+
+
+def configs() -> st.SearchStrategy[TrainConfig]:
+    return st.builds(TrainConfig, **{name: setting_values(setting) for name, setting in SETTINGS.items()})
