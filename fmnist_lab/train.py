@@ -162,11 +162,11 @@ class Fitted:
 def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = True) -> Fitted:
     """Prepare the data, build the model, fit it with the run's callbacks; like a keras-io example."""
     started = time.perf_counter()  # like the notebook's timed fit(x / 255.0, …): scaling counts
+    keras.utils.set_random_seed(config.seed)  # same seed and config: same initial weights and order
     # Prepare the data: the cuts the config asks for, and seeded, shuffled, scaled batches
     splits = make_splits(config, dataset)
     batches = training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize)
-    # Build the model: same seed and config, same initial weights and order
-    keras.utils.set_random_seed(config.seed)
+    # Build the model
     model = build_model(config, fast=fast)
     # Callbacks: held-out scores first (the others read them), then progress, stop button, goal, TensorBoard
     recorder, cancel = watch.callbacks(config, steps=-(-len(splits.x_train) // config.batch_size))
