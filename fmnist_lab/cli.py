@@ -95,9 +95,11 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
 
     load_dataset()  # fail on missing data before a run folder is made
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the run as Ctrl-C does: recorded, not left running
-    print(f"{config.summary()}, {config.parameter_count:,} parameters", file=out, flush=True)
     bar = out.isatty()
     hooks = {"on_progress": _draw_bar(out) if bar else None, "on_epoch": _epoch_line(out, bar)}
+    hooks["on_created"] = lambda run: print(
+        f"run {run.id}: {run.name}, {config.parameter_count:,} parameters", file=out, flush=True
+    )
     try:
         result = executor().run(config, name, **hooks)  # the same queue as the app's trainings
     except (DataError, RunStoreError, KeyboardInterrupt):

@@ -38,6 +38,7 @@ class Executor(Protocol):
         name: str | None = None,
         on_progress: ProgressHook | None = None,
         on_epoch: ProgressHook | None = None,
+        on_created: Callable[[Run], None] | None = None,
     ) -> TrainResult | None:
         """Create a run and train it to the end, reporting as it goes; None if it was cancelled in the queue."""
         ...

@@ -76,9 +76,12 @@ class LocalExecutor:
         name: str | None = None,
         on_progress: ProgressHook | None = None,
         on_epoch: ProgressHook | None = None,
+        on_created: Callable[[Run], None] | None = None,
     ) -> TrainResult | None:
         locks: list[int] = []
         run = self.store.create(config, name, on_staged=lambda folder: locks.append(hold_lock(folder)))
+        if on_created:
+            on_created(run)
         return self.work(run.id, locks[0], on_progress, on_epoch)
 
     def work(
