@@ -22,7 +22,6 @@ import builtins
 import contextlib
 import csv
 import io
-import json
 import logging
 import os
 import re
@@ -30,8 +29,7 @@ import secrets
 import shutil
 import tempfile
 import time
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,12 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic, paths
-from .config import ConfigError, TrainConfig
+from . import atomic, paths, stored
+from .config import TrainConfig
 
 log = logging.getLogger(__name__)
 
-STATES = ("queued", "running", "finished", "stopped", "failed")
+STATES = stored.STATES
 ACTIVE_STATES = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
 MAX_NAME_LENGTH = 80
@@ -65,6 +63,10 @@ class RunNotFound(RunStoreError, LookupError):
 
 class StoreUnwritable(RunStoreError):
     """The store's folder cannot be written (missing rights, full disk, not a folder)."""
+
+
+class DamagedRun(RunNotFound):
+    """One of the run's files is damaged; the message names it. Other runs are not affected."""
 
 
 class RunBusy(RunStoreError):
@@ -174,22 +176,16 @@ class RunStore:
         return self.load(run_id)
 
     def load(self, run_id: str) -> Run:
+        """The run's description, status and final scores; RunNotFound, or DamagedRun naming the file."""
         folder = self.path(run_id)
-        try:
-            info = _read_json(folder / "run.json")
-            config = TrainConfig.from_dict(info["config"])
-            status = _read_json(folder / "status.json")
-            if status.get("state") not in STATES or info.get("id") != run_id:
-                raise ValueError("unknown state or mismatched id")
-        except FileNotFoundError:
-            raise RunNotFound(f"Run {run_id} was not found.") from None
-        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
-            raise RunNotFound(f"Run {run_id} cannot be read ({exc}).") from None
-        metrics = self._optional_json(folder / "metrics.json", {})
-        owner = info.get("owner") if isinstance(info.get("owner"), str) else None
-        created_ns = info.get("created_ns") if isinstance(info.get("created_ns"), int) else 0
-        name, created = str(info.get("name", run_id)), str(info.get("created", ""))
-        return Run(run_id, name, created, config, status, metrics, owner, created_ns)
+        if not folder.is_dir():
+            raise RunNotFound(f"Run {run_id} was not found.")
+        with self._reading(run_id):
+            info = stored.run_info(stored.read_json(folder / "run.json"), run_id)
+            status = stored.status(stored.read_json(folder / "status.json"))
+            metrics = self._optional(folder / "metrics.json", stored.metrics, {})
+        name, created, owner, created_ns = info["name"], info["created"], info["owner"], info["created_ns"]
+        return Run(run_id, name, created, info["config"], status, metrics, owner, created_ns)
 
     def list(self) -> builtins.list[Run]:
         """Every readable run, newest first; damaged or foreign folders are skipped with a warning."""
@@ -199,12 +195,12 @@ class RunStore:
         for entry in sorted(self.root.iterdir(), reverse=True):
             if entry.name.startswith("."):  # temporary files, the queue and slot folders
                 continue
-            if not RUN_ID_PATTERN.fullmatch(entry.name) or not entry.is_dir():
+            if not RUN_ID_PATTERN.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
                 log.warning("skipping %s: not a run folder", entry)
                 continue
             try:
                 runs.append(self.load(entry.name))
-            except RunNotFound as exc:
+            except (RunNotFound, InvalidRunId) as exc:
                 log.warning("skipping %s: %s", entry, exc)
         return sorted(runs, key=lambda run: (run.created_ns, run.id), reverse=True)
 
@@ -225,7 +221,9 @@ class RunStore:
     # -- change -------------------------------------------------------------
     def rename(self, run_id: str, name: str) -> Run:
         folder = self.path(run_id)
-        info = _read_json(folder / "run.json")
+        with self._reading(run_id):
+            info = stored.read_json(folder / "run.json")
+            stored.run_info(info, run_id)
         info["name"] = clean_name(name)
         atomic.write_json(folder / "run.json", info)
         return self.load(run_id)
@@ -244,7 +242,10 @@ class RunStore:
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
         folder = self.path(run_id)
-        status = self._optional_json(folder / "status.json", {})
+        try:
+            status = self._optional(folder / "status.json", stored.status, {})
+        except DamagedRun:
+            status = {}  # a damaged status is replaced by the new one
         status.update(fields, state=state)
         status.setdefault(state, now_iso())
         atomic.write_json(folder / "status.json", status)
@@ -255,7 +256,8 @@ class RunStore:
         atomic.write_json(self.path(run_id) / "history.json", epochs)
 
     def history(self, run_id: str) -> builtins.list[dict[str, Any]]:
-        return self._optional_json(self.path(run_id) / "history.json", [])
+        with self._reading(run_id):
+            return self._optional(self.path(run_id) / "history.json", stored.history, [])
 
     def history_csv(self, run_id: str) -> str:
         """The per-epoch history as CSV text, one row per epoch."""
@@ -270,7 +272,8 @@ class RunStore:
         atomic.write_json(self.path(run_id) / "progress.json", progress)
 
     def progress(self, run_id: str) -> dict[str, Any]:
-        return self._optional_json(self.path(run_id) / "progress.json", {})
+        with self._reading(run_id):
+            return self._optional(self.path(run_id) / "progress.json", stored.progress, {})
 
     def write_metrics(self, run_id: str, metrics: dict[str, Any]) -> None:
         atomic.write_json(self.path(run_id) / "metrics.json", metrics)
@@ -286,11 +289,8 @@ class RunStore:
     def predictions(self, run_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Test-set softmax outputs ``(n, 10)`` and true labels ``(n,)``."""
         missing = f"Run {run_id} has no predictions yet (it has not finished)."
-        stored = self._arrays(run_id, "predictions", missing)
-        try:
-            return stored["probabilities"], stored["labels"]
-        except KeyError as exc:
-            raise RunNotFound(f"Run {run_id}: its predictions file is damaged (no {exc}).") from None
+        with self._reading(run_id):
+            return stored.predictions(self._arrays(run_id, "predictions", missing))
 
     def write_weights(self, run_id: str, weights: builtins.list[np.ndarray]) -> None:
         """The Dense layers' arrays in ``model.get_weights()`` order, for ``forward.predict``."""
@@ -300,21 +300,27 @@ class RunStore:
     def weights(self, run_id: str) -> builtins.list[np.ndarray]:
         """The arrays ``write_weights`` stored: kernel, bias, kernel, bias … (at least one layer)."""
         missing = f"Run {run_id} has no weights file (it has not finished, or an older lab trained it)."
-        stored = self._arrays(run_id, "weights", missing)
-        if len(stored) < 2 or len(stored) % 2 or set(stored) != {f"w{i}" for i in range(len(stored))}:
-            raise RunNotFound(f"Run {run_id}: its weights file is damaged (arrays {sorted(stored)}).")
-        return [stored[f"w{i}"] for i in range(len(stored))]
+        config = self.load(run_id).config
+        with self._reading(run_id):
+            return stored.weights(self._arrays(run_id, "weights", missing), config)
 
     def _arrays(self, run_id: str, what: str, missing: str) -> dict[str, np.ndarray]:
-        """Every array in ``<what>.npz``; RunNotFound with ``missing`` or a damage report otherwise."""
-        path = self.path(run_id) / f"{what}.npz"
+        """Every array in ``<what>.npz``; RunNotFound with ``missing`` if there is no such file."""
         try:
-            with open(path, "rb") as file, np.load(file, allow_pickle=False) as stored:  # np.load leaks on a bad zip
-                return {name: stored[name] for name in stored.files}
+            return stored.read_arrays(self.path(run_id) / f"{what}.npz")
         except FileNotFoundError:
             raise RunNotFound(missing) from None
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:  # .npz files are zips
-            raise RunNotFound(f"Run {run_id}: its {what} file is damaged ({exc}).") from None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _reading(run_id: str) -> Iterator[None]:
+        """Turn a stored file's damage into one DamagedRun for this run."""
+        try:
+            yield
+        except FileNotFoundError as exc:
+            raise RunNotFound(f"Run {run_id} was not found ({Path(exc.filename or '').name} is missing).") from None
+        except stored.Damage as exc:
+            raise DamagedRun(f"This run's files are damaged: {exc}. Other runs are not affected.") from None
 
     def request_cancel(self, run_id: str) -> None:
         atomic.write_text(self.path(run_id) / "cancel", now_iso() + "\n")
@@ -323,13 +329,11 @@ class RunStore:
         return (self.path(run_id) / "cancel").exists()
 
     @staticmethod
-    def _optional_json(path: Path, default: Any) -> Any:
+    def _optional(path: Path, check: Callable[[Any], Any], default: Any) -> Any:
+        """The checked content of an optional JSON file; ``default`` when it does not exist (yet)."""
         try:
-            return _read_json(path)
+            return check(stored.read_json(path))
         except FileNotFoundError:
-            return default
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc)
             return default
 
 
@@ -344,8 +348,3 @@ def clean_name(name: str) -> str:
 def default_name(config: TrainConfig) -> str:
     """Units, epochs and every setting that is not the default: ``128 units · 5 epochs · no ÷255``."""
     return config.summary()
-
-
-def _read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)

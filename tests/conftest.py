@@ -136,3 +136,11 @@ def trained_store(trained_runs_dir: Path, isolated_lab: Path, app_env: Path) -> 
 
     shutil.copytree(trained_runs_dir, isolated_lab / "runs")
     return isolated_lab / "runs"
+
+
+def final_metrics(**scores: object) -> dict[str, object]:
+    """A complete metrics.json as a finished run writes it, with ``scores`` changed."""
+    metrics: dict[str, object] = {"test_accuracy": 0.85, "test_loss": 0.4, "train_accuracy": 0.87, "train_loss": 0.35}
+    metrics |= {"epochs_run": 5, "stop_reason": "completed all 5 epochs", "parameters": 101_770}
+    metrics |= {"train_seconds": 6.5, "seconds_per_epoch": 1.3, "test_samples": 10_000}
+    return metrics | scores

@@ -13,6 +13,8 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 
+from .conftest import final_metrics
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -52,7 +54,7 @@ def test_missing_data_is_a_message_not_a_traceback(
 def test_runs_lists_stored_runs(capsys: pytest.CaptureFixture[str]) -> None:
     store = RunStore()
     run = store.create(TrainConfig(hidden_units=(1024,), epochs=30))
-    store.write_metrics(run.id, {"test_accuracy": 0.8912})
+    store.write_metrics(run.id, final_metrics(test_accuracy=0.8912))
     store.set_status(run.id, "finished")
     assert main(["runs"]) == 0
     line = capsys.readouterr().out.strip()

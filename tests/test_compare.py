@@ -6,11 +6,13 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig, compare
 
+from .conftest import final_metrics
+
 
 def make_run(store: RunStore, units: int, train: float | None = None, test: float | None = None):  # noqa: ANN201
     run = store.create(TrainConfig(hidden_units=(units,)))
     if test is not None:
-        store.write_metrics(run.id, {"train_accuracy": train, "test_accuracy": test, "epochs_run": 5})
+        store.write_metrics(run.id, final_metrics(train_accuracy=train, test_accuracy=test, epochs_run=5))
     return run
 
 

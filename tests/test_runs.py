@@ -16,7 +16,7 @@ import pytest
 
 from fmnist_lab import atomic
 from fmnist_lab.config import TrainConfig
-from fmnist_lab.runs import InvalidRunId, RunBusy, RunNotFound, RunStore, check_run_id, clean_name
+from fmnist_lab.runs import DamagedRun, InvalidRunId, RunBusy, RunNotFound, RunStore, check_run_id, clean_name
 
 
 @pytest.fixture
@@ -129,16 +129,24 @@ def test_predictions_round_trip_and_shape_check(store: RunStore) -> None:
 
 
 def test_weights_round_trip_in_order_and_say_what_is_missing_or_damaged(store: RunStore) -> None:
-    run = store.create(TrainConfig())
-    arrays = [np.arange(6, dtype=np.float64).reshape(2, 3), np.ones(3), np.full((3, 10), 2.0), np.zeros(10)]
+    run = store.create(TrainConfig(hidden_units=(3,)))
+    arrays = [np.arange(2352, dtype=np.float64).reshape(784, 3), np.ones(3), np.full((3, 10), 2.0), np.zeros(10)]
     store.write_weights(run.id, arrays)
     loaded = store.weights(run.id)
-    assert [w.shape for w in loaded] == [(2, 3), (3,), (3, 10), (10,)] and all(w.dtype == np.float32 for w in loaded)
+    assert [w.shape for w in loaded] == [(784, 3), (3,), (3, 10), (10,)] and all(w.dtype == np.float32 for w in loaded)
     assert all(np.array_equal(a, b) for a, b in zip(arrays, loaded, strict=True))
-    other = store.create(TrainConfig())
-    for arrays in ({}, {"w0": np.ones(2)}, {"w0": np.ones(2), "w2": np.ones(2)}):  # no layer, half a layer, a gap
-        np.savez(store.path(other.id) / "weights.npz", **arrays)
-        with pytest.raises(RunNotFound, match="weights file is damaged"):
+    other = store.create(TrainConfig(hidden_units=(3,)))
+    damaged: list[dict] = [
+        {},  # no layer
+        {"w0": np.ones((784, 3))},  # half a layer
+        {"w0": np.ones((784, 3)), "w2": np.ones(3)},  # a gap
+        {f"w{i}": a for i, a in enumerate(arrays[:2] + [np.ones((4, 10)), np.ones(10)])},  # wrong shape
+        {f"w{i}": a.astype(np.int32) for i, a in enumerate(arrays)},  # not floats
+        {f"w{i}": a for i, a in enumerate(arrays[:3] + [np.full(10, np.inf)])},  # not finite
+    ]
+    for bad in damaged:
+        np.savez(store.path(other.id) / "weights.npz", **bad)
+        with pytest.raises(DamagedRun, match="files are damaged: weights.npz"):
             store.weights(other.id)
 
 
@@ -149,14 +157,18 @@ def test_a_missing_or_corrupt_array_file_is_reported(store: RunStore, what: str,
     with pytest.raises(RunNotFound, match=missing):
         read(run.id)
     (store.path(run.id) / f"{what}.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(RunNotFound, match=f"{what} file is damaged"):
+    with pytest.raises(DamagedRun, match=f"files are damaged: {what}.npz: not a readable array file"):
         read(run.id)
 
 
 def test_non_finite_numbers_are_stored_as_null(store: RunStore) -> None:
     run = store.create(TrainConfig())
     store.write_history(run.id, [{"epoch": 1, "loss": float("nan"), "accuracy": float("inf")}])
-    assert store.history(run.id) == [{"epoch": 1, "loss": None, "accuracy": None}]
+    assert json.loads((store.path(run.id) / "history.json").read_text()) == [
+        {"epoch": 1, "loss": None, "accuracy": None}
+    ]
+    (record,) = store.history(run.id)
+    assert record["loss"] is None and record["accuracy"] is None
 
 
 def test_cancel_flag(store: RunStore) -> None:
@@ -176,12 +188,12 @@ WRITER = """
 import sys
 from fmnist_lab.runs import RunStore
 store, run_id = RunStore(sys.argv[1]), sys.argv[2]
-history = [{"epoch": i, "loss": 1.0 / (i + 1), "note": "x" * 2000} for i in range(200)]
+history = [{"epoch": i, "loss": 1.0 / i, "note": "x" * 2000} for i in range(1, 101)]
 print("ready", flush=True)
 n = 0
 while True:
     n += 1
-    store.write_history(run_id, history[: n % 200 + 1])
+    store.write_history(run_id, history[: n % 100 + 1])
     store.set_status(run_id, "running", step=n)
 """
 
@@ -199,7 +211,7 @@ def test_a_kill_mid_write_leaves_a_loadable_store(store: RunStore) -> None:
         loaded = store.load(run.id)  # parses status.json and run.json
         assert loaded.state == "running" and loaded.status["step"] >= 1
         history = store.history(run.id)
-        assert history and history[-1]["epoch"] == len(history) - 1
+        assert history and history[-1]["epoch"] == len(history)
     visible = sorted(p.name for p in store.path(run.id).iterdir() if not atomic.is_temporary(p))
     assert visible == ["history.json", "run.json", "status.json"]
     assert [r.id for r in store.list()] == [run.id]
