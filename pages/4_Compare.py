@@ -43,13 +43,15 @@ chosen = [runs.load(run_id) for run_id in chosen_ids]
 names = [f"{i + 1}: {run.name}" for i, run in enumerate(chosen)]
 
 left, right = st.columns(2)
-histories = [(name, runs.history(run.id)) for name, run in zip(names, chosen, strict=True)]
+histories = [
+    (name, analysis.or_stop(lambda r=run: runs.history(r.id), name)) for name, run in zip(names, chosen, strict=True)
+]
 left.plotly_chart(charts.compare_curves(histories, "accuracy"))
 right.plotly_chart(charts.compare_curves(histories, "loss"))
 table = compare.summary_table(chosen)
 st.dataframe(table.style.format(compare.TABLE_FORMAT, na_rep="–"), hide_index=True)
 
-confusions = [analysis.run_confusion(runs, run.id) for run in chosen]
+confusions = [analysis.or_stop(lambda r=run: analysis.run_confusion(runs, r.id), run.name) for run in chosen]
 st.plotly_chart(charts.class_accuracy_comparison(names, [report["accuracy"] for _, report in confusions]))
 
 st.subheader(f"{names[0]} vs {names[1]}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from .. import forward, metrics
 from ..runs import Run, RunNotFound, RunStore
 from .common import RUN_PARAM
 
+T = TypeVar("T")
 ANALYSABLE = ("finished", "stopped")
 DISPLAY_SCALE = 4  # 28 px images drawn at 112 px, pixels kept sharp
 
@@ -67,6 +69,16 @@ def run_or_stop(runs: RunStore, current: str | None) -> Run:
         st.error(f"This run's stored predictions cannot be read: {exc}")
         st.stop()
     return run
+
+
+def or_stop(read: Callable[[], T], whose: str) -> T:
+    """What ``read`` returns; if a run's file is missing or damaged, say so and end the page."""
+    try:
+        return read()
+    except RunNotFound as exc:
+        st.error(f"**{whose}:** {exc}")
+        st.stop()
+        raise  # unreachable: st.stop() ends the script
 
 
 def enlarge(image: np.ndarray, scale: int = DISPLAY_SCALE) -> np.ndarray:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ..data import DataError, Dataset, load_dataset
 from ..executor import Executor, executor
-from ..runs import InvalidRunId, RunNotFound, RunStore
+from ..runs import DamagedRun, InvalidRunId, RunNotFound, RunStore
 from ..share import shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,13 +77,14 @@ def current_run_id(runs: RunStore) -> str | None:
     """The run in the URL if valid, else the session's; unknown ids get a visible note."""
     requested = st.query_params.get(RUN_PARAM)
     if requested is not None:
-        if _exists(runs, requested):
+        if (problem := _problem(runs, requested)) is None:
             st.session_state[CURRENT_KEY] = requested
         else:
-            st.warning(f"Run not found: `{shown(requested)}`. Pick a run in the sidebar, or train a new one.")
+            st.warning(f"{problem} Pick a run in the sidebar, or train a new one.")
             del st.query_params[RUN_PARAM]
     current = st.session_state.get(CURRENT_KEY)
-    if current is not None and current != requested and not _exists(runs, current):  # the URL's was just read
+    if current is not None and current != requested and (problem := _problem(runs, current)) is not None:
+        st.warning(f"{problem} Pick a run in the sidebar, or train a new one.")  # deleted or damaged since
         st.session_state.pop(CURRENT_KEY)
         current = None
     if current is not None and st.query_params.get(RUN_PARAM) != current:
@@ -128,9 +129,12 @@ def sidebar(runs: RunStore, current: str | None) -> None:
         )
 
 
-def _exists(runs: RunStore, run_id: str) -> bool:
+def _problem(runs: RunStore, run_id: str) -> str | None:
+    """Why the run cannot be opened (not an id, gone, damaged), or None."""
     try:
         runs.load(run_id)
+    except DamagedRun as exc:
+        return f"Run `{run_id}` cannot be opened. {exc}"
     except (InvalidRunId, RunNotFound):
-        return False
-    return True
+        return f"Run not found: `{shown(run_id)}`."
+    return None

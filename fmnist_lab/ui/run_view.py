@@ -7,7 +7,7 @@ import json
 import streamlit as st
 
 from .. import charts
-from ..runs import Run, RunNotFound, RunStore
+from ..runs import DamagedRun, Run, RunNotFound, RunStore
 from .common import PAGES, ROOT, RUN_PARAM, runs_executor
 
 POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
@@ -15,7 +15,14 @@ QUEUE_POLL_SECONDS = 3.0  # and this often while it waits in the queue (a room o
 
 
 def run_view(runs: RunStore, run_id: str) -> None:
-    """Live view for an active run (polling), results for an ended one."""
+    """Live view for an active run (polling), results for an ended one; a damaged run says so."""
+    try:
+        _run_view(runs, run_id)
+    except RunNotFound as exc:
+        st.error(f"**This run cannot be shown.** {exc}")
+
+
+def _run_view(runs: RunStore, run_id: str) -> None:
     run = runs.load(run_id)
     st.subheader(run.name)
     st.caption(f"`{run.id}` · {run.config.summary()} · {run.config.parameter_count:,} parameters")
@@ -28,9 +35,16 @@ def run_view(runs: RunStore, run_id: str) -> None:
 
 def _live(runs: RunStore, run_id: str) -> None:
     try:
+        _live_view(runs, run_id)
+    except DamagedRun as exc:
+        st.error(f"**This run cannot be shown.** {exc}")
+
+
+def _live_view(runs: RunStore, run_id: str) -> None:
+    try:
         run = runs.load(run_id)
     except RunNotFound:
-        st.rerun()  # deleted meanwhile
+        st.rerun()  # deleted meanwhile: the page says so
     if not run.is_active:
         st.rerun()  # finished: redraw the whole page with the results
     seen = st.session_state.setdefault("live_seen_state", {})
