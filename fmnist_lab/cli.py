@@ -42,11 +42,16 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
     """One option per ``TrainConfig`` setting, generated from its ``Setting``; absent ones keep the default."""
     for name, setting in SETTINGS.items():
         default = setting.describe(getattr(DEFAULT, name))
-        options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": f"{setting.help} ({default})"}
+        text = f"{setting.help} ({default})".replace("%", "%%")  # argparse formats help with %
+        options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
         if setting.kind == "bool":
             options["action"] = argparse.BooleanOptionalAction
         elif setting.kind == "layers":
-            options |= {"action": "append", "metavar": "N", "help": setting.help + " Repeat for more layers (128)."}
+            options |= {
+                "action": "append",
+                "metavar": "N",
+                "help": text.replace(f"({default})", "Repeat for more layers (128)."),
+            }
         elif setting.kind == "choice":
             options["choices"] = setting.choices
         else:

@@ -39,6 +39,18 @@ def test_bad_arguments_exit_2_with_usage(argv: list[str], message: str, capsys: 
     assert "usage:" in err and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["train", "runs"])
+def test_help_lists_every_option(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from fmnist_lab.config import SETTINGS
+
+    with pytest.raises(SystemExit) as caught:
+        main([command, "--help"])
+    assert caught.value.code == 0
+    shown = capsys.readouterr().out
+    if command == "train":
+        assert all(setting.flag in shown for setting in SETTINGS.values())
+
+
 def test_missing_data_is_a_message_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
