@@ -8,6 +8,9 @@ A run folder holds small files, each written atomically (temporary name + rename
     progress.json    where training is now (epoch, batch, running loss/accuracy)
     metrics.json     test-set loss and accuracy and run totals, written at the end
     predictions.npz  test-set softmax outputs (n, 10) float32 and labels (n,) uint8
+    weights.npz      the Dense layers' kernels and biases
+    epochs/<k>.npz   after epoch k: test-set softmax (n, 10) and the first layer's kernel (784, m)
+                     and bias (m,) of its first m ≤ 128 neurons, all float16 (older runs have none)
     model.keras      the trained model
     logs/            TensorBoard event files
     cancel           present when someone asked the run to stop
@@ -65,6 +68,16 @@ class RunNotFound(RunStoreError, LookupError):
 
 class StoreUnwritable(RunStoreError):
     """The store's folder cannot be written (missing rights, full disk, not a folder)."""
+
+
+@dataclass(frozen=True, eq=False)
+class EpochSnapshot:
+    """A run as it was after one epoch (``epochs/<k>.npz``), widened to float32 on reading."""
+
+    epoch: int
+    probabilities: np.ndarray  # (n, 10) test-set softmax outputs
+    kernel: np.ndarray  # (784, m) incoming weights of the first layer's first m neurons
+    bias: np.ndarray  # (m,)
 
 
 class RunBusy(RunStoreError):
@@ -305,6 +318,35 @@ class RunStore:
             raise RunNotFound(f"Run {run_id}: its weights file is damaged (arrays {sorted(stored)}).")
         return [stored[f"w{i}"] for i in range(len(stored))]
 
+    def write_epoch_snapshot(
+        self, run_id: str, epoch: int, probabilities: np.ndarray, kernel: np.ndarray, bias: np.ndarray
+    ) -> None:
+        """Keep epoch ``epoch`` (from 1) as ``epochs/<epoch>.npz``, float16, one small file per epoch."""
+        given = {"probabilities": probabilities, "kernel": kernel, "bias": bias}
+        arrays: dict[str, Any] = {name: np.asarray(array, dtype=np.float16) for name, array in given.items()}
+        _check_snapshot(arrays)
+        folder = self.path(run_id) / "epochs"
+        folder.mkdir(exist_ok=True)
+        save = lambda tmp: np.savez_compressed(tmp, **arrays)  # noqa: E731  (softmax zeros compress well)
+        atomic.write_with(folder / f"{int(epoch)}.npz", save, suffix=".npz")
+
+    def snapshot_epochs(self, run_id: str) -> builtins.list[int]:
+        """The epochs with a snapshot, in order; empty for runs trained before snapshots existed."""
+        folder = self.path(run_id) / "epochs"
+        if not folder.is_dir():
+            return []
+        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if entry.stem.isdigit())
+
+    def epoch_snapshot(self, run_id: str, epoch: int) -> EpochSnapshot:
+        """Epoch ``epoch``'s snapshot, checked; RunNotFound if it is missing or damaged."""
+        stored = self._arrays(run_id, f"epochs/{int(epoch)}", f"Run {run_id} has no snapshot of epoch {epoch}.")
+        try:
+            _check_snapshot(stored)
+        except ValueError as exc:
+            raise RunNotFound(f"Run {run_id}: its snapshot of epoch {epoch} is damaged ({exc}).") from None
+        wide = {name: stored[name].astype(np.float32) for name in ("probabilities", "kernel", "bias")}
+        return EpochSnapshot(int(epoch), **wide)
+
     def _arrays(self, run_id: str, what: str, missing: str) -> dict[str, np.ndarray]:
         """Every array in ``<what>.npz``; RunNotFound with ``missing`` or a damage report otherwise."""
         path = self.path(run_id) / f"{what}.npz"
@@ -344,6 +386,21 @@ def clean_name(name: str) -> str:
 def default_name(config: TrainConfig) -> str:
     """Units, epochs and every setting that is not the default: ``128 units · 5 epochs · no ÷255``."""
     return config.summary()
+
+
+def _check_snapshot(arrays: dict[str, np.ndarray]) -> None:
+    """Shapes, float16 and finite values of an epoch snapshot; ValueError if not."""
+    if set(arrays) != {"probabilities", "kernel", "bias"}:
+        raise ValueError(f"arrays {sorted(arrays)}")
+    probabilities, kernel, bias = arrays["probabilities"], arrays["kernel"], arrays["bias"]
+    if probabilities.ndim != 2 or probabilities.shape[1] != 10:
+        raise ValueError(f"probabilities must be (n, 10), got {probabilities.shape}")
+    if kernel.ndim != 2 or kernel.shape[0] != 784 or bias.shape != kernel.shape[1:]:
+        raise ValueError(f"kernel (784, m) and bias (m,) expected, got {kernel.shape} and {bias.shape}")
+    if any(array.dtype != np.float16 for array in (probabilities, kernel, bias)):
+        raise ValueError("arrays must be float16")
+    if not all(np.isfinite(array).all() for array in (probabilities, kernel, bias)):
+        raise ValueError("non-finite values")
 
 
 def _read_json(path: Path) -> Any:
