@@ -1,0 +1,133 @@
+"""The Inside page and the epoch slider through AppTest, against runs a real (tiny) training made."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig, data, inside
+
+from .test_pages import figures, finished_run, open_page, tensorflow_modules_after, texts, values
+
+
+@pytest.fixture
+def runs(trained_store: Path) -> list:
+    return RunStore().list()  # newest first: the 1024-unit run, then the 128-unit one
+
+
+@pytest.fixture(scope="session")
+def replay_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Path) -> Path:
+    """One real tiny training of three epochs, so there are epochs to replay."""
+    from fmnist_lab.train import train_run
+
+    root = tmp_path_factory.mktemp("replay") / "runs"
+    store = RunStore(root)
+    run = store.create(TrainConfig(hidden_units=(32,), epochs=3, train_samples=600, batch_size=64))
+    train_run(store, run.id, dataset=data.read_folder(full_size_idx))
+    return root
+
+
+@pytest.fixture
+def replay_run(replay_runs_dir: Path, isolated_lab: Path, app_env: Path) -> str:
+    shutil.copytree(replay_runs_dir, isolated_lab / "runs")
+    return RunStore().list()[0].id
+
+
+def heatmaps(app) -> list[dict]:  # noqa: ANN001
+    return [f for f in figures(app) if f["data"][0]["type"] == "heatmap"]
+
+
+def counted(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The confusion matrix by np.add.at, independent of fmnist_lab.metrics."""
+    cm = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(cm, (labels, probabilities.argmax(axis=1)), 1)
+    return cm
+
+
+def test_the_epoch_slider_replays_the_confusion_matrix(replay_run: str) -> None:
+    store = RunStore()
+    assert store.snapshot_epochs(replay_run) == [1, 2, 3]
+    final, labels = store.predictions(replay_run)
+    app = open_page("pages/2_Confusion.py", run=replay_run)
+    assert not app.exception, app.exception
+    np.testing.assert_array_equal(values(heatmaps(app)[0]["data"][0]["z"]), counted(labels, final))
+    assert "after the last epoch" in texts(app)
+    app.select_slider(key=f"confusion_epoch_{replay_run}").set_value(1).run()
+    first = store.epoch_snapshot(replay_run, 1).probabilities
+    shown = np.array(values(heatmaps(app)[0]["data"][0]["z"]))
+    np.testing.assert_array_equal(shown, counted(labels, first))
+    assert not np.array_equal(shown, counted(labels, final))  # the matrix was still forming
+    assert "after epoch 1 (replayed)" in texts(app)
+
+
+def test_the_epoch_slider_replays_the_softmax_bars(replay_run: str) -> None:
+    app = open_page("pages/3_Predictions.py", run=replay_run)
+    app.select_slider(key=f"pred_epoch_{replay_run}").set_value(2).run()
+    app.number_input(key="pred_pos_all_None").set_value(7).run()
+    bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
+    expected = RunStore().epoch_snapshot(replay_run, 2).probabilities[7]
+    np.testing.assert_allclose(values(bars["y"]), expected, rtol=1e-6)
+
+
+def test_runs_without_snapshots_have_no_slider(runs: list) -> None:
+    app = open_page("pages/2_Confusion.py", run=runs[1].id)  # one epoch: nothing to replay
+    assert not app.exception and not app.select_slider
+
+
+def test_inside_shows_every_neuron_of_a_128_unit_run(runs: list) -> None:
+    run = runs[1]
+    app = open_page("pages/6_Inside.py", run=run.id)
+    assert not app.exception, app.exception
+    kernel, bias = RunStore().weights(run.id)[:2]
+    grid = heatmaps(app)[0]
+    z = np.array(values(grid["data"][0]["z"]), dtype=np.float64)
+    tile = z[9 : 9 + 28, 30 : 30 + 28]  # neuron 1: second tile of the first row, under its 9-row title band
+    np.testing.assert_allclose(tile, kernel[:, 1].reshape(28, 28), rtol=1e-6)
+    assert len(grid["layout"]["annotations"]) == 128
+    app.number_input(key="inside_neuron").set_value(5).run()
+    assert f"{bias[5]:.3f}" in texts(app)
+    assert inside.formula(kernel, bias, 5) in [c.value for c in app.code]
+
+
+def test_inside_ranks_a_1024_unit_run_a_page_at_a_time(runs: list) -> None:
+    run = runs[0]
+    app = open_page("pages/6_Inside.py", run=run.id)
+    assert not app.exception, app.exception
+    kernel = RunStore().weights(run.id)[0]
+    grid = heatmaps(app)[0]
+    strongest = np.argsort(-np.linalg.norm(kernel, axis=0), kind="stable")[:128]
+    assert [int(a["text"]) for a in grid["layout"]["annotations"]] == strongest.tolist()
+    assert any(f["layout"]["title"]["text"].startswith("The hidden layer") for f in figures(app))
+
+
+def test_inside_path_names_the_largest_contributions(runs: list) -> None:
+    run = runs[1]
+    app = open_page("pages/6_Inside.py", run=run.id)
+    app.number_input(key="inside_image").set_value(3).run()
+    weights = RunStore().weights(run.id)
+    path = inside.trace(weights, "relu", data.load_dataset().x_test[3] / np.float32(255.0))
+    neuron, value = path.contributions[0]
+    assert f"neuron {neuron} (+{value:.2f})" in texts(app)
+
+
+def test_inside_without_a_run_says_what_to_do(app_env: Path) -> None:
+    app = open_page("pages/6_Inside.py")
+    assert not app.exception and "No run chosen yet" in texts(app)
+
+
+def test_inside_for_a_run_without_weights_says_so(app_env: Path) -> None:
+    store = RunStore()
+    run_id = finished_run(store)  # as an older lab left it: predictions, no weights file
+    labels = data.load_dataset().y_test
+    store.write_predictions(run_id, np.full((len(labels), 10), 0.1, np.float32), labels)
+    app = open_page("pages/6_Inside.py", run=run_id)
+    assert not app.exception
+    assert "has no weights file" in texts(app)
+
+
+def test_inside_imports_no_tensorflow(runs: list) -> None:
+    steps = f"app.switch_page('pages/6_Inside.py')\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
+    assert tensorflow_modules_after(steps) == "[]"
