@@ -36,6 +36,11 @@ def replay_run(replay_runs_dir: Path, isolated_lab: Path, app_env: Path) -> str:
     return RunStore().list()[0].id
 
 
+def open_tab(app, name: str):  # noqa: ANN001, ANN201
+    app.session_state["inside_tab"] = name
+    return app.run()
+
+
 def heatmaps(app) -> list[dict]:  # noqa: ANN001
     return [f for f in figures(app) if f["data"][0]["type"] == "heatmap"]
 
@@ -100,12 +105,26 @@ def test_inside_ranks_a_1024_unit_run_a_page_at_a_time(runs: list) -> None:
     grid = heatmaps(app)[0]
     strongest = np.argsort(-np.linalg.norm(kernel, axis=0), kind="stable")[:128]
     assert [int(a["text"]) for a in grid["layout"]["annotations"]] == strongest.tolist()
-    assert any(f["layout"]["title"]["text"].startswith("The hidden layer") for f in figures(app))
+    assert not any(f["layout"]["title"]["text"].startswith("The hidden layer") for f in figures(app))  # lazy tabs
+    app.radio(key="inside_rank").set_value("separation").run()
+    _, labels = RunStore().predictions(run.id)
+    x = data.load_dataset().x_test.reshape(10_000, -1) / np.float32(255.0)
+    separation = inside.separation(np.maximum(x @ kernel + RunStore().weights(run.id)[1], 0), labels)
+    shown = [int(a["text"]) for a in heatmaps(app)[0]["layout"]["annotations"]]
+    assert sorted(separation[shown], reverse=True) == pytest.approx(separation[shown].tolist())
+    assert separation[shown].min() >= np.sort(separation)[-128] - 1e-6  # the 128 that separate best
+
+
+def test_inside_map_tab_draws_the_sample(runs: list) -> None:
+    app = open_tab(open_page("pages/6_Inside.py", run=runs[0].id), "Hidden-space map")
+    assert not app.exception, app.exception
+    scatter = next(f for f in figures(app) if f["layout"]["title"]["text"].startswith("The hidden layer"))
+    assert sum(len(values(trace["x"])) for trace in scatter["data"]) == 2_000
 
 
 def test_inside_path_names_the_largest_contributions(runs: list) -> None:
     run = runs[1]
-    app = open_page("pages/6_Inside.py", run=run.id)
+    app = open_tab(open_page("pages/6_Inside.py", run=run.id), "One image's path")
     app.number_input(key="inside_image").set_value(3).run()
     weights = RunStore().weights(run.id)
     path = inside.trace(weights, "relu", data.load_dataset().x_test[3] / np.float32(255.0))

@@ -26,11 +26,16 @@ TOP_IMAGES = 12  # test images shown for a chosen neuron
 class FirstLayer:
     """The first hidden layer as stored after the chosen epoch, and what it does to the test set."""
 
+    key: str  # the run, epoch and file stamp it was computed from: keys the caches built on it
     kernel: np.ndarray  # (784, m) incoming weights; m < units for an epoch snapshot of a wide layer
     bias: np.ndarray  # (m,)
     activations: np.ndarray  # (n, m) float32 on the test images, read-only
+    labels: np.ndarray  # (n,) true classes of the test images
     means: np.ndarray  # (m, 10) mean activation per true class
-    separation: np.ndarray  # (m,) 0–1, how well each neuron tells the classes apart
+
+    def separation(self) -> np.ndarray:
+        """(m,) 0–1, how well each neuron tells the classes apart; computed only to rank by it (~0.5 s)."""
+        return inside.separation(self.activations, self.labels)
 
 
 def test_inputs(run: Run, images: np.ndarray, n: int) -> np.ndarray:
@@ -52,8 +57,8 @@ def _first_layer(
     x = prepare(_images[: len(labels)], normalize).reshape(len(labels), -1)  # (n, 784)
     activations = forward.ACTIVATIONS[activation](x @ kernel + bias).astype(np.float32)
     activations.setflags(write=False)
-    means, separation = inside.class_means(activations, labels), inside.separation(activations, labels)
-    return FirstLayer(kernel, bias, activations, means, separation)
+    key = f"{root}|{run_id}|{epoch}|{stamp}"
+    return FirstLayer(key, kernel, bias, activations, labels, inside.class_means(activations, labels))
 
 
 def first_layer(runs: RunStore, run: Run, epoch: int | None, images: np.ndarray) -> FirstLayer:
@@ -110,9 +115,13 @@ def shown_neurons(layer: FirstLayer) -> np.ndarray:
     )
     pages = -(-units // GRID_PAGE)
     page = right.number_input(f"Page (of {pages})", 1, pages, 1, key="inside_page")
-    scores = np.linalg.norm(layer.kernel, axis=0) if by == "norm" else layer.separation
-    order = np.argsort(-scores, kind="stable")
+    order = _ranking(layer.key, by, layer)
     return order[(page - 1) * GRID_PAGE : page * GRID_PAGE]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Ranking the neurons…")
+def _ranking(key: str, by: str, _layer: FirstLayer) -> np.ndarray:
+    return inside.rank_neurons(_layer.kernel, _layer.activations, _layer.labels, by)
 
 
 def contribution_sentence(path: inside.Path) -> str:
