@@ -20,13 +20,14 @@ def runs(trained_store: Path) -> list:
 
 @pytest.fixture(scope="session")
 def replay_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Path) -> Path:
-    """One real tiny training of three epochs, so there are epochs to replay."""
+    """Two real tiny trainings of three epochs, so there are epochs to replay."""
     from fmnist_lab.train import train_run
 
     root = tmp_path_factory.mktemp("replay") / "runs"
     store = RunStore(root)
-    run = store.create(TrainConfig(hidden_units=(32,), epochs=3, train_samples=600, batch_size=64))
-    train_run(store, run.id, dataset=data.read_folder(full_size_idx))
+    for units in (16, 32):  # two, for Compare
+        run = store.create(TrainConfig(hidden_units=(units,), epochs=3, train_samples=600, batch_size=64))
+        train_run(store, run.id, dataset=data.read_folder(full_size_idx))
     return root
 
 
@@ -75,6 +76,21 @@ def test_the_epoch_slider_replays_the_softmax_bars(replay_run: str) -> None:
     bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
     expected = RunStore().epoch_snapshot(replay_run, 2).probabilities[7]
     np.testing.assert_allclose(values(bars["y"]), expected, rtol=1e-6)
+
+
+def test_the_epoch_slider_replays_compare(replay_run: str) -> None:
+    store = RunStore()
+    chosen = [run.id for run in store.list()]  # the two replay runs, newest first, as Compare picks them
+    app = open_page("pages/4_Compare.py")
+    app.select_slider(key=f"compare_epoch_{'-'.join(chosen)}").set_value(1).run()
+    assert not app.exception, app.exception
+    bars = next(f for f in figures(app) if f["layout"]["title"]["text"] == "Accuracy per class")["data"]
+    for trace, run_id in zip(bars, chosen, strict=True):
+        guesses = store.epoch_snapshot(run_id, 1).probabilities.argmax(axis=1)
+        _, labels = store.predictions(run_id)
+        expected = [np.mean(guesses[labels == c] == c) for c in range(10)]
+        np.testing.assert_allclose(values(trace["y"]), expected)
+    assert any("after epoch 1 (replayed)" in header.value for header in app.subheader)
 
 
 def test_runs_without_snapshots_have_no_slider(runs: list) -> None:

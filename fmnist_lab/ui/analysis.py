@@ -53,24 +53,35 @@ def epoch_ui(runs: RunStore, run: Run, prefix: str) -> int | None:
 
     Runs trained before snapshots existed, or with a single epoch, get no slider.
     """
-    epochs = runs.snapshot_epochs(run.id)
+    return _epoch_slider(runs, [run], runs.snapshot_epochs(run.id), f"{prefix}_epoch_{run.id}")
+
+
+def common_epoch_ui(runs: RunStore, chosen: Sequence[Run], prefix: str) -> int | None:
+    """``epoch_ui`` for several runs at once: the epochs every one of them kept."""
+    kept = [set(runs.snapshot_epochs(run.id)) for run in chosen]
+    common = sorted(set.intersection(*kept)) if kept else []
+    return _epoch_slider(runs, chosen, common, f"{prefix}_epoch_{'-'.join(run.id for run in chosen)}")
+
+
+def _epoch_slider(runs: RunStore, chosen: Sequence[Run], epochs: list[int], key: str) -> int | None:
     if len(epochs) < 2:
         return None
-    chosen = st.select_slider(
+    picked = st.select_slider(
         "After epoch",
         epochs,
         value=epochs[-1],
-        key=f"{prefix}_epoch_{run.id}",
+        key=key,
         help="Replay this page as it was after each epoch of training; the last is the finished run.",
     )
-    if chosen == epochs[-1]:
+    if picked == epochs[-1] and all(runs.snapshot_epochs(run.id)[-1] == picked for run in chosen):
         return None
     try:
-        run_predictions(runs, run.id, int(chosen))
+        for run in chosen:
+            run_predictions(runs, run.id, int(picked))
     except RunNotFound as exc:
-        st.warning(f"{exc} Showing the finished run instead.")
+        st.warning(f"{exc} Showing the finished runs instead.")
         return None
-    return int(chosen)
+    return int(picked)
 
 
 def epoch_note(epoch: int | None) -> str:
