@@ -41,6 +41,7 @@ TITLES = {
     "/Confusion": "Where the model gets confused",
     "/Predictions": "What the model outputs",
     "/Compare": "Compare runs",
+    "/Inside": "Inside the network",
 }
 PATHS = sorted({*TITLES, *(f"/{name}" for name in PAGE_NAMES)})  # a page added later is opened too
 # Every Plotly chart under ``selector`` as {"title", "traces"}; Plotly keeps a typed array's decoded values
