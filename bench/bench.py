@@ -1,7 +1,7 @@
 """fmnist-lab's benchmark: training speed against the course notebook, and the app's response times.
 
     .venv/bin/python bench/bench.py                # everything, ~10 minutes on 2 cores
-    .venv/bin/python bench/bench.py --only train   # or: live, data, pages
+    .venv/bin/python bench/bench.py --only train   # or: live, snapshots, data, pages, inside
 
 Every training runs in a fresh process (``bench/trial.py``); the notebook's code and
 the project's path alternate, so a noisy neighbour slows both alike. Medians are
@@ -70,6 +70,31 @@ def bench_live(repeats: int, epochs: int) -> list[str]:
     ]
 
 
+def bench_snapshots(repeats: int, epochs: int, units: list[int]) -> list[str]:
+    """Training with and without per-epoch snapshots, alternating; plus the time inside the callback and the disk."""
+    rows = [
+        "| units | with snapshots s/epoch | without | difference | inside the callback | MB per epoch | 50 epochs |"
+    ]
+    rows.append("|---|---|---|---|---|---|---|")
+    for n in units:
+        times: dict[bool, list[float]] = {True: [], False: []}
+        shares, sizes = [], []
+        for rep in range(repeats):
+            for kept in (True, False) if rep % 2 == 0 else (False, True):
+                args = ["project", "--units", str(n), "--epochs", str(epochs), "--seed", "0", "--no-live"]
+                result = trial(*args, *([] if kept else ["--no-snapshots"]))
+                times[kept].append(result["seconds_per_epoch"])
+                if kept:
+                    shares.append(result["snapshot_share"])
+                    sizes.append(result["snapshot_mb_per_epoch"])
+        on, off, size = statistics.median(times[True]), statistics.median(times[False]), statistics.median(sizes)
+        rows.append(
+            f"| {n} | {on:.3f} | {off:.3f} | {100 * (on / off - 1):+.1f}% | {100 * statistics.median(shares):.1f}% "
+            f"| {size:.2f} | {50 * size:.0f} MB |"
+        )
+    return rows
+
+
 def fresh_python(code: str, env: dict[str, str]) -> float:
     """Run ``code`` in a new interpreter; it prints seconds on its last line."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
@@ -133,24 +158,62 @@ def bench_pages(repeats: int, home: Path) -> list[str]:
     return rows
 
 
-def make_finished_run(home: Path) -> None:
+INSIDE = """app.switch_page('pages/6_Inside.py')
+app.query_params['run'] = '{run_id}'
+app.run()
+first = time.perf_counter() - t
+assert not app.exception, app.exception
+neuron, epoch = [], []
+for i in range(1, 11):
+    app.number_input(key='inside_neuron').set_value(i)
+    s = time.perf_counter(); app.run(); neuron.append(time.perf_counter() - s)
+    app.select_slider(key='inside_epoch_{run_id}').set_value({epochs} - i % 2)
+    s = time.perf_counter(); app.run(); epoch.append(time.perf_counter() - s)
+print(first, statistics.median(neuron), statistics.median(epoch))
+"""
+
+
+def bench_inside(repeats: int, home: Path, units: int) -> list[str]:
+    """The Inside page for a finished run: first render, picking a neuron, moving the epoch slider."""
+    from fmnist_lab import RunStore
+
+    epochs = 2
+    make_finished_run(home, units, epochs)
+    run_id = next(run.id for run in RunStore(home / "runs").list() if run.config.hidden_units == (units,))
+    env = {**os.environ, "FMNIST_LAB_HOME": str(home)}
+    code = APPTEST.format(body=INSIDE.format(run_id=run_id, epochs=epochs))
+    found = []
+    for _ in range(repeats):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT
+        )
+        found.append([float(v) for v in done.stdout.strip().splitlines()[-1].split()])
+    first, neuron, epoch = (statistics.median(column) for column in zip(*found, strict=True))
+    return [
+        f"| Inside page, {units} units: first render {first:.3f} s (fresh process), "
+        f"pick a neuron {neuron * 1000:.0f} ms, move the epoch slider {epoch * 1000:.0f} ms |  |"
+    ]
+
+
+def make_finished_run(home: Path, units: int = 128, epochs: int = 1) -> None:
     from fmnist_lab import RunStore, TrainConfig
 
     store = RunStore(home / "runs")
-    run = store.create(TrainConfig(hidden_units=(128,), epochs=1))
-    env = {**os.environ, "FMNIST_LAB_HOME": str(home)}
-    subprocess.run(
-        [sys.executable, "-m", "fmnist_lab", "worker", run.id], check=True, env=env, cwd=ROOT, capture_output=True
-    )
+    run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs))
+    code = f"from fmnist_lab import RunStore\nfrom fmnist_lab.train import train_run\ntrain_run(RunStore(), {run.id!r})"
+    env = {**os.environ, "FMNIST_LAB_HOME": str(home)}  # a fresh process, so this one never imports TensorFlow
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("train", "live", "data", "pages"), action="append")
+    parser.add_argument("--only", choices=("train", "live", "snapshots", "data", "pages", "inside"), action="append")
+    parser.add_argument("--units", type=int, action="append", help="snapshots/inside: layer widths (128 and 1024)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
-    sections = args.only or ["train", "live", "data", "pages"]
+    sections = args.only or ["train", "live", "snapshots", "data", "pages", "inside"]
+    units = args.units or [128, 1024]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; repeats {args.repeats}, medians\n")
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -158,7 +221,9 @@ def main() -> None:
             "train": lambda: bench_train(args.repeats, args.epochs),
             "live": lambda: bench_live(args.repeats + 2, args.epochs),
             "data": lambda: bench_data(args.repeats, home),
+            "snapshots": lambda: bench_snapshots(args.repeats + 2, args.epochs, units),
             "pages": lambda: (make_finished_run(home), bench_pages(args.repeats, home))[1],
+            "inside": lambda: bench_inside(args.repeats, home, units[-1]),
         }
         for name in sections:
             start = time.perf_counter()

@@ -1,7 +1,7 @@
 """One timed training in a fresh process; prints one JSON line. Used by ``bench/bench.py``.
 
     python bench/trial.py notebook --units 128 --epochs 3 --seed 0
-    python bench/trial.py project  --units 128 --epochs 3 --seed 0 [--no-live]
+    python bench/trial.py project  --units 128 --epochs 3 --seed 0 [--no-live] [--no-snapshots]
 
 ``notebook`` is the course notebook's code as written (``model.fit(images / 255.0,
 labels, epochs=…)``, batch 32, Keras' default progress bar on stderr).
@@ -52,7 +52,7 @@ def notebook(units: int, epochs: int, seed: int) -> dict[str, float]:
     return {"seconds_per_epoch": seconds / epochs, "test_accuracy": float(accuracy)}
 
 
-def project(units: int, epochs: int, seed: int, live: bool) -> dict[str, float]:
+def project(units: int, epochs: int, seed: int, live: bool, snapshots: bool = True) -> dict[str, float]:
     from fmnist_lab import RunStore, TrainConfig, callbacks, train
     from fmnist_lab.data import load_dataset
 
@@ -61,14 +61,20 @@ def project(units: int, epochs: int, seed: int, live: bool) -> dict[str, float]:
         timed(callbacks.ProgressRecorder, "on_train_batch_end"),
         timed(callbacks.CancelOnRequest, "on_train_batch_end"),
     ]
+    if not snapshots:  # the run without per-epoch snapshots, for comparison
+        callbacks.EpochSnapshots.on_epoch_end = lambda self, epoch, logs=None: None  # type: ignore[method-assign]
+    snapshot_spent = timed(callbacks.EpochSnapshots, "on_epoch_end")
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(Path(home) / "runs")
         run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs, seed=seed))
         result = train.train_run(store, run.id, dataset=data, live=live)
+        kept = sum(f.stat().st_size for f in (store.path(run.id) / "epochs").glob("*.npz")) if snapshots else 0
     return {
         "seconds_per_epoch": result.train_seconds / epochs,
         "test_accuracy": result.test_accuracy,
         "live_share": sum(map(sum, spent)) / result.train_seconds,  # in-epoch progress snapshots and cancel polls
+        "snapshot_share": sum(snapshot_spent) / result.train_seconds,  # time inside EpochSnapshots
+        "snapshot_mb_per_epoch": kept / 1e6 / epochs,
     }
 
 
@@ -95,11 +101,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-live", action="store_true", help="project only: no in-epoch progress")
+    parser.add_argument("--no-snapshots", action="store_true", help="project only: keep no per-epoch snapshots")
     args = parser.parse_args()
     if args.path == "notebook":
         result = notebook(args.units, args.epochs, args.seed)
     else:
-        result = project(args.units, args.epochs, args.seed, live=not args.no_live)
+        result = project(args.units, args.epochs, args.seed, live=not args.no_live, snapshots=not args.no_snapshots)
     print(json.dumps(result))
 
 

@@ -24,11 +24,21 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {  # the hidden lay
 
 def predict(weights: Sequence[np.ndarray], activation: str, images: np.ndarray) -> np.ndarray:
     """Softmax outputs (n, classes) for ``images`` (n, 28, 28), already scaled as in training."""
+    return layers(weights, activation, images)[-1][1]
+
+
+def layers(weights: Sequence[np.ndarray], activation: str, images: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every Dense layer's (pre-activation ``x @ kernel + bias``, output) for ``images`` (n, 28, 28).
+
+    Hidden layers first, each (n, units) float32; the last pair is (logits, softmax), (n, classes).
+    """
     if len(weights) < 2 or len(weights) % 2:
         raise ValueError(f"expected kernel and bias pairs, got {len(weights)} arrays")
-    x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)  # Flatten
-    layers = list(zip(weights[0::2], weights[1::2], strict=True))
-    for kernel, bias in layers[:-1]:
-        x = ACTIVATIONS[activation](x @ kernel + bias)
-    kernel, bias = layers[-1]
-    return metrics.softmax(x @ kernel + bias)
+    x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)  # Flatten: (n, 784)
+    pairs = list(zip(weights[0::2], weights[1::2], strict=True))
+    outputs = []
+    for index, (kernel, bias) in enumerate(pairs, start=1):
+        z = x @ kernel + bias
+        x = metrics.softmax(z) if index == len(pairs) else ACTIVATIONS[activation](z)
+        outputs.append((z, x))
+    return outputs

@@ -8,6 +8,9 @@ A run folder holds small files, each written atomically (temporary name + rename
     progress.json    where training is now (epoch, batch, running loss/accuracy)
     metrics.json     test-set loss and accuracy and run totals, written at the end
     predictions.npz  test-set softmax outputs (n, 10) float32 and labels (n,) uint8
+    weights.npz      the Dense layers' kernels and biases
+    epochs/<k>.npz   after epoch k: test-set softmax (n, 10) and the first layer's kernel (784, m)
+                     and bias (m,) of its first m ≤ 128 neurons, all float16 (older runs have none)
     model.keras      the trained model
     logs/            TensorBoard event files
     cancel           present when someone asked the run to stop
@@ -67,6 +70,16 @@ class StoreUnwritable(RunStoreError):
 
 class DamagedRun(RunNotFound):
     """One of the run's files is damaged; the message names it. Other runs are not affected."""
+
+
+@dataclass(frozen=True, eq=False)
+class EpochSnapshot:
+    """A run as it was after one epoch (``epochs/<k>.npz``), widened to float32 on reading."""
+
+    epoch: int
+    probabilities: np.ndarray  # (n, 10) test-set softmax outputs
+    kernel: np.ndarray  # (784, m) incoming weights of the first layer's first m neurons
+    bias: np.ndarray  # (m,)
 
 
 class RunBusy(RunStoreError):
@@ -303,6 +316,34 @@ class RunStore:
         config = self.load(run_id).config
         with self._reading(run_id):
             return stored.weights(self._arrays(run_id, "weights", missing), config)
+
+    def write_epoch_snapshot(
+        self, run_id: str, epoch: int, probabilities: np.ndarray, kernel: np.ndarray, bias: np.ndarray
+    ) -> None:
+        """Keep epoch ``epoch`` (from 1) as ``epochs/<epoch>.npz``, float16, one small file per epoch."""
+        given = {"probabilities": probabilities, "kernel": kernel, "bias": bias}
+        arrays: dict[str, Any] = {name: np.asarray(array, dtype=np.float16) for name, array in given.items()}
+        stored.snapshot(arrays, int(epoch))  # what is written is what the loader accepts
+        folder = self.path(run_id) / "epochs"
+        folder.mkdir(exist_ok=True)
+        save = lambda tmp: np.savez_compressed(tmp, **arrays)  # noqa: E731  (softmax zeros compress well)
+        atomic.write_with(folder / f"{int(epoch)}.npz", save, suffix=".npz")
+
+    def snapshot_epochs(self, run_id: str) -> builtins.list[int]:
+        """The epochs with a snapshot, in order; empty for runs trained before snapshots existed."""
+        folder = self.path(run_id) / "epochs"
+        if not folder.is_dir():
+            return []
+        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if entry.stem.isdigit())
+
+    def epoch_snapshot(self, run_id: str, epoch: int) -> EpochSnapshot:
+        """Epoch ``epoch``'s snapshot, checked; RunNotFound if it is missing or damaged."""
+        missing = f"Run {run_id} has no snapshot of epoch {epoch}."
+        with self._reading(run_id):
+            arrays = stored.snapshot(self._arrays(run_id, f"epochs/{int(epoch)}", missing), int(epoch))
+        return EpochSnapshot(
+            int(epoch), *(arrays[name].astype(np.float32) for name in ("probabilities", "kernel", "bias"))
+        )
 
     def _arrays(self, run_id: str, what: str, missing: str) -> dict[str, np.ndarray]:
         """Every array in ``<what>.npz``; RunNotFound with ``missing`` if there is no such file."""

@@ -187,6 +187,23 @@ def weights(arrays: Mapping[str, np.ndarray], config: TrainConfig) -> list[np.nd
     return layers
 
 
+def snapshot(arrays: Mapping[str, np.ndarray], epoch: int) -> Mapping[str, np.ndarray]:
+    """epochs/<k>.npz: test-set probabilities (n, 10), first-layer kernel (784, m) and bias (m,), float16, finite."""
+    where = f"epochs/{epoch}.npz"
+    if set(arrays) != {"probabilities", "kernel", "bias"}:
+        raise Damage(f"{where}: expected the arrays probabilities, kernel and bias, not {sorted(arrays)[:5]}")
+    probabilities, kernel, bias = arrays["probabilities"], arrays["kernel"], arrays["bias"]
+    if probabilities.ndim != 2 or probabilities.shape[1] != NUM_CLASSES or not 1 <= len(probabilities) <= TEST_SIZE:
+        raise Damage(f"{where}: probabilities must be (n, 10), not {probabilities.shape}")
+    if kernel.ndim != 2 or kernel.shape[0] != 28 * 28 or bias.shape != kernel.shape[1:]:
+        raise Damage(f"{where}: kernel (784, m) and bias (m,) expected, not {kernel.shape} and {bias.shape}")
+    if any(array.dtype != np.float16 for array in (probabilities, kernel, bias)):
+        raise Damage(f"{where}: arrays must be float16")
+    if not all(np.isfinite(array).all() for array in (probabilities, kernel, bias)):
+        raise Damage(f"{where}: values that are not finite")
+    return arrays
+
+
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array in an ``.npz`` file, never unpickling; FileNotFoundError or Damage."""
     try:

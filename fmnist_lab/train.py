@@ -24,6 +24,7 @@ from .callbacks import (
     CANCEL_POLL_INTERVAL,
     PROGRESS_INTERVAL,
     CancelOnRequest,
+    EpochSnapshots,
     ProgressHook,
     ProgressRecorder,
     ScoreHeldOut,
@@ -135,6 +136,9 @@ class Watch:
         poll = CANCEL_POLL_INTERVAL if self.live else math.inf
         return recorder, CancelOnRequest(lambda: self.store.cancel_requested(self.run_id), poll)
 
+    def save_snapshot(self, epoch: int, probabilities: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> None:
+        self.store.write_epoch_snapshot(self.run_id, epoch, probabilities, kernel, bias)
+
     def _progress(self, progress: dict[str, Any]) -> None:
         self.store.write_progress(self.run_id, progress)
         if self.on_progress:
@@ -168,12 +172,15 @@ def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = Tr
     batches = training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize)
     # Build the model
     model = build_model(config, fast=fast)
-    # Callbacks: held-out scores first (the others read them), then progress, stop button, goal, TensorBoard
+    # Callbacks: held-out scores first (the others read them), progress, stop, goal, snapshots, TensorBoard
     recorder, cancel = watch.callbacks(config, steps=-(-len(splits.x_train) // config.batch_size))
     goal = StopAtLoss(config.stop_loss) if config.stop_loss is not None else None
     x_val, y_val = splits.x_val, splits.y_val
-    callbacks = [ScoreHeldOut(x_val, y_val)] if x_val is not None and y_val is not None else []
+    held_out = ScoreHeldOut(x_val, y_val) if x_val is not None and y_val is not None else None
+    callbacks: list[keras.callbacks.Callback] = [held_out] if held_out else []
     callbacks += [recorder, cancel, *([goal] if goal else [])]
+    test_lent = held_out if config.holdout == "test" else None  # it scores the test set already
+    callbacks.append(EpochSnapshots(splits.x_test, splits.y_test, watch.save_snapshot, test_lent))
     callbacks.append(
         keras.callbacks.TensorBoard(str(watch.store.logs_path(watch.run_id)), write_graph=False, profile_batch=0)
     )

@@ -9,9 +9,10 @@ from fmnist_lab.ui import analysis
 runs, current = ui.start_page("Confusion", "🧩", "Where the model gets confused")
 dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
-probabilities, labels = analysis.run_predictions(runs, run.id)
-cm, report = analysis.run_confusion(runs, run.id)
-st.caption(f"{run.label()} · {len(labels):,} test images")
+epoch = analysis.epoch_ui(runs, run, "confusion")
+probabilities, labels = analysis.run_predictions(runs, run.id, epoch)
+cm, report = analysis.run_confusion(runs, run.id, epoch)
+st.caption(f"{run.label()} · {len(labels):,} test images · {analysis.epoch_note(epoch)}")
 
 normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
 st.plotly_chart(charts.confusion_heatmap(cm, normalised))

@@ -17,12 +17,14 @@ with playground:
 
 with browse:
     run = analysis.run_or_stop(runs, current)
-    probabilities, labels = analysis.run_predictions(runs, run.id)
+    epoch = analysis.epoch_ui(runs, run, "pred")
+    probabilities, labels = analysis.run_predictions(runs, run.id, epoch)
     index = predictions_ui.choose_test_image(labels, probabilities)
     if index is not None:
         guess = int(probabilities[index].argmax())
         picture, bars = st.columns([1, 3])
         picture.image(analysis.enlarge(dataset.x_test[index], 6), caption=f"test image #{index}")
+        picture.caption(f"Outputs {analysis.epoch_note(epoch)}: watch the bars sharpen as training goes on.")
         picture.markdown(f"True: **{CLASS_NAMES[labels[index]]}**  \nPredicted: **{CLASS_NAMES[guess]}**")
         bars.plotly_chart(charts.softmax_bars(probabilities[index], int(labels[index])), key="pred_bars")
         output = np.array2string(probabilities[index], precision=3, suppress_small=True)

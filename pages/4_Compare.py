@@ -51,11 +51,12 @@ right.plotly_chart(charts.compare_curves(histories, "loss"))
 table = compare.summary_table(chosen)
 st.dataframe(table.style.format(compare.TABLE_FORMAT, na_rep="–"), hide_index=True)
 
-confusions = [analysis.or_stop(lambda r=run: analysis.run_confusion(runs, r.id), run.name) for run in chosen]
+epoch = analysis.common_epoch_ui(runs, chosen, "compare")  # below: the runs as they were after that epoch
+confusions = [analysis.or_stop(lambda r=run: analysis.run_confusion(runs, r.id, epoch), run.name) for run in chosen]
 st.plotly_chart(charts.class_accuracy_comparison(names, [report["accuracy"] for _, report in confusions]))
 
-st.subheader(f"{names[0]} vs {names[1]}")
-(probs_a, labels_a), (probs_b, labels_b) = (analysis.run_predictions(runs, run.id) for run in chosen[:2])
+st.subheader(f"{names[0]} vs {names[1]}, {analysis.epoch_note(epoch)}")
+(probs_a, labels_a), (probs_b, labels_b) = (analysis.run_predictions(runs, run.id, epoch) for run in chosen[:2])
 try:
     flips = metrics.flipped(labels_a, probs_a, probs_b, labels_b)
 except ValueError as exc:

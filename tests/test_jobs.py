@@ -44,7 +44,8 @@ def test_a_worker_process_trains_the_run(app_env: Path) -> None:
     assert finished.state == "finished", finished.status
     assert finished.metrics["epochs_run"] == 2 and finished.metrics["test_samples"] == 500
     assert finished.metrics["test_accuracy"] > 0.5  # the synthetic bands are easy
-    assert not executor.alive(run.id) and "pid" not in finished.status
+    wait_for(lambda: not executor.alive(run.id), 10)  # the lock goes right after the final status
+    assert "pid" not in finished.status
 
 
 def test_cancel_ends_a_worker_early(app_env: Path) -> None:

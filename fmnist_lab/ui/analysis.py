@@ -1,4 +1,4 @@
-"""Shared parts of the analysis pages: cached run artefacts, the run guard, image galleries."""
+"""Shared parts of the analysis pages: cached run artefacts, the epoch slider, the run guard, image galleries."""
 
 from __future__ import annotations
 
@@ -18,29 +18,83 @@ ANALYSABLE = ("finished", "stopped")
 DISPLAY_SCALE = 4  # 28 px images drawn at 112 px, pixels kept sharp
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _predictions(run_id: str, root: str, stamp: int) -> tuple[np.ndarray, np.ndarray]:
-    return RunStore(root).predictions(run_id)
+@st.cache_data(max_entries=64, show_spinner=False)
+def _predictions(run_id: str, root: str, epoch: int | None, stamp: int) -> tuple[np.ndarray, np.ndarray]:
+    store = RunStore(root)
+    probabilities, labels = store.predictions(run_id)
+    if epoch is None:
+        return probabilities, labels
+    replayed = store.epoch_snapshot(run_id, epoch).probabilities
+    if replayed.shape != probabilities.shape:
+        raise RunNotFound(
+            f"Run {run_id}: its snapshot of epoch {epoch} covers {len(replayed)} test images, not {len(labels)}."
+        )
+    return replayed, labels
 
 
-def run_predictions(runs: RunStore, run_id: str) -> tuple[np.ndarray, np.ndarray]:
-    """Test-set softmax outputs ``(n, 10)`` and labels ``(n,)``, cached until the file changes."""
-    return _predictions(run_id, str(runs.root), _stamp(runs, run_id))
+def run_predictions(runs: RunStore, run_id: str, epoch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Test-set softmax outputs ``(n, 10)`` and labels ``(n,)`` after ``epoch`` (None: the end),
+    cached until the file changes."""
+    return _predictions(run_id, str(runs.root), epoch, file_stamp(runs, run_id, _file(epoch)))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _confusion(run_id: str, root: str, stamp: int) -> tuple[np.ndarray, pd.DataFrame]:
-    probabilities, labels = _predictions(run_id, root, stamp)
+@st.cache_data(max_entries=64, show_spinner=False)
+def _confusion(run_id: str, root: str, epoch: int | None, stamp: int) -> tuple[np.ndarray, pd.DataFrame]:
+    probabilities, labels = _predictions(run_id, root, epoch, stamp)
     cm = metrics.confusion_matrix(labels, metrics.predicted(probabilities))
     return cm, metrics.per_class_report(cm)
 
 
-def run_confusion(runs: RunStore, run_id: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """The run's test-set confusion matrix and per-class report, cached."""
-    return _confusion(run_id, str(runs.root), _stamp(runs, run_id))
+def run_confusion(runs: RunStore, run_id: str, epoch: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """The run's test-set confusion matrix and per-class report after ``epoch`` (None: the end), cached."""
+    return _confusion(run_id, str(runs.root), epoch, file_stamp(runs, run_id, _file(epoch)))
 
 
-def _stamp(runs: RunStore, run_id: str, name: str = "predictions.npz") -> int:
+def epoch_ui(runs: RunStore, run: Run, prefix: str) -> int | None:
+    """A slider over the run's kept epochs; the chosen epoch, or None for the end (the default).
+
+    Runs trained before snapshots existed, or with a single epoch, get no slider.
+    """
+    return _epoch_slider(runs, [run], runs.snapshot_epochs(run.id), f"{prefix}_epoch_{run.id}")
+
+
+def common_epoch_ui(runs: RunStore, chosen: Sequence[Run], prefix: str) -> int | None:
+    """``epoch_ui`` for several runs at once: the epochs every one of them kept."""
+    kept = [set(runs.snapshot_epochs(run.id)) for run in chosen]
+    common = sorted(set.intersection(*kept)) if kept else []
+    return _epoch_slider(runs, chosen, common, f"{prefix}_epoch_{'-'.join(run.id for run in chosen)}")
+
+
+def _epoch_slider(runs: RunStore, chosen: Sequence[Run], epochs: list[int], key: str) -> int | None:
+    if len(epochs) < 2:
+        return None
+    picked = st.select_slider(
+        "After epoch",
+        epochs,
+        value=epochs[-1],
+        key=key,
+        help="Replay this page as it was after each epoch of training; the last is the finished run.",
+    )
+    if picked == epochs[-1] and all(runs.snapshot_epochs(run.id)[-1] == picked for run in chosen):
+        return None
+    try:
+        for run in chosen:
+            run_predictions(runs, run.id, int(picked))
+    except RunNotFound as exc:
+        st.warning(f"{exc} Showing the finished runs instead.")
+        return None
+    return int(picked)
+
+
+def epoch_note(epoch: int | None) -> str:
+    return "after the last epoch" if epoch is None else f"after epoch {epoch} (replayed)"
+
+
+def _file(epoch: int | None) -> str:
+    return "predictions.npz" if epoch is None else f"epochs/{epoch}.npz"
+
+
+def file_stamp(runs: RunStore, run_id: str, name: str = "predictions.npz") -> int:
     """Keys the caches: a rewritten file is read afresh (-1: no such file)."""
     try:
         return (runs.path(run_id) / name).stat().st_mtime_ns
@@ -108,6 +162,11 @@ def _weights(run_id: str, root: str, stamp: int) -> list[np.ndarray]:
     return RunStore(root).weights(run_id)
 
 
+def run_weights(runs: RunStore, run_id: str) -> list[np.ndarray]:
+    """The run's stored Dense weights (kernel, bias, …), cached until the file changes; RunNotFound if absent."""
+    return _weights(run_id, str(runs.root), file_stamp(runs, run_id, "weights.npz"))
+
+
 def predict_one(runs: RunStore, run: Run, image: np.ndarray) -> np.ndarray:
     """The run's softmax output (10,) for one 28×28 uint8 image, scaled as in training.
 
@@ -116,6 +175,5 @@ def predict_one(runs: RunStore, run: Run, image: np.ndarray) -> np.ndarray:
     """
     from ..data import prepare
 
-    stamp = _stamp(runs, run.id, "weights.npz")
-    weights = _weights(run.id, str(runs.root), stamp)
+    weights = run_weights(runs, run.id)
     return forward.predict(weights, run.config.activation, prepare(image[None], run.config.normalize))[0]

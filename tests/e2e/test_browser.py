@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,7 @@ from fmnist_lab import compare
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.runs import Run, RunStore
 
-from .conftest import PAGE_NAMES, analysable, lab_server
+from .conftest import PAGE_NAMES, ROOT, analysable, lab_server
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +41,7 @@ TITLES = {
     "/Confusion": "Where the model gets confused",
     "/Predictions": "What the model outputs",
     "/Compare": "Compare runs",
+    "/Inside": "Inside the network",
 }
 PATHS = sorted({*TITLES, *(f"/{name}" for name in PAGE_NAMES)})  # a page added later is opened too
 # Every Plotly chart under ``selector`` as {"title", "traces"}; Plotly keeps a typed array's decoded values
@@ -266,3 +269,28 @@ def test_compare_shows_two_runs_side_by_side(
         np.testing.assert_allclose(trace["y"], [right[labels == c].mean() for c in range(10)])
     difference = next(f for f in shown if f["title"].startswith("Confusion difference"))
     assert np.array(difference["traces"][0]["z"]).sum() == 0  # both runs classify the same 10,000 images
+
+
+def test_the_epoch_slider_replays_the_confusion_matrix(
+    server: lab_server.LabServer, page: Page, store: RunStore
+) -> None:
+    argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", "16", "--epochs", "3"]
+    argv += ["--train-samples", "600"]
+    done = subprocess.run(argv, cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = next(run for run in store.list() if run.config.epochs == 3 and run.config.hidden_units == (16,))
+    open_page(page, server, f"/Confusion?run={run.id}")
+    final, labels = store.predictions(run.id)
+
+    def shown() -> np.ndarray:
+        return np.array(next(f for f in figures(page) if f["title"] == "Confusion matrix")["traces"][0]["z"])
+
+    def counted(probabilities: np.ndarray) -> np.ndarray:
+        expected = np.zeros((10, 10), dtype=int)
+        np.add.at(expected, (labels, probabilities.argmax(axis=1)), 1)
+        return expected
+
+    np.testing.assert_array_equal(shown(), counted(final))
+    slide(page, "After epoch", ["Home"], 1)
+    np.testing.assert_array_equal(shown(), counted(store.epoch_snapshot(run.id, 1).probabilities))
+    expect(page.get_by_text("after epoch 1 (replayed)")).to_be_visible()

@@ -1,0 +1,134 @@
+"""Cached computations and widgets of the Inside page, all in NumPy from a run's stored weights.
+
+The test set's first-layer activations (10,000 × units float32: 40 MB for 1024 units) are
+kept with ``st.cache_resource`` and marked read-only: ``st.cache_data`` would pickle and copy
+them on every rerun, which alone costs more than the 150 ms a slider move may take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from .. import forward, inside
+from ..data import CLASS_NAMES, prepare
+from ..runs import Run, RunStore
+from . import analysis
+
+MAP_IMAGES = 2_000  # test images on the hidden-space map: a fixed random sample keeps PCA and drawing quick
+GRID_PAGE = 128  # neuron pictures per page when a layer is wider
+TOP_IMAGES = 12  # test images shown for a chosen neuron
+
+
+@dataclass(frozen=True, eq=False)
+class FirstLayer:
+    """The first hidden layer as stored after the chosen epoch, and what it does to the test set."""
+
+    key: str  # the run, epoch and file stamp it was computed from: keys the caches built on it
+    kernel: np.ndarray  # (784, m) incoming weights; m < units for an epoch snapshot of a wide layer
+    bias: np.ndarray  # (m,)
+    activations: np.ndarray  # (n, m) float32 on the test images, read-only
+    labels: np.ndarray  # (n,) true classes of the test images
+    means: np.ndarray  # (m, 10) mean activation per true class
+
+    def separation(self) -> np.ndarray:
+        """(m,) 0–1, how well each neuron tells the classes apart; computed only to rank by it (~0.5 s)."""
+        return inside.separation(self.activations, self.labels)
+
+
+def test_inputs(run: Run, images: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` test images scaled as the run was trained: (n, 28, 28) float32."""
+    return prepare(images[:n], run.config.normalize)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Running the test set through the first layer…")
+def _first_layer(
+    run_id: str, root: str, epoch: int | None, stamp: int, activation: str, normalize: bool, _images: np.ndarray
+) -> FirstLayer:
+    store = RunStore(root)
+    if epoch is None:
+        kernel, bias = store.weights(run_id)[:2]
+    else:
+        snapshot = store.epoch_snapshot(run_id, epoch)
+        kernel, bias = snapshot.kernel, snapshot.bias
+    _, labels = store.predictions(run_id)
+    x = prepare(_images[: len(labels)], normalize).reshape(len(labels), -1)  # (n, 784)
+    activations = forward.ACTIVATIONS[activation](x @ kernel + bias).astype(np.float32)
+    activations.setflags(write=False)
+    key = f"{root}|{run_id}|{epoch}|{stamp}"
+    return FirstLayer(key, kernel, bias, activations, labels, inside.class_means(activations, labels))
+
+
+def first_layer(runs: RunStore, run: Run, epoch: int | None, images: np.ndarray) -> FirstLayer:
+    """The first layer after ``epoch`` (None: the end) and its test-set statistics, cached."""
+    stamp = analysis.file_stamp(runs, run.id, "weights.npz" if epoch is None else f"epochs/{epoch}.npz")
+    return _first_layer(run.id, str(runs.root), epoch, stamp, run.config.activation, run.config.normalize, images)
+
+
+@st.cache_data(max_entries=8, show_spinner="Projecting the hidden layer to 2-D…")
+def _hidden_map(
+    run_id: str, root: str, stamp: int, activation: str, normalize: bool, _images: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    store = RunStore(root)
+    _, labels = store.predictions(run_id)
+    n = len(labels)
+    chosen = np.sort(np.random.default_rng(0).choice(n, min(n, MAP_IMAGES), replace=False))
+    hidden = inside.activations(store.weights(run_id), activation, prepare(_images[chosen], normalize))[-1]
+    coords, explained = inside.pca_2d(hidden)
+    return chosen, coords, explained
+
+
+def hidden_map(runs: RunStore, run: Run, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test indices (k,), their last hidden layer's PCA coordinates (k, 2) and explained variance (2,)."""
+    stamp = analysis.file_stamp(runs, run.id, "weights.npz")
+    return _hidden_map(run.id, str(runs.root), stamp, run.config.activation, run.config.normalize, images)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _layer_means(run_id: str, root: str, stamp: int, activation: str, normalize: bool, _images: np.ndarray) -> list:
+    store = RunStore(root)
+    _, labels = store.predictions(run_id)
+    layers = inside.activations(store.weights(run_id), activation, prepare(_images[: len(labels)], normalize))
+    return [inside.class_means(a, labels) for a in layers]
+
+
+def layer_means(runs: RunStore, run: Run, images: np.ndarray) -> list[np.ndarray]:
+    """Each hidden layer's mean activation per class, (units, 10) per layer, cached."""
+    stamp = analysis.file_stamp(runs, run.id, "weights.npz")
+    return _layer_means(run.id, str(runs.root), stamp, run.config.activation, run.config.normalize, images)
+
+
+def shown_neurons(layer: FirstLayer) -> np.ndarray:
+    """All neurons of a narrow layer; of a wide one, a page of them ranked as the learner picks."""
+    units = layer.kernel.shape[1]
+    if units <= GRID_PAGE:
+        return np.arange(units)
+    left, right = st.columns(2)
+    by = left.radio(
+        "Rank neurons by",
+        inside.RANKINGS,
+        format_func={"norm": "weight size", "separation": "how well they tell classes apart"}.__getitem__,
+        horizontal=True,
+        key="inside_rank",
+    )
+    pages = -(-units // GRID_PAGE)
+    page = right.number_input(f"Page (of {pages})", 1, pages, 1, key="inside_page")
+    order = _ranking(layer.key, by, layer)
+    return order[(page - 1) * GRID_PAGE : page * GRID_PAGE]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Ranking the neurons…")
+def _ranking(key: str, by: str, _layer: FirstLayer) -> np.ndarray:
+    return inside.rank_neurons(_layer.kernel, _layer.activations, _layer.labels, by)
+
+
+def contribution_sentence(path: inside.Path) -> str:
+    """The largest pushes towards the winning class, in words."""
+    layer = f"hidden_{len(path.activations)}" if path.activations else "pixel"
+    terms = ", ".join(f"neuron {j} (+{value:.2f})" for j, value in path.contributions if value > 0)
+    winner = CLASS_NAMES[path.predicted]
+    if not terms:
+        return f"No {layer} neuron pushed towards **{winner}**; its bias alone decided."
+    return f"The largest pushes towards **{winner}** came from {layer} {terms}: activation × weight to {winner}."
