@@ -49,10 +49,12 @@ class Sweep:
 
     @property
     def name(self) -> str:
+        """``hidden units 16, 32, 64 · 7 epochs``: the swept values, then the base's other non-defaults."""
         swept = " × ".join(
             f"{SETTINGS[s].label.lower()} {_spelled(s, v)}" for s, v in zip(self.settings, self.values, strict=True)
         )
-        return f"{swept} · {self.base.summary()}"
+        rest = [setting.describe(v) for name, setting, v in self.base.differences() if name not in self.settings]
+        return " · ".join([swept, *rest])
 
     def configs(self) -> list[TrainConfig]:
         return cross(self.base, dict(zip(self.settings, self.values, strict=True)))

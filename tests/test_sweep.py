@@ -29,6 +29,12 @@ def test_plan_varies_only_the_swept_setting_and_keeps_the_seed() -> None:
     assert all(differing(a, b) == {"hidden_units"} for a, b in zip(configs, configs[1:], strict=False))
 
 
+def test_a_sweep_is_named_by_what_it_sweeps_and_what_else_differs() -> None:
+    assert new_sweep(TrainConfig(), {"hidden_units": [(16,), (32,)]}).name == "hidden units 16, 32"
+    sweep = new_sweep(BASE, {"hidden_units": [(16,), (32,)], "epochs": [5, 30]})
+    assert sweep.name == "hidden units 16, 32 × epochs 5, 30 · dropout 0.2 · L2 0.001 · batch 64 · seed 42"
+
+
 def test_a_cross_of_units_and_epochs_makes_every_pair_once() -> None:
     configs = cross(BASE, {"hidden_units": [(32,), (128,)], "epochs": [5, 30]})
     assert [(c.hidden_units, c.epochs) for c in configs] == [((32,), 5), ((32,), 30), ((128,), 5), ((128,), 30)]
