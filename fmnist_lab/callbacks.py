@@ -1,5 +1,5 @@
-"""The Keras callbacks of a training run: live progress, a stop button, a loss goal, held-out scores,
-per-epoch snapshots.
+"""The Keras callbacks of a training run: live progress, a stop button, loss and accuracy goals,
+held-out scores, per-epoch snapshots.
 
 Each is a ``keras.callbacks.Callback`` that does one thing. Times come from an injectable
 clock, so tests can drive them without waiting.
@@ -68,8 +68,15 @@ class EpochSnapshots(keras.callbacks.Callback):
         self.save(epoch + 1, probabilities.astype(np.float16), kernel.astype(np.float16), bias.astype(np.float16))
 
 
-class StopAtLoss(keras.callbacks.Callback):
-    """Stop at the end of the first epoch whose training loss is below ``threshold``."""
+class StopAtGoal(keras.callbacks.Callback):
+    """Stop at the end of the first epoch whose training ``monitor`` reaches ``threshold``.
+
+    A subclass says which quantity, in which direction, and how the goal is named (``stopped_by``).
+    """
+
+    monitor = "loss"
+    name = "goal"
+    sign = "<"
 
     def __init__(self, threshold: float) -> None:
         super().__init__()
@@ -77,14 +84,43 @@ class StopAtLoss(keras.callbacks.Callback):
         self.stopped_epoch: int | None = None
         self.reason: str | None = None
 
+    def reached(self, value: float) -> bool:
+        raise NotImplementedError
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is None or not np.isfinite(loss):  # nothing to compare with this epoch
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):  # nothing to compare with this epoch
             return
-        if loss < self.threshold:
+        if self.reached(float(value)):
             self.stopped_epoch = epoch + 1
-            self.reason = f"loss {float(loss):.3f} < {self.threshold:g} at epoch {epoch + 1}"
+            self.reason = f"{self.monitor} {float(value):.3f} {self.sign} {self.threshold:g} at epoch {epoch + 1}"
             self.model.stop_training = True
+
+
+class StopAtLoss(StopAtGoal):
+    """Stop at the end of the first epoch whose training loss is below ``threshold``."""
+
+    monitor, name, sign = "loss", "loss goal", "<"
+
+    def reached(self, value: float) -> bool:
+        return value < self.threshold
+
+
+class StopAtAccuracy(StopAtGoal):
+    """Stop at the end of the first epoch whose training accuracy is at or above ``threshold``."""
+
+    monitor, name, sign = "accuracy", "accuracy goal", "≥"
+
+    def reached(self, value: float) -> bool:
+        return value >= self.threshold
+
+
+def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
+    """Keras' own: stop when the held-out loss has not improved for ``patience`` epochs, keep the best weights.
+
+    List it after ``ScoreHeldOut``, which puts ``val_loss`` in the logs it reads.
+    """
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
 
 
 class CancelOnRequest(keras.callbacks.Callback):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 RUN_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2")
 TRAIN_COLOR, HELDOUT_COLOR, THRESHOLD_COLOR = "#4C78A8", "#F58518", "#E45756"
+BEST_COLOR = "#54A24B"  # the epoch early stopping kept
 FONT = {"family": "sans-serif", "size": 13}
 MARGIN = {"l": 50, "r": 20, "t": 50, "b": 60}
 TRAIN_DASH = "dash"
@@ -49,11 +50,13 @@ def training_curves(
     progress: dict[str, Any] | None = None,
     stop_loss: float | None = None,
     epochs: int | None = None,
+    best_epoch: int | None = None,
 ) -> go.Figure:
     """Loss and accuracy against epoch, training dashed and held-out solid.
 
     ``progress`` adds the running curve of the epoch in progress; ``stop_loss`` draws
-    the threshold, and the epoch where training stopped below it is marked.
+    the threshold, and the epoch where training stopped below it is marked. ``best_epoch``
+    (early stopping ran) marks the epoch whose weights were kept and the epoch it stopped.
     """
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
     x = [r["epoch"] - 1 + r.get("fraction", 1.0) for r in history]
@@ -80,6 +83,8 @@ def training_curves(
             )
     if stop_loss is not None:
         _mark_threshold(figure, history, x, stop_loss)
+    if best_epoch is not None and history:
+        _mark_early_stop(figure, best_epoch, history[-1]["epoch"])
     figure.update_xaxes(title_text="epoch", range=[0, max([epochs or 1, *x, 1]) + 0.2], rangemode="tozero")
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
     return _style(figure, "Training curves", height=400)
@@ -105,6 +110,16 @@ def _mark_threshold(figure: go.Figure, history: Sequence[dict[str, Any]], x: lis
                 col=1,
             )
             break
+
+
+def _mark_early_stop(figure: go.Figure, best_epoch: int, last_epoch: int) -> None:
+    """A solid line at the best epoch (its weights were restored) and a dotted one where training stopped."""
+    figure.add_vline(
+        x=best_epoch, line={"color": BEST_COLOR}, annotation_text=f"best epoch {best_epoch} (kept)", row=1, col="all"
+    )
+    if last_epoch != best_epoch:
+        stop = {"color": THRESHOLD_COLOR, "dash": "dot"}
+        figure.add_vline(x=last_epoch, line=stop, annotation_text=f"stopped at {last_epoch}", row=1, col="all")
 
 
 def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> go.Figure:
@@ -455,3 +470,62 @@ def weight_matrix(kernel: np.ndarray, limit: float | None = None, title: str = "
     figure.update_yaxes(autorange="reversed", title_text="neuron of the previous layer")
     figure.update_xaxes(title_text="neuron of this layer")
     return _style(figure, title, height=520)
+
+
+def sweep_curves(rows: Sequence[dict[str, Any]], setting: str) -> go.Figure:
+    """Held-out and test accuracy, and seconds per epoch, against the swept ``setting`` (a table column).
+
+    A log x axis when the values are positive numbers (16 … 1024 units): the flattening curve is
+    diminishing returns. Hovering a point shows its parameters.
+    """
+    done = sorted((r for r in rows if r.get("test accuracy") is not None), key=lambda r: r[setting])
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy", "Seconds per epoch"), horizontal_spacing=0.12)
+    x = [r[setting] for r in done]
+    hover = [f"{r['parameters']:,} parameters" for r in done]
+    template = "%{x}: %{y:.4f}<br>%{text}<extra></extra>"
+    for key, color in (("held-out accuracy", HELDOUT_COLOR), ("test accuracy", TRAIN_COLOR)):
+        y = [r.get(key) for r in done]
+        if any(v is not None for v in y):
+            line = {"color": color}
+            figure.add_scatter(x=x, y=y, name=key, mode="lines+markers", line=line, text=hover, hovertemplate=template)
+    seconds = [r.get("s / epoch") for r in done]
+    figure.add_scatter(
+        x=x, y=seconds, name="s / epoch", mode="lines+markers", line={"color": BEST_COLOR}, text=hover, row=1, col=2
+    )
+    numeric = bool(x) and all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in x)
+    figure.update_xaxes(title_text=setting, type="log" if numeric else "category")
+    figure.update_yaxes(tickformat=".1%", row=1, col=1)
+    figure.update_yaxes(title_text="seconds", rangemode="tozero", row=1, col=2)
+    return _style(figure, f"Diminishing returns: accuracy and time against {setting.lower()}", height=420)
+
+
+def sweep_heatmap(
+    rows: Sequence[dict[str, Any]],
+    across: str,
+    down: str,
+    grid: tuple[Sequence[Any], Sequence[Any]] | None = None,
+    metric: str = "test accuracy",
+) -> go.Figure:
+    """A two-setting sweep as a grid, like TensorBoard's HParams view: ``metric`` in every cell.
+
+    ``grid`` gives the columns' and lines' values (the whole sweep, so runs still to come show as
+    empty cells); without it, the values the rows hold.
+    """
+    xs, ys = grid or (list(dict.fromkeys(r[across] for r in rows)), list(dict.fromkeys(r[down] for r in rows)))
+    cell = {(r[across], r[down]): r.get(metric) for r in rows}
+    z = [[cell.get((x, y)) for x in xs] for y in ys]  # None: still training
+    text = [["…" if v is None else f"{v:.2%}" for v in line] for line in z]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(x) for x in xs],
+            y=[str(y) for y in ys],
+            text=text,
+            texttemplate="%{text}",
+            colorscale=HEATMAP_SCALE,
+            hovertemplate=f"{across} %{{x}} · {down} %{{y}}: %{{text}}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text=across, type="category")
+    figure.update_yaxes(title_text=down, type="category")
+    return _style(figure, f"{metric.capitalize()}: {across.lower()} × {down.lower()}", height=460)

@@ -1,7 +1,8 @@
-"""Command line: ``python -m fmnist_lab train …`` and ``python -m fmnist_lab runs``.
+"""Command line: ``python -m fmnist_lab train …``, ``… sweep …`` and ``python -m fmnist_lab runs``.
 
 ``train`` prints one line per epoch (and a progress bar on a terminal), then exactly
-one JSON line with the result, so scripts can read the last line. Bad arguments
+one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
+line per run and a last one with the sweep's id and table. Bad arguments
 exit with a usage message and code 2; a missing data set or a failed run with 1.
 """
 
@@ -18,6 +19,7 @@ from .config import DEFAULT, SETTINGS, ConfigError, TrainConfig
 from .data import DataError
 from .executor import CANCELLED_IN_QUEUE, executor
 from .runs import RunStore, RunStoreError
+from .sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
 
 BAR_WIDTH = 30
 
@@ -29,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_options(train)
     train.add_argument("--name", help="a display name for the run")
     train.set_defaults(parser=train)
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a series with everything equal but one setting (or a cross of two)",
+        description="The swept setting is whichever option has a comma list, e.g. --hidden-units 16,32,64 "
+        "(each a one-layer size) or --dropout 0,0.2,0.5; two lists make a cross. No list: hidden units 16 … 1024.",
+    )
+    add_setting_options(sweep)
+    sweep.set_defaults(parser=sweep)
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
@@ -74,6 +84,25 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def sweep_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, list[Any]]]:
+    """The base config (options without a comma) and the swept values (options with one)."""
+    fixed: dict[str, Any] = {}
+    axes: dict[str, list[Any]] = {}
+    for name, setting in SETTINGS.items():
+        given = getattr(args, name, None)
+        text = ",".join(given) if isinstance(given, list) else given  # a list: repeated --hidden-units
+        try:
+            if isinstance(text, str) and "," in text:
+                axes[name] = [setting.parse(part) for part in text.split(",") if part.strip()]  # one layer each
+            elif isinstance(text, str):
+                fixed[name] = setting.parse(text)
+            elif text is not None:
+                fixed[name] = text
+        except ConfigError as exc:
+            raise ConfigError(f"{setting.flag}: {exc}") from None
+    return TrainConfig(**fixed), axes or {DEFAULT_SETTING: list(DEFAULT_VALUES)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -84,6 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ConfigError as exc:
                 args.parser.error(str(exc))
             return train_command(config, args.name, sys.stdout)
+        if args.command == "sweep":
+            try:
+                base, axes = sweep_from_args(args)
+                planned = new_sweep(base, axes)
+            except ConfigError as exc:
+                args.parser.error(str(exc))
+            return sweep_command(planned, sys.stdout)
         if args.command == "runs":
             return runs_command(args.json, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
@@ -116,6 +152,34 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
         print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
         return 1
     print(json.dumps(result.to_dict()), file=out, flush=True)
+    return 0
+
+
+def sweep_command(sweep: Sweep, out: TextIO) -> int:
+    """Train the sweep's runs in turn through the executor; a JSON line per run, then the sweep's."""
+    from .data import load_dataset
+
+    load_dataset()  # fail on missing data before anything is stored
+    signal.signal(signal.SIGTERM, _interrupt)
+    sweeps = SweepStore(RunStore())
+    sweep = sweeps.save(sweep)
+    configs = sweep.configs()
+    for index, config in enumerate(configs, start=1):
+        print(f"run {index}/{len(configs)}: {config.summary()}", file=sys.stderr, flush=True)
+        try:
+            result = executor(sweeps.runs).run(config, f"sweep {sweep.id} · {config.summary()}")
+        except (DataError, RunStoreError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        if result is None:
+            print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
+            return 1
+        sweep = sweeps.add_run(sweep, result.run_id)
+        print(json.dumps(result.to_dict()), file=out, flush=True)
+    last = {"sweep_id": sweep.id, "settings": list(sweep.settings), "table": table_rows(sweep, sweeps.runs)}
+    print(json.dumps(last), file=out, flush=True)
     return 0
 
 

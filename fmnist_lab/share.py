@@ -23,6 +23,7 @@ CONTROLS = (*(s.param for s in SETTINGS.values() if not s.group), *GROUPS)  # wh
 LOCK, HIDE = "lock", "hide"
 KEYS = (*PARAMS, LOCK, HIDE)  # every parameter a setup uses; others (such as run) are not ours
 MAX_LENGTH = 40  # no setting needs more characters, and notes never echo more
+CONTROLS_LENGTH = len(",".join(CONTROLS))  # lock= and hide= naming every control
 SAFE = frozenset(string.ascii_letters + string.digits + ".,+- ")  # also keeps notes free of Markdown
 
 
@@ -47,9 +48,18 @@ def parse_setup(params: Mapping[str, Any]) -> SharedSetup:
                 values[field] = SETTINGS[field].parse(_checked(raw))
             except ConfigError as exc:
                 notes.append(f"`{param}={shown(raw)}`: {exc}")
-    config = TrainConfig(**values)  # each value passed its own check, and no check spans two settings
+    config = _combined(values, notes)
     locked, hidden = _controls(LOCK, params.get(LOCK), notes), _controls(HIDE, params.get(HIDE), notes)
     return SharedSetup(config, locked, hidden, tuple(notes))
+
+
+def _combined(values: dict[str, Any], notes: list[str]) -> TrainConfig:
+    """The config of values that each passed their own check; early stopping is dropped if nothing is held out."""
+    try:
+        return TrainConfig(**values)
+    except ConfigError as exc:  # the one check spanning two settings: early stopping needs a held-out set
+        notes.append(f"`{PARAM_OF['early_stopping']}`: {exc}")
+        return TrainConfig(**(values | {"early_stopping": None}))
 
 
 def setup_params(
@@ -94,9 +104,9 @@ def _first(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _checked(raw: str) -> str:
-    if len(raw) > MAX_LENGTH:
-        raise ConfigError(f"too long for a setting (at most {MAX_LENGTH} characters).")
+def _checked(raw: str, limit: int = MAX_LENGTH) -> str:
+    if len(raw) > limit:
+        raise ConfigError(f"too long for a setting (at most {limit} characters).")
     if not set(raw) <= SAFE:
         raise ConfigError("has characters no setting uses (letters, digits, '.', ',', '+' and '-' only).")
     return raw.strip()
@@ -108,7 +118,7 @@ def _controls(key: str, value: Any, notes: list[str]) -> frozenset[str]:
     if raw is None:
         return frozenset()
     try:
-        names = {name.strip().lower() for name in _checked(raw).split(",") if name.strip()}
+        names = {name.strip().lower() for name in _checked(raw, CONTROLS_LENGTH).split(",") if name.strip()}
     except ConfigError as exc:
         notes.append(f"`{key}={shown(raw)}`: {exc}")
         return frozenset()

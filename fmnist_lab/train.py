@@ -28,7 +28,10 @@ from .callbacks import (
     ProgressHook,
     ProgressRecorder,
     ScoreHeldOut,
+    StopAtAccuracy,
+    StopAtGoal,
     StopAtLoss,
+    early_stopping,
 )
 from .config import TrainConfig
 from .data import Dataset, load_dataset, prepare
@@ -51,6 +54,8 @@ class TrainResult:
     val_loss: float | None
     epochs_run: int
     stop_reason: str
+    stopped_by: str | None  # "loss goal", "accuracy goal", "early stopping", "request"; None: all epochs ran
+    best_epoch: int | None  # with early stopping: the epoch whose weights were restored (and tested)
     train_seconds: float  # scaling the data, building and fitting the model; not the final scoring
     seconds_per_epoch: float | None
     parameters: int
@@ -160,7 +165,9 @@ class Fitted:
     seconds: float  # scaling the data, building and fitting the model
     history: list[dict[str, Any]]  # one record per epoch (ProgressRecorder's)
     cancelled: bool
-    goal_reason: str | None  # why a goal callback ended training, if one did
+    goal_reason: str | None  # in words, why a goal or early stopping ended training, if one did
+    stopped_by: str | None = None  # as TrainResult.stopped_by
+    best_epoch: int | None = None  # with early stopping: the epoch whose weights were restored
 
 
 def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = True) -> Fitted:
@@ -172,13 +179,14 @@ def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = Tr
     batches = training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize)
     # Build the model
     model = build_model(config, fast=fast)
-    # Callbacks: held-out scores first (the others read them), progress, stop, goal, snapshots, TensorBoard
+    # Callbacks: held-out scores first (the others read them), progress, stop, goals, early stopping, snapshots
     recorder, cancel = watch.callbacks(config, steps=-(-len(splits.x_train) // config.batch_size))
-    goal = StopAtLoss(config.stop_loss) if config.stop_loss is not None else None
+    goals = goal_callbacks(config)
     x_val, y_val = splits.x_val, splits.y_val
     held_out = ScoreHeldOut(x_val, y_val) if x_val is not None and y_val is not None else None
+    early = early_stopping(config.early_stopping) if config.early_stopping is not None and held_out else None
     callbacks: list[keras.callbacks.Callback] = [held_out] if held_out else []
-    callbacks += [recorder, cancel, *([goal] if goal else [])]
+    callbacks += [recorder, cancel, *goals, *([early] if early else [])]
     test_lent = held_out if config.holdout == "test" else None  # it scores the test set already
     callbacks.append(EpochSnapshots(splits.x_test, splits.y_test, watch.save_snapshot, test_lent))
     callbacks.append(
@@ -186,8 +194,36 @@ def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = Tr
     )
     # Train
     model.fit(batches, epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)  # batches are shuffled
-    seconds = time.perf_counter() - started
-    return Fitted(config, model, splits, seconds, recorder.history, cancel.cancelled, goal.reason if goal else None)
+    seconds = time.perf_counter() - started  # early stopping has restored the best weights by now
+    stopped_by, reason = why_stopped(cancel, goals, early)
+    best = early.best_epoch + 1 if early is not None and early.best_weights is not None else None
+    return Fitted(config, model, splits, seconds, recorder.history, cancel.cancelled, reason, stopped_by, best)
+
+
+def goal_callbacks(config: TrainConfig) -> list[StopAtGoal]:
+    """The loss and accuracy goals the config sets."""
+    goals: list[StopAtGoal] = []
+    if config.stop_loss is not None:
+        goals.append(StopAtLoss(config.stop_loss))
+    if config.stop_accuracy is not None:
+        goals.append(StopAtAccuracy(config.stop_accuracy))
+    return goals
+
+
+def why_stopped(
+    cancel: CancelOnRequest, goals: list[StopAtGoal], early: keras.callbacks.EarlyStopping | None
+) -> tuple[str | None, str | None]:
+    """(which callback ended training, why in words); (None, None) when every epoch ran."""
+    if cancel.cancelled:
+        return "request", None
+    for goal in goals:
+        if goal.reason:
+            return goal.name, goal.reason
+    if early is not None and early.stopped_epoch > 0:
+        best, last = early.best_epoch + 1, early.stopped_epoch + 1
+        why = f"held-out loss no better than epoch {best}'s for {early.patience} epochs at epoch {last}"
+        return "early stopping", why
+    return None, None
 
 
 def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
@@ -200,7 +236,7 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
     atomic.write_with(store.model_path(run_id), lambda tmp: model.save(tmp), suffix=".keras")
     complete = [record for record in history if record["fraction"] >= 1]
     state, reason = ending(fitted, len(complete))
-    last = history[-1] if history else {}
+    last = history[fitted.best_epoch - 1] if fitted.best_epoch else history[-1] if history else {}  # the kept weights'
     result = TrainResult(
         run_id=run_id,
         state=state,
@@ -212,6 +248,8 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
         val_loss=last.get("val_loss"),
         epochs_run=len(complete),
         stop_reason=reason,
+        stopped_by=fitted.stopped_by,
+        best_epoch=fitted.best_epoch,
         train_seconds=round(fitted.seconds, 3),
         seconds_per_epoch=round(sum(r["seconds"] for r in complete) / len(complete), 3) if complete else None,
         parameters=model.count_params(),
@@ -223,12 +261,13 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
 
 def ending(fitted: Fitted, complete_epochs: int) -> tuple[str, str]:
     """The run's final state and, in words, why training ended."""
+    restored = f"; weights restored from the best epoch, {fitted.best_epoch}" if fitted.best_epoch else ""
     if fitted.cancelled:
-        return "stopped", f"stopped by request during epoch {complete_epochs + 1}"
+        return "stopped", f"stopped by request during epoch {complete_epochs + 1}{restored}"
     if fitted.goal_reason:
-        return "finished", f"{fitted.goal_reason}: stopped"
+        return "finished", f"{fitted.goal_reason}: stopped{restored}"
     epochs = fitted.config.epochs
-    return "finished", f"completed all {epochs} epochs" if epochs > 1 else "completed its 1 epoch"
+    return "finished", (f"completed all {epochs} epochs" if epochs > 1 else "completed its 1 epoch") + restored
 
 
 @contextlib.contextmanager

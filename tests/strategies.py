@@ -24,4 +24,6 @@ def setting_values(setting: Setting) -> st.SearchStrategy:
 
 
 def configs() -> st.SearchStrategy[TrainConfig]:
-    return st.builds(TrainConfig, **{name: setting_values(setting) for name, setting in SETTINGS.items()})
+    values = st.fixed_dictionaries({name: setting_values(setting) for name, setting in SETTINGS.items()})
+    valid = values.filter(lambda v: v["early_stopping"] is None or v["holdout"] != "none")  # the cross-field check
+    return valid.map(lambda v: TrainConfig(**v))

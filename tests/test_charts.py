@@ -106,3 +106,39 @@ def test_confusion_difference_is_symmetric_in_colour() -> None:
     diff[6, 0], diff[0, 6] = 12, -5
     heatmap = charts.confusion_difference(diff, ("128", "1024")).data[0]
     assert heatmap.zmin == -12 and heatmap.zmax == 12 and np.array(heatmap.z)[6, 0] == 12
+
+
+def test_training_curves_mark_the_kept_epoch_and_where_early_stopping_stopped() -> None:
+    figure = charts.training_curves(HISTORY, best_epoch=2)
+    notes = sorted(a.text for a in figure.layout.annotations if a.text.startswith(("best", "stopped")))
+    assert notes == ["best epoch 2 (kept)"] * 2 + ["stopped at 3"] * 2  # on the loss and the accuracy chart
+    assert sorted(shape.x0 for shape in figure.layout.shapes) == [2, 2, 3, 3]
+    assert not [a for a in charts.training_curves(HISTORY).layout.annotations if a.text.startswith("best")]
+
+
+SWEEP_ROWS = [
+    {"Hidden units": 64, "parameters": 50890, "held-out accuracy": 0.84, "test accuracy": 0.84, "s / epoch": 1.1},
+    {"Hidden units": 16, "parameters": 12730, "held-out accuracy": 0.80, "test accuracy": 0.80, "s / epoch": 1.0},
+    {"Hidden units": 256, "parameters": 203530, "held-out accuracy": None, "test accuracy": None, "s / epoch": None},
+]
+
+
+def test_sweep_curves_plot_finished_runs_in_order_on_a_log_axis() -> None:
+    figure = charts.sweep_curves(SWEEP_ROWS, "Hidden units")
+    accuracy = trace(figure, "test accuracy")
+    assert list(accuracy.x) == [16, 64] and list(accuracy.y) == [0.80, 0.84]  # the unfinished run is left out
+    assert list(accuracy.text) == ["12,730 parameters", "50,890 parameters"]
+    assert list(trace(figure, "s / epoch").y) == [1.0, 1.1]
+    assert figure.layout.xaxis.type == "log"
+
+
+def test_sweep_heatmap_puts_each_run_in_its_cell() -> None:
+    rows = [
+        {"units": u, "epochs": e, "test accuracy": None if (u, e) == (64, 30) else u / 1000 + e / 100}
+        for u in (16, 64)
+        for e in (5, 30)
+    ]
+    heatmap = charts.sweep_heatmap(rows, "units", "epochs").data[0]
+    assert list(heatmap.x) == ["16", "64"] and list(heatmap.y) == ["5", "30"]
+    assert [list(line) for line in heatmap.z] == [[0.066, 0.114], [0.316, None]]
+    assert heatmap.text[1][1] == "…"

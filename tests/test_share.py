@@ -138,7 +138,7 @@ def test_lock_and_hide_name_controls(value: str | list[str], names: set[str], no
     if value == "everything":
         assert setup.notes == (
             "`hide=everything`: there is no control called 'everything'; "
-            "use units, epochs, stop, norm, dropout, advanced.",
+            "use units, epochs, stop, norm, dropout, l2, l1, patience, acc, advanced.",
         )
 
 
@@ -190,3 +190,9 @@ def test_every_valid_setup_survives_a_link(config: TrainConfig, locked: frozense
     link = urlencode(setup_params(config, locked, hidden))
     assert all(len(value) <= share.MAX_LENGTH for value in setup_params(config).values())
     assert parse_setup(parse_qs(link)) == SharedSetup(config, locked, hidden)
+
+
+def test_early_stopping_without_a_held_out_set_is_dropped_with_a_note() -> None:
+    setup = parse_setup({"patience": "3", "holdout": "none", "l2": "0.001"})
+    assert setup.config == TrainConfig(holdout="none", l2=0.001)  # the rest of the link still counts
+    assert len(setup.notes) == 1 and setup.notes[0].startswith("`patience`: Early stopping watches the held-out loss")

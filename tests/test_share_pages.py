@@ -167,7 +167,7 @@ def test_no_widget_gets_both_a_default_and_a_session_state_value(
         check(default_value=default_value, key=key, writes_allowed=writes_allowed)
 
     monkeypatch.setattr(policies, "check_session_state_rules", spy)
-    app = open_page(TRAIN, units="100,64", stop="0.5", opt="sgd")
+    app = open_page(TRAIN, units="100,64", stop="0.5", acc="0.9", opt="sgd")  # goals on: their inputs show
     assert not app.exception
     controls = {key for keys in STATE_KEYS.values() for key in keys} - {"train_lr_adam", "train_lr_rmsprop"}
     assert controls <= set(defaults) and all(defaults[key] is None for key in controls)

@@ -21,6 +21,8 @@ from fmnist_lab.train import (
     training_data,
 )
 
+from .conftest import make_dataset
+
 TINY = {"epochs": 2, "hidden_units": (16,), "batch_size": 32}
 
 
@@ -103,6 +105,7 @@ def test_a_finished_run_leaves_every_artefact(tiny_dataset: Dataset) -> None:
     store, run_id, result = train(tiny_dataset)
     run = store.load(run_id)
     assert run.state == "finished" and run.status["stop_reason"] == "completed all 2 epochs"
+    assert run.metrics["stopped_by"] is None and run.metrics["best_epoch"] is None
     history = store.history(run_id)
     assert [r["epoch"] for r in history] == [1, 2] and all(r["val_loss"] is not None for r in history)
     probabilities, labels = store.predictions(run_id)
@@ -133,9 +136,44 @@ def test_same_seed_same_curves_and_another_seed_differs(tiny_dataset: Dataset) -
 
 def test_stop_loss_ends_training_and_says_why(tiny_dataset: Dataset) -> None:
     store, run_id, result = train(tiny_dataset, epochs=10, stop_loss=5.0)  # any first epoch is below 5
-    assert result.epochs_run == 1 and result.state == "finished"
+    assert result.epochs_run == 1 and result.state == "finished" and result.stopped_by == "loss goal"
     assert result.stop_reason.startswith("loss ") and result.stop_reason.endswith("< 5 at epoch 1: stopped")
     assert len(store.history(run_id)) == 1
+
+
+def test_accuracy_goal_ends_training_and_says_why(tiny_dataset: Dataset) -> None:
+    store, run_id, result = train(tiny_dataset, epochs=10, stop_accuracy=0.01)  # any first epoch reaches 1%
+    assert result.epochs_run == 1 and result.stopped_by == "accuracy goal" and result.best_epoch is None
+    assert result.stop_reason.startswith("accuracy ") and result.stop_reason.endswith("≥ 0.01 at epoch 1: stopped")
+
+
+@pytest.fixture(scope="module")
+def noisy_dataset() -> Dataset:
+    """A third of the images show another class's band: a big model soon fits the noise (overfits)."""
+    return make_dataset(noise=0.3)
+
+
+def test_early_stopping_tests_the_restored_best_epoch(noisy_dataset: Dataset) -> None:
+    settings = {"hidden_units": (256,), "epochs": 20, "early_stopping": 2, "batch_size": 16, "train_samples": 200}
+    store, run_id, result = train(noisy_dataset, **settings)  # holdout="test": each epoch's val_* are test scores
+    history = store.history(run_id)
+    best = result.best_epoch
+    assert result.stopped_by == "early stopping" and result.epochs_run == len(history) < 20
+    assert best is not None and best == 1 + int(np.argmin([r["val_loss"] for r in history]))
+    assert best < len(history) and history[-1]["val_loss"] != history[best - 1]["val_loss"]  # restoring mattered
+    assert result.test_loss == pytest.approx(history[best - 1]["val_loss"], abs=1e-6)  # the best epoch's weights
+    assert result.test_accuracy == pytest.approx(history[best - 1]["val_accuracy"], abs=1e-9)
+    assert store.load(run_id).metrics["best_epoch"] == best
+    assert result.stop_reason.endswith(f"stopped; weights restored from the best epoch, {best}")
+
+
+def test_numpy_forward_pass_reproduces_predictions_with_dropout_and_penalties(tiny_dataset: Dataset) -> None:
+    settings = {"hidden_units": (24, 12), "dropout": 0.3, "l2": 0.001, "l1": 0.0001, "early_stopping": 1}
+    store, run_id, result = train(tiny_dataset, **settings)
+    probabilities, _ = store.predictions(run_id)
+    weights = store.weights(run_id)
+    assert len(weights) == 6  # dropout adds no weights: kernel and bias of three Dense layers
+    np.testing.assert_allclose(forward.predict(weights, "relu", tiny_dataset.x_test / 255.0), probabilities, atol=1e-5)
 
 
 def test_cancel_stops_within_a_second_and_keeps_what_was_learnt(tiny_dataset: Dataset) -> None:
@@ -151,7 +189,7 @@ def test_cancel_stops_within_a_second_and_keeps_what_was_learnt(tiny_dataset: Da
     result = outcome["result"]  # stopped mid-epoch: the cancel poll ended fit, not the last epoch
     assert store.history(run.id)[-1]["fraction"] < 1
     assert result.state == "stopped" and store.load(run.id).state == "stopped"
-    assert result.stop_reason.startswith("stopped by request during epoch")
+    assert result.stop_reason.startswith("stopped by request during epoch") and result.stopped_by == "request"
     assert 1 <= result.epochs_run < 100
     assert store.model_path(run.id).exists() and store.predictions(run.id)[0].shape == (200, 10)
 

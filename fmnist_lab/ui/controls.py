@@ -130,7 +130,8 @@ def _float_ui(setting: Setting, common: dict[str, Any]) -> float | None:
     if not has_switch(setting):
         return st.slider(setting.label, low, high, step=step, **common)
     name = setting.label[0].lower() + setting.label[1:]
-    on = st.checkbox(f"Use a {name}", key=f"{common['key']}_on", disabled=common["disabled"], help=setting.help)
+    article = "an" if name[0] in "aeiou" else "a"
+    on = st.checkbox(f"Use {article} {name}", key=f"{common['key']}_on", disabled=common["disabled"], help=setting.help)
     if not on:
         return None
     form = setting.widget.get("format")

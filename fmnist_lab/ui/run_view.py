@@ -116,9 +116,16 @@ def results(runs: RunStore, run: Run) -> None:
             help="Scaling the data, building the model and fitting it; not the final scoring.",
         )
         st.info(f"**Why training ended:** {metrics['stop_reason']}")
+        if best := metrics.get("best_epoch"):
+            st.caption(
+                f"Early stopping kept the best weights: the test scores are from the restored best epoch {best}."
+            )
     history = runs.history(run.id)
     if history:
-        st.plotly_chart(charts.training_curves(history, None, run.config.stop_loss, run.config.epochs))
+        figure = charts.training_curves(
+            history, None, run.config.stop_loss, run.config.epochs, metrics.get("best_epoch")
+        )
+        st.plotly_chart(figure)
     if metrics:
         links = [(file, label, icon) for file, label, icon in PAGES[2:5] if (ROOT / file).exists()]
         st.markdown("**Look closer at this run:**")
