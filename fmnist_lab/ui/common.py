@@ -20,6 +20,7 @@ PAGES = (  # (file, label, icon); a page is listed once its file exists
     ("pages/3_Predictions.py", "Predictions", ":material/bar_chart:"),
     ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
     ("pages/5_Gallery.py", "Class gallery", ":material/groups:"),
+    ("pages/6_Bias_lab.py", "Bias lab", ":material/balance:"),
 )
 RUN_PARAM = "run"  # ?run=<id> in the URL
 CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at
