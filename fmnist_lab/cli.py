@@ -62,6 +62,9 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
                 "metavar": "N",
                 "help": text.replace(f"({default})", "Repeat for more layers (128)."),
             }
+        elif setting.kind == "class_fractions":
+            repeat = "Repeat for more classes; class by name or index (none)."
+            options |= {"action": "append", "metavar": "CLASS=FRACTION", "help": text.replace(f"({default})", repeat)}
         elif setting.kind == "choice":
             options["choices"] = setting.choices
         else:
@@ -75,7 +78,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     for name, setting in SETTINGS.items():
         given = getattr(args, name, None)
         try:
-            if isinstance(given, list | str):  # a list: repeated --hidden-units
+            if isinstance(given, list | str):  # a list: a repeated option (--hidden-units, --class-share)
                 values[name] = setting.parse(given if isinstance(given, str) else ",".join(given))
             elif given is not None:
                 values[name] = given

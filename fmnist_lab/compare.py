@@ -1,4 +1,4 @@
-"""Side-by-side runs: the default pair to compare and the comparison table."""
+"""Side-by-side runs: the default pair to compare, the bias exercise's runs, and the comparison table."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .config import SETTINGS, TrainConfig
 from .runs import Run
 
 CLASSIC_PAIR = ((128,), (1024,))  # the course's comparison
+MITIGATIONS = ("class-weights", "oversample", "augment")  # the bias exercise's fixes, one run each
 UNITS = SETTINGS["hidden_units"].heading  # always shown: the comparison the lab is built around
 TABLE_FORMAT = {
     "train accuracy": "{:.2%}",
@@ -62,3 +63,26 @@ def classic_pair(epochs: int, base: TrainConfig | None = None) -> tuple[TrainCon
     """128 and 1024 units with every other setting, the seed included, equal."""
     settings = (base or TrainConfig()).to_dict() | {"epochs": epochs}
     return tuple(TrainConfig(**settings | {"hidden_units": units}) for units in CLASSIC_PAIR)  # type: ignore[return-value]
+
+
+def bias_exercise(starved: int, share: float, epochs: int, base: TrainConfig | None = None) -> list[TrainConfig]:
+    """Baseline (balanced), biased (``starved`` at ``share``), then one run per mitigation; all else equal."""
+    settings = (base or TrainConfig()).to_dict() | {"epochs": epochs, "label_noise": {}, "balance": "none"}
+    baseline = TrainConfig(**settings | {"class_shares": {}})
+    biased = [
+        TrainConfig(**settings | {"class_shares": [(starved, share)], "balance": b}) for b in ("none", *MITIGATIONS)
+    ]
+    return [baseline, *biased]
+
+
+def exercise_role(config: TrainConfig) -> str:
+    """What a run is in the bias exercise: ``baseline``, ``biased`` or its mitigation."""
+    if config.balance != "none":
+        return config.balance
+    return "biased" if config.class_shares or config.label_noise else "baseline"
+
+
+def starved_class(configs: Sequence[TrainConfig]) -> int | None:
+    """The class with the smallest kept share in any of ``configs``, or None if none starves one."""
+    shares = [(share, c) for config in configs for c, share in config.class_shares]
+    return min(shares)[1] if shares else None

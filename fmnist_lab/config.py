@@ -13,11 +13,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .data import CLASS_NAMES
 from .settings import ConfigError, Setting
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 HOLDOUTS = ("test", "split", "none")
+BALANCES = ("none", "class-weights", "oversample", "augment")
 DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01, "rmsprop": 0.001}  # Keras' defaults
 
 MAX_UNITS = 4096
@@ -261,6 +263,53 @@ class TrainConfig:
         group="advanced",
         widget={"labels": {"test": "the 10,000 test images", "split": "10% of the training images", "none": "nothing"}},
     )
+    class_shares: tuple[tuple[int, float], ...] = _setting(
+        (),  # (class, share kept) pairs; () keeps every image
+        label="Class shares",
+        help="Keep only this share of a class's training images (e.g. Shirt at 0.1), chosen at random from the "
+        "seed: the same setting keeps the same images. 0 removes the class from training altogether. "
+        "The test set stays balanced and untouched.",
+        kind="class_fractions",
+        param="shares",
+        flag="--class-share",
+        meaning="the share of the class's training images kept",
+        low=0.0,
+        high=1.0,
+        choices=CLASS_NAMES,
+        short="{} kept",
+        group="bias",
+        widget={"section": "Bias", "start": 0.1},
+    )
+    label_noise: tuple[tuple[int, float], ...] = _setting(
+        (),  # (class, share of its labels changed) pairs
+        label="Label noise",
+        help="Give this share of a class's training images a wrong label, each one a class drawn uniformly "
+        "from the nine others, as careless labelling would. The test labels stay right.",
+        kind="class_fractions",
+        param="noise",
+        flag="--label-noise",
+        meaning="the share of the class's training labels changed",
+        low=0.0,
+        high=1.0,
+        choices=CLASS_NAMES,
+        short="{} mislabelled",
+        group="bias",
+        widget={"section": "Bias", "start": 0.3},
+    )
+    balance: str = _setting(
+        "none",
+        label="Mitigation",
+        help="How training makes up for starved classes: class-weights weighs each image inversely to its "
+        "class's count in the loss; oversample repeats the starved classes' images; augment adds shifted and "
+        "mirrored copies of them. Both bring a starved class up to the other classes' mean count.",
+        kind="choice",
+        param="balance",
+        flag="--balance",
+        choices=BALANCES,
+        short="balance: {}",
+        group="bias",
+        widget={"section": "Bias"},
+    )
     holdout_fraction: float = _setting(
         0.1,  # share of training images held out when holdout="split"
         label="Held-out share",
@@ -328,6 +377,9 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["hidden_units"] = list(self.hidden_units)
+        for name, setting in SETTINGS.items():
+            if setting.kind == "class_fractions":  # {"Shirt": 0.1}: readable, and from_dict takes it back
+                data[name] = {setting.choices[c]: fraction for c, fraction in getattr(self, name)}
         return data
 
     @classmethod

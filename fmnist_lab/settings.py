@@ -12,13 +12,15 @@ typed, checked value, and back into text. Every fault is a ``ConfigError`` a lea
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 NONE_WORDS = ("off", "none", "all", "default")  # an optional setting's "not set", as links and the CLI spell it
-KINDS = ("int", "float", "bool", "choice", "layers")
+KINDS = ("int", "float", "bool", "choice", "layers", "class_fractions")
+EMPTY_WORDS = ("", "none", "off")  # a class_fractions setting's "no classes"
 
 
 class ConfigError(ValueError):
@@ -31,7 +33,8 @@ class Setting:
 
     label: str  # the learner's name for it, e.g. "Hidden units"
     help: str  # one or two sentences: what it does and what to try
-    kind: str  # one of KINDS; "layers" is a tuple of ints (one Dense layer each)
+    kind: str  # one of KINDS; "layers" is a tuple of ints (one Dense layer each); "class_fractions" a
+    # sorted tuple of (class index, fraction) pairs, its classes named by ``choices``
     param: str  # URL parameter (``?units=…``), also what ``lock=`` and ``hide=`` call its control
     flag: str  # CLI option, e.g. ``--hidden-units``
     meaning: str = ""  # why the range is what it is, shown after a range error
@@ -61,7 +64,8 @@ class Setting:
                 raise ConfigError(f"{self.label} needs a value.")
             return None
         converter = {"int": self._int, "float": self._float, "bool": self._bool, "choice": self._choice}
-        return self._layers(value) if self.kind == "layers" else converter[self.kind](value)
+        converter |= {"layers": self._layers, "class_fractions": self._class_fractions}
+        return converter[self.kind](value)
 
     def parse(self, text: str) -> Any:
         """The value a link or the command line spells as ``text``."""
@@ -74,12 +78,16 @@ class Setting:
             return lower in TRUE_WORDS
         if self.kind == "layers":
             return self.check(tuple(part for part in text.split(",") if part.strip()))
+        if self.kind == "class_fractions":
+            return self._parse_fractions(text)
         return self.check(lower if self.kind == "choice" else text.strip())
 
     def format(self, value: Any) -> str:
         """``value`` as a link or the command line spells it: ``128,64``, ``1``/``0``, ``0.25``, ``off``."""
         if value is None:
             return "off"
+        if self.kind == "class_fractions":
+            return ",".join(f"{self.class_token(c)}:{fraction!r}" for c, fraction in value) or "none"
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, tuple):
@@ -90,6 +98,9 @@ class Setting:
         """The value for a learner, e.g. ``÷255``, ``stop<0.25``, ``10,000 images``."""
         if self.kind == "bool":
             return self.short_true if value else self.short_false
+        if self.kind == "class_fractions":
+            shares = ", ".join(f"{self.choices[c]} {fraction * 100:g}%" for c, fraction in value)
+            return self.short.format(shares) if value else "none"
         if isinstance(value, tuple):
             value = "-".join(map(str, value))
         return self.optional or "off" if value is None else self.short.format(value)
@@ -130,6 +141,54 @@ class Setting:
             raise ConfigError(f"Use between {low} and {high} hidden layers.")
         return tuple(self._int(item) for item in items)
 
+    def _class_fractions(self, value: Any) -> tuple[tuple[int, float], ...]:
+        """From ``{"Shirt": 0.1}``, ``{6: 0.1}`` or ``[[6, 0.1]]``: the pairs sorted by class, each class once."""
+        pairs = value.items() if isinstance(value, Mapping) else value
+        if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
+            raise ConfigError(f"{self.label} must name classes with a fraction each, like Shirt:0.1.")
+        checked: dict[int, float] = {}
+        for pair in pairs:
+            if isinstance(pair, str | bytes) or not isinstance(pair, Iterable) or len(pair := tuple(pair)) != 2:
+                raise ConfigError(f"{self.label} must name classes with a fraction each, like Shirt:0.1.")
+            c = self.class_index(pair[0])
+            if c in checked:
+                raise ConfigError(f"{self.label} names {self.choices[c]} twice.")
+            number = as_float(f"{self.label} of {self.choices[c]}", pair[1])
+            self._check_range(number, f"{self.label} of {self.choices[c]}")
+            checked[c] = number
+        return tuple(sorted(checked.items()))
+
+    def _parse_fractions(self, text: str) -> tuple[tuple[int, float], ...]:
+        """``Shirt:0.1,Coat=0.5`` (class by name, any case, or by index)."""
+        if text.strip().lower() in EMPTY_WORDS:
+            return ()
+        pairs = []
+        for part in filter(str.strip, text.split(",")):
+            name, sep, fraction = part.replace("=", ":").rpartition(":")
+            if not sep:
+                raise ConfigError(f"{self.label}: write a class and its fraction, like Shirt:0.1; got {part[:40]!r}.")
+            pairs.append((name, fraction))
+        return self.check(pairs)
+
+    def class_index(self, name: Any) -> int:
+        """The class ``name`` means: its index, or its name in any case, spaces and marks as dashes."""
+        if not isinstance(name, bool) and isinstance(name, int) and 0 <= name < len(self.choices):
+            return name
+        text = str(name).strip()
+        if text.isdigit() and int(text) < len(self.choices):
+            return int(text)
+        tokens = [_token(choice).lower() for choice in self.choices]
+        if _token(text).lower() in tokens:
+            return tokens.index(_token(text).lower())
+        raise ConfigError(
+            f"{self.label}: there is no class {text[:40]!r}; use one of {', '.join(self.choices)} "
+            f"(or 0 to {len(self.choices) - 1})."
+        )
+
+    def class_token(self, c: int) -> str:
+        """A class's name as links and the command line spell it: ``T-shirt-top``, ``Ankle-boot``."""
+        return _token(self.choices[c])
+
     def _check_range(self, value: float, label: str | None = None) -> None:
         low, high, label = self.low, self.high, label or self.label
         too_low = low is not None and (value <= low if self.above else value < low)
@@ -141,6 +200,10 @@ class Setting:
         bounds = [f"above {low:g}" if self.above else f"at least {low:g}"] if low is not None else []
         bounds += [f"at most {high:g}"] if high is not None else []
         raise ConfigError(f"{label} must be {' and '.join(bounds)}{why}; got {value:g}.")
+
+
+def _token(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
 
 
 def as_int(name: str, value: Any) -> int:

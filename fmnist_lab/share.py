@@ -22,9 +22,10 @@ GROUPS = tuple(dict.fromkeys(s.group for s in SETTINGS.values() if s.group))  # 
 CONTROLS = (*(s.param for s in SETTINGS.values() if not s.group), *GROUPS)  # what lock= and hide= can name
 LOCK, HIDE = "lock", "hide"
 KEYS = (*PARAMS, LOCK, HIDE)  # every parameter a setup uses; others (such as run) are not ours
-MAX_LENGTH = 40  # no setting needs more characters, and notes never echo more
-CONTROLS_LENGTH = len(",".join(CONTROLS))  # lock= and hide= naming every control
-SAFE = frozenset(string.ascii_letters + string.digits + ".,+- ")  # also keeps notes free of Markdown
+MAX_LENGTH = 40  # no single-value setting needs more characters, and notes never echo more
+MAX_LIST_LENGTH = 400  # lock=/hide= and class_fractions settings: up to ten ``Ankle-boot:0.125`` pairs
+SAFE = frozenset(string.ascii_letters + string.digits + ".,+-:= ")  # every character a setting's value uses
+ECHO = SAFE - {":"}  # what a note repeats: free of Markdown, and of ``javascript:`` style schemes
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def parse_setup(params: Mapping[str, Any]) -> SharedSetup:
         raw = _first(params.get(param))
         if raw is not None:
             try:
-                values[field] = SETTINGS[field].parse(_checked(raw))
+                values[field] = SETTINGS[field].parse(_checked(raw, max_length(field)))
             except ConfigError as exc:
                 notes.append(f"`{param}={shown(raw)}`: {exc}")
     config = _combined(values, notes)
@@ -82,7 +83,9 @@ def parameter_table() -> list[tuple[str, str, str]]:
     """(parameter, field, what it takes) for every setting: the links' reference."""
     rows = []
     for name, s in SETTINGS.items():
-        if s.kind == "choice":
+        if s.kind == "class_fractions":
+            accepted = f"class:fraction pairs, comma-separated (e.g. Shirt:0.1), each fraction {s.low:g} to {s.high:g}"
+        elif s.kind == "choice":
             accepted = ", ".join(s.choices)
         elif s.kind == "bool":
             accepted = "1 or 0"
@@ -94,7 +97,7 @@ def parameter_table() -> list[tuple[str, str, str]]:
 
 def shown(raw: str) -> str:
     """``raw`` safe to echo in a note: at most MAX_LENGTH characters, anything unusual as ``?``."""
-    clipped = "".join(char if char in SAFE else "?" for char in raw[:MAX_LENGTH])
+    clipped = "".join(char if char in ECHO else "?" for char in raw[:MAX_LENGTH])
     return clipped + ("…" if len(raw) > MAX_LENGTH else "")
 
 
@@ -104,11 +107,16 @@ def _first(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def max_length(field: str) -> int:
+    """The longest value the address may give ``field``."""
+    return MAX_LIST_LENGTH if SETTINGS[field].kind == "class_fractions" else MAX_LENGTH
+
+
 def _checked(raw: str, limit: int = MAX_LENGTH) -> str:
     if len(raw) > limit:
         raise ConfigError(f"too long for a setting (at most {limit} characters).")
     if not set(raw) <= SAFE:
-        raise ConfigError("has characters no setting uses (letters, digits, '.', ',', '+' and '-' only).")
+        raise ConfigError("has characters no setting uses (letters, digits and . , + - : = only).")
     return raw.strip()
 
 
@@ -118,7 +126,7 @@ def _controls(key: str, value: Any, notes: list[str]) -> frozenset[str]:
     if raw is None:
         return frozenset()
     try:
-        names = {name.strip().lower() for name in _checked(raw, CONTROLS_LENGTH).split(",") if name.strip()}
+        names = {name.strip().lower() for name in _checked(raw, MAX_LIST_LENGTH).split(",") if name.strip()}
     except ConfigError as exc:
         notes.append(f"`{key}={shown(raw)}`: {exc}")
         return frozenset()

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import atomic
+from . import atomic, bias, fairness
 from .callbacks import (
     CANCEL_POLL_INTERVAL,
     PROGRESS_INTERVAL,
@@ -60,6 +60,7 @@ class TrainResult:
     seconds_per_epoch: float | None
     parameters: int
     test_samples: int
+    fairness: dict[str, Any] | None = None  # fairness.fairness_summary of the test set
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +79,8 @@ class Splits:
 
 
 def make_splits(config: TrainConfig, dataset: Dataset) -> Splits:
-    """Cut the data set as ``config`` says: sample limits, then the held-out part."""
+    """Cut the data set as ``config`` says: sample limits, the held-out part, then the training
+    images' bias and its mitigation (``biased``). The test set is never touched."""
     x_train, y_train = dataset.x_train[: config.train_samples], dataset.y_train[: config.train_samples]
     x_test, y_test = dataset.x_test[: config.test_samples], dataset.y_test[: config.test_samples]
     x_val: np.ndarray | None = None
@@ -88,11 +90,35 @@ def make_splits(config: TrainConfig, dataset: Dataset) -> Splits:
     elif config.holdout == "split":
         cut = len(x_train) - max(1, round(len(x_train) * config.holdout_fraction))
         x_train, x_val, y_train, y_val = x_train[:cut], x_train[cut:], y_train[:cut], y_train[cut:]
+    x_train, y_train = biased(config, x_train, y_train)
     scale = lambda images: prepare(images, config.normalize)  # noqa: E731
     labels = lambda y: np.asarray(y, dtype=np.int32)  # noqa: E731
     if x_val is None or y_val is None:
         return Splits(x_train, labels(y_train), None, None, scale(x_test), labels(y_test))
     return Splits(x_train, labels(y_train), scale(x_val), labels(y_val), scale(x_test), labels(y_test))
+
+
+def biased(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training images as the bias settings leave them: class shares kept, then label noise,
+    then oversampled or augmented copies of the starved classes (those with a share kept above 0)."""
+    if config.class_shares:
+        keep = bias.keep_class_shares(y, dict(config.class_shares), config.seed)  # (m,) ascending indices
+        x, y = x[keep], y[keep]
+    if config.label_noise:
+        y = bias.add_label_noise(y, dict(config.label_noise), config.seed)
+    starved = [c for c, share in config.class_shares if share > 0]
+    if config.balance == "oversample" and starved:
+        order = bias.oversample(y, starved, config.seed)
+        x, y = x[order], y[order]
+    elif config.balance == "augment" and starved:
+        x_extra, y_extra = bias.augmented_copies(x, y, starved, config.seed)  # uint8 images, as stored
+        x, y = np.concatenate([x, x_extra]), np.concatenate([y, y_extra])
+    return x, y
+
+
+def fit_class_weights(config: TrainConfig, y_train: np.ndarray) -> dict[int, float] | None:
+    """Keras' ``fit(class_weight=…)`` for the class-weights mitigation; None otherwise."""
+    return bias.class_weights(y_train) if config.balance == "class-weights" else None
 
 
 def train_run(
@@ -193,7 +219,8 @@ def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = Tr
         keras.callbacks.TensorBoard(str(watch.store.logs_path(watch.run_id)), write_graph=False, profile_batch=0)
     )
     # Train
-    model.fit(batches, epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)  # batches are shuffled
+    weights = fit_class_weights(config, splits.y_train)  # batches are shuffled already, hence shuffle=False
+    model.fit(batches, epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0, class_weight=weights)
     seconds = time.perf_counter() - started  # early stopping has restored the best weights by now
     stopped_by, reason = why_stopped(cancel, goals, early)
     best = early.best_epoch + 1 if early is not None and early.best_weights is not None else None
@@ -254,6 +281,7 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
         seconds_per_epoch=round(sum(r["seconds"] for r in complete) / len(complete), 3) if complete else None,
         parameters=model.count_params(),
         test_samples=len(splits.y_test),
+        fairness=fairness.fairness_summary(splits.y_test, test.probabilities),
     )
     store.write_metrics(run_id, result.to_dict())
     return result

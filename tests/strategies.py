@@ -12,6 +12,11 @@ def setting_values(setting: Setting) -> st.SearchStrategy:
     low, high = setting.low, setting.high
     if setting.kind == "bool":
         values: st.SearchStrategy = st.booleans()
+    elif setting.kind == "class_fractions":
+        fractions = st.floats(low, high, allow_nan=False, allow_infinity=False)
+        classes = st.integers(0, len(setting.choices) - 1)
+        pairs = st.dictionaries(classes, fractions, max_size=len(setting.choices))
+        values = pairs.map(lambda chosen: tuple(sorted(chosen.items())))
     elif setting.kind == "choice":
         values = st.sampled_from(setting.choices)
     elif setting.kind in ("int", "layers"):

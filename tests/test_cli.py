@@ -32,6 +32,10 @@ ROOT = Path(__file__).parents[1]
         (["train", "--early-stopping", "3", "--holdout", "none"], "Early stopping watches the held-out loss"),
         (["train", "--stop-accuracy", "1.5"], "--stop-accuracy: Accuracy goal must be above 0 and at most 1"),
         (["train", "--stop-accuracy", "0"], "Accuracy goal must be above 0"),
+        (["train", "--class-share", "Hat=0.1"], "--class-share: Class shares: there is no class 'Hat'; use one of"),
+        (["train", "--class-share", "Shirt=1.5"], "Class shares of Shirt must be at least 0 and at most 1"),
+        (["train", "--label-noise", "Shirt"], "write a class and its fraction, like Shirt:0.1"),
+        (["train", "--balance", "smote"], "invalid choice: 'smote'"),
         (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["fly"], "invalid choice: 'fly'"),
         ([], "required: COMMAND"),
@@ -108,3 +112,4 @@ def test_train_end_to_end_on_a_small_subset(real_dataset: object, isolated_lab: 
     assert 0.5 < result["test_accuracy"] <= 1 and result["test_samples"] == 500 and result["train_seconds"] > 0
     run = RunStore(isolated_lab / "runs").load(result["run_id"])
     assert run.state == "finished" and run.config.hidden_units == (32, 16)
+    assert len(result["fairness"]["recall"]) == 10 and 0 <= result["fairness"]["tpr_gap"] <= 1

@@ -49,3 +49,12 @@ def test_classic_pair_differs_only_in_units() -> None:
     assert (small.hidden_units, large.hidden_units) == ((128,), (1024,))
     assert small.to_dict() | {"hidden_units": None} == large.to_dict() | {"hidden_units": None}
     assert small.epochs == 12 and small.seed == 7 and not small.normalize
+
+
+def test_the_bias_exercise_differs_only_in_the_bias_settings() -> None:
+    runs = compare.bias_exercise(4, 0.2, 3, base=TrainConfig(seed=7, label_noise={"Bag": 0.5}))
+    roles = [compare.exercise_role(config) for config in runs]
+    assert roles == ["baseline", "biased", "class-weights", "oversample", "augment"]
+    assert runs[0] == TrainConfig(seed=7, epochs=3)  # the base's label noise is not part of the exercise
+    assert all(c == TrainConfig(seed=7, epochs=3, class_shares=((4, 0.2),), balance=c.balance) for c in runs[1:])
+    assert compare.starved_class(runs) == 4 and compare.starved_class(runs[:1]) is None

@@ -21,6 +21,8 @@ def other_value(setting: Setting, default: Any) -> Any:
         return next(choice for choice in setting.choices if choice != default)
     if setting.kind == "layers":
         return (64, 32)
+    if setting.kind == "class_fractions":
+        return ((6, 0.1), (9, 0.5))
     high = setting.high if setting.high is not None else (setting.low or 0) + 1
     return int(high) if setting.kind == "int" else float(high)
 
@@ -36,6 +38,8 @@ def test_every_setting_has_a_cli_option(field: str) -> None:
         argv = [setting.flag if value else "--no-" + setting.flag.removeprefix("--")]
     elif setting.kind == "layers":
         argv = [arg for units in value for arg in (setting.flag, str(units))]
+    elif setting.kind == "class_fractions":
+        argv = [arg for c, fraction in value for arg in (setting.flag, f"{setting.class_token(c)}={fraction}")]
     else:
         argv = [setting.flag, setting.format(value)]
     args = build_parser().parse_args(["train", *argv])
@@ -79,6 +83,10 @@ def test_parameters_flags_and_headings_are_unique() -> None:
         ("hidden_units", "128, 64,", (128, 64)),
         ("dropout", "0.25", 0.25),
         ("activation", " TanH ", "tanh"),
+        ("class_shares", "shirt:0.1, 9=0.5", ((6, 0.1), (9, 0.5))),
+        ("class_shares", "Ankle-boot:0,T-SHIRT-TOP:1", ((0, 1.0), (9, 0.0))),
+        ("label_noise", "none", ()),
+        ("balance", "Class-Weights", "class-weights"),
     ],
 )
 def test_parse_reads_what_links_and_the_cli_write(field: str, text: str, expected: Any) -> None:
@@ -92,9 +100,28 @@ def test_parse_reads_what_links_and_the_cli_write(field: str, text: str, expecte
         ("dropout", "1", "Dropout must be at least 0 and at most 0.9"),
         ("stop_loss", "0", "Loss goal must be above 0; got 0."),
         ("epochs", "off", "Epochs must be a whole number, not 'off'."),
+        ("class_shares", "Hat:0.1", "Class shares: there is no class 'Hat'; use one of T-shirt/top, Trouser,"),
+        ("class_shares", "10:0.1", "Class shares: there is no class '10'"),
+        ("label_noise", "Shirt:-0.1", "Label noise of Shirt must be at least 0 and at most 1"),
+        ("label_noise", "Shirt:0.1,shirt:0.2", "Label noise names Shirt twice."),
+        ("class_shares", "Shirt", "Class shares: write a class and its fraction, like Shirt:0.1"),
     ],
 )
 def test_bad_values_get_a_learner_message(field: str, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         SETTINGS[field].parse(text)
     assert str(caught.value).startswith(message)
+
+
+def test_class_fractions_read_json_dicts_and_lists_and_write_names() -> None:
+    config = TrainConfig(class_shares={"Shirt": 0.1, "9": 0.5}, label_noise=[[0, 0.25]])
+    assert config.class_shares == ((6, 0.1), (9, 0.5)) and config.label_noise == ((0, 0.25),)
+    stored = config.to_dict()
+    assert stored["class_shares"] == {"Shirt": 0.1, "Ankle boot": 0.5}
+    assert stored["label_noise"] == {"T-shirt/top": 0.25}
+    assert TrainConfig.from_dict(stored) == config
+    setting = SETTINGS["class_shares"]
+    assert setting.format(config.class_shares) == "Shirt:0.1,Ankle-boot:0.5"
+    assert setting.describe(config.class_shares) == "Shirt 10%, Ankle boot 50% kept"
+    assert setting.format(()) == "none" and setting.describe(()) == "none"
+    assert config.summary() == "128 units · 5 epochs · Shirt 10%, Ankle boot 50% kept · T-shirt/top 25% mislabelled"

@@ -138,7 +138,7 @@ def test_lock_and_hide_name_controls(value: str | list[str], names: set[str], no
     if value == "everything":
         assert setup.notes == (
             "`hide=everything`: there is no control called 'everything'; "
-            "use units, epochs, stop, norm, dropout, l2, l1, patience, acc, advanced.",
+            "use units, epochs, stop, norm, dropout, l2, l1, patience, acc, advanced, bias.",
         )
 
 
@@ -188,7 +188,7 @@ def test_any_address_gives_a_valid_setup(params: dict) -> None:
 @given(configs, controls, controls)
 def test_every_valid_setup_survives_a_link(config: TrainConfig, locked: frozenset, hidden: frozenset) -> None:
     link = urlencode(setup_params(config, locked, hidden))
-    assert all(len(value) <= share.MAX_LENGTH for value in setup_params(config).values())
+    assert all(len(value) <= share.max_length(share.PARAMS[key]) for key, value in setup_params(config).items())
     assert parse_setup(parse_qs(link)) == SharedSetup(config, locked, hidden)
 
 

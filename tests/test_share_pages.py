@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from fmnist_lab import RunStore
 from fmnist_lab.share import KEYS
-from fmnist_lab.ui.controls import CUSTOM, STATE_KEYS
+from fmnist_lab.ui.controls import CUSTOM, STATE_KEYS, fraction_key
 
 from .test_pages import finished_run, open_page, texts
 
@@ -29,7 +29,17 @@ ADVANCED_WIDGETS = (
 )
 
 
-WIDGET_KINDS = ("selectbox", "number_input", "text_input", "slider", "checkbox", "toggle", "select_slider", "radio")
+WIDGET_KINDS = (
+    "multiselect",
+    "selectbox",
+    "number_input",
+    "text_input",
+    "slider",
+    "checkbox",
+    "toggle",
+    "select_slider",
+    "radio",
+)
 
 
 def widget(app: AppTest, key: str) -> Any:
@@ -60,6 +70,26 @@ def test_a_link_fills_extra_layers_and_the_advanced_settings(app_env: Path) -> N
     assert app.query_params == query  # already the shortest link: nothing rewritten
 
 
+def test_a_link_fills_the_bias_controls_and_the_address_follows_them(app_env: Path) -> None:
+    app = open_page(TRAIN, shares="shirt:0.1,Coat=0.5", noise="6:0.3", balance="oversample")
+    assert not app.exception and not app.warning
+    assert app.multiselect(key="train_class_shares").value == ["Coat", "Shirt"]
+    assert shown(app, "train_class_shares_4", "train_class_shares_6", "train_label_noise_6") == [0.5, 0.1, 0.3]
+    assert shown(app, "train_balance") == ["oversample"]
+    assert "Shirt 10%, Coat 50% kept" not in texts(app)  # the summary orders by class
+    assert app.query_params["shares"] == "Coat:0.5,Shirt:0.1" and app.query_params["noise"] == "Shirt:0.3"
+    app.slider(key="train_class_shares_6").set_value(0.25).run()
+    assert app.query_params["shares"] == "Coat:0.5,Shirt:0.25"
+    app.multiselect(key="train_class_shares").unselect("Coat").run()
+    assert app.query_params["shares"] == "Shirt:0.25"
+
+
+def test_a_bias_link_finer_than_the_sliders_falls_back_with_a_note(app_env: Path) -> None:
+    app = open_page(TRAIN, shares="Shirt:0.125")
+    assert not app.exception and app.multiselect(key="train_class_shares").value == []
+    assert "the Class shares sliders here move in steps of 0.01; using the default" in app.warning[0].value
+
+
 def test_locked_controls_are_disabled_and_keep_the_link_value(app_env: Path) -> None:
     app = open_page(TRAIN, units="1024", epochs="30", lock="units,epochs")
     assert all(widget(app, key).disabled for key in ("train_units", "train_extra_layers", "train_epochs"))
@@ -79,7 +109,7 @@ def test_lock_advanced_disables_every_advanced_control(app_env: Path) -> None:
 def test_hidden_controls_are_not_shown_but_their_link_value_is_used(app_env: Path) -> None:
     app = open_page(TRAIN, hide="advanced,units", units="1024", opt="sgd", batch="48")
     assert not app.exception and not app.warning  # batch 48 fits no slider, but none is shown
-    assert [expander.label for expander in app.expander] == ["Overfitting"]  # not "Advanced"
+    assert [expander.label for expander in app.expander] == ["Overfitting", "Bias"]  # not "Advanced"
     assert all(widget(app, key) is None for key in (*ADVANCED_WIDGETS, "train_units"))
     shown_text = texts(app)
     assert "Some settings are fixed by your instructor." in shown_text and "814,090 parameters to learn" in shown_text
@@ -167,9 +197,11 @@ def test_no_widget_gets_both_a_default_and_a_session_state_value(
         check(default_value=default_value, key=key, writes_allowed=writes_allowed)
 
     monkeypatch.setattr(policies, "check_session_state_rules", spy)
-    app = open_page(TRAIN, units="100,64", stop="0.5", acc="0.9", opt="sgd")  # goals on: their inputs show
+    app = open_page(TRAIN, units="100,64", stop="0.5", acc="0.9", opt="sgd", shares="Shirt:0.1")  # goals on
     assert not app.exception
-    controls = {key for keys in STATE_KEYS.values() for key in keys} - {"train_lr_adam", "train_lr_rmsprop"}
+    unpicked = {fraction_key("class_shares", c) for c in range(10) if c != 6}  # one slider per picked class
+    unpicked |= {fraction_key("label_noise", c) for c in range(10)}
+    controls = {key for keys in STATE_KEYS.values() for key in keys} - {"train_lr_adam", "train_lr_rmsprop"} - unpicked
     assert controls <= set(defaults) and all(defaults[key] is None for key in controls)
 
 

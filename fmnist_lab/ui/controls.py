@@ -21,6 +21,7 @@ from ..config import DEFAULT, DEFAULT_LEARNING_RATES, OPTIMIZERS, SETTINGS, Conf
 from ..share import SharedSetup
 
 CUSTOM = "custom…"
+FRACTION_STEP = 0.01  # a class_fractions slider's step (fits_widget checks two decimals)
 MAIN = ""  # the section of settings shown above any expander
 ADVANCED = "Advanced"
 SIGNATURE_KEY = "train_link_signature"  # the address's setup parameters, as last applied or written
@@ -39,7 +40,14 @@ def state_keys(field: str) -> tuple[str, ...]:
         return widget_key("units"), widget_key("custom_units"), widget_key("extra_layers")
     if field == "learning_rate":
         return tuple(widget_key(f"lr_{name}") for name in OPTIMIZERS)
+    if SETTINGS[field].kind == "class_fractions":
+        return widget_key(field), *(fraction_key(field, c) for c in range(len(SETTINGS[field].choices)))
     return (widget_key(field), f"{widget_key(field)}_on") if has_switch(SETTINGS[field]) else (widget_key(field),)
+
+
+def fraction_key(field: str, c: int) -> str:
+    """The key of class ``c``'s slider in a class_fractions setting."""
+    return widget_key(f"{field}_{c}")
 
 
 def has_switch(setting: Setting) -> bool:
@@ -97,12 +105,25 @@ def learning_rate_ui(setting: Setting, locked: bool) -> float | None:
     return None if rate == DEFAULT_LEARNING_RATES[optimizer] else rate
 
 
+def class_fractions_ui(field: str, setting: Setting, locked: bool) -> tuple[tuple[int, float], ...]:
+    """Pick classes, then one slider per picked class for its fraction."""
+    names = st.multiselect(setting.label, setting.choices, key=widget_key(field), disabled=locked, help=setting.help)
+    pairs = []
+    for name in names:
+        c = setting.class_index(name)
+        label = f"{name}: {setting.meaning}"
+        pairs.append((c, st.slider(label, 0.0, 1.0, step=FRACTION_STEP, key=fraction_key(field, c), disabled=locked)))
+    return tuple(pairs)
+
+
 def setting_ui(field: str, setting: Setting, locked: bool) -> Any:
     """The widget for one setting, chosen by its kind and hints; returns its value."""
     if field == "hidden_units":
         return hidden_units_ui(setting, locked)
     if field == "learning_rate":
         return learning_rate_ui(setting, locked)
+    if setting.kind == "class_fractions":
+        return class_fractions_ui(field, setting, locked)
     common: dict[str, Any] = {"key": widget_key(field), "disabled": locked, "help": setting.help}
     hints = setting.widget
     if setting.kind == "bool":
@@ -210,6 +231,8 @@ def _load_setup(params: Mapping[str, list[str]]) -> tuple[SharedSetup, bool]:
 def fits_widget(setting: Setting, value: Any) -> str | None:
     """Why a shown widget cannot take ``value`` (the widget's range is narrower than the setting's), or None."""
     hints = setting.widget
+    if setting.kind == "class_fractions" and any(round(f, 2) != f for _, f in value):
+        return f"the {setting.label} sliders here move in steps of {FRACTION_STEP:g}"
     if "presets" in hints and setting.kind != "layers" and value not in hints["presets"]:
         shown = ", ".join(setting.format(v) if v is not None else "all" for v in hints["presets"])
         return f"{setting.label} here: one of {shown}"
@@ -246,10 +269,22 @@ def _widget_state(config: TrainConfig) -> dict[str, object]:
         if field in ("hidden_units", "learning_rate") or section(setting) is None:
             continue
         value = getattr(config, field)
+        if setting.kind == "class_fractions":
+            state |= _fractions_state(field, setting, value)
+            continue
         if has_switch(setting):
             state[f"{widget_key(field)}_on"] = value is not None
             value = setting.widget.get("start", setting.widget["range"][0]) if value is None else value
         state[widget_key(field)] = value
+    return state
+
+
+def _fractions_state(field: str, setting: Setting, value: tuple[tuple[int, float], ...]) -> dict[str, object]:
+    """The picked classes' names, and every class's slider (unpicked ones at the widget's start)."""
+    chosen = dict(value)
+    state: dict[str, object] = {widget_key(field): [setting.choices[c] for c in chosen]}
+    for c in range(len(setting.choices)):
+        state[fraction_key(field, c)] = chosen.get(c, setting.widget["start"])
     return state
 
 
