@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from .config import DEFAULT, SETTINGS, ConfigError, TrainConfig
 from .data import DataError
 from .executor import CANCELLED_IN_QUEUE, executor
-from .runs import RunStore, RunStoreError
+from .runs import RunStore, RunStoreError, clean_name
 from .sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
 
 BAR_WIDTH = 30
@@ -113,9 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             try:
                 config = config_from_args(args)
-            except ConfigError as exc:
+                name = None if args.name is None else clean_name(args.name)
+            except ValueError as exc:  # ConfigError is one too
                 args.parser.error(str(exc))
-            return train_command(config, args.name, sys.stdout)
+            return train_command(config, name, sys.stdout)
         if args.command == "sweep":
             try:
                 base, axes = sweep_from_args(args)

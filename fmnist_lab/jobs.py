@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import TrainConfig
-from .executor import CANCELLED_IN_QUEUE, ProgressHook, refresh_runs
+from .executor import CANCELLED_IN_QUEUE, ProgressHook, SubmitRefused, refresh_runs
+from .limits import host_limits
 from .runs import ACTIVE_STATES, Run, RunNotFound, RunStore, check_run_id
 
 if TYPE_CHECKING:
@@ -62,10 +63,14 @@ class LocalExecutor:
         self.store, self.clock = store, clock
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
+        if why := host_limits().exceeded(config):
+            raise SubmitRefused(why)
         locks: list[int] = []
         run = self.store.create(config, name, owner, on_staged=lambda folder: locks.append(hold_lock(folder)))
         try:
             self._launch(run.id, locks[0])
+        except OSError as exc:  # its lock goes with the fd below, so the run shows as failed
+            raise SubmitRefused(f"The run could not be started ({exc.strerror or exc}).") from None
         finally:
             os.close(locks[0])  # the worker holds its own copy of the lock now
         return run

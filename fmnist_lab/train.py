@@ -144,7 +144,7 @@ def train_run(
             result = save_run(store, run_id, fitted)
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-        store.set_status(run_id, "failed", error=reason)
+        store.record_end(run_id, "failed", error=reason)  # the lock's release tells other processes if this fails
         raise
     store.set_status(run_id, result.state, stop_reason=result.stop_reason)
     return result

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from .. import paths
 from ..data import DataError, Dataset, load_dataset
 from ..executor import Executor, executor
 from ..runs import DamagedRun, InvalidRunId, RunNotFound, RunStore
@@ -33,6 +34,29 @@ def page_setup(title: str, icon: str) -> None:
     st.set_page_config(page_title=f"{title} · fmnist-lab", page_icon=icon, layout="wide")
 
 
+SAFE_OPTIONS = {  # what .streamlit/config.toml sets, and why it matters on a shared server
+    "server.enableXsrfProtection": (True, "cross-site request protection"),
+    "client.showErrorDetails": ("none", "no tracebacks for learners"),
+}
+MAX_UPLOAD_MB = 2  # the pictures a learner uploads; .streamlit/config.toml's server.maxUploadSize
+
+
+def safe_server_or_stop() -> None:
+    """Serve nothing if the server started without the lab's settings (e.g. from another folder)."""
+    wrong = [why for option, (value, why) in SAFE_OPTIONS.items() if st.get_option(option) != value]
+    if st.get_option("server.address") is None:
+        wrong.append("an address to listen on (unset, Streamlit listens on every network interface)")
+    if st.get_option("server.maxUploadSize") > MAX_UPLOAD_MB:
+        wrong.append(f"a {MAX_UPLOAD_MB} MB upload limit")
+    if wrong:
+        st.error(
+            "**This lab server started without its safety settings** (" + "; ".join(wrong) + "). "
+            "Stop it and start it with `./scripts/start.sh`, or run `streamlit run dashboard.py` in the "
+            "lab's folder, where `.streamlit/config.toml` is."
+        )
+        st.stop()
+
+
 def store() -> RunStore:
     return RunStore()
 
@@ -40,8 +64,14 @@ def store() -> RunStore:
 def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | None]:
     """What every page does first: configure, find the current run, draw the sidebar and title."""
     page_setup(label, icon)
+    safe_server_or_stop()
     runs = store()
     runs_executor().refresh()  # a run nothing works on any more shows as failed, on every page
+    if problem := runs.problem():
+        st.warning(
+            f"**{problem}** Runs can be looked at, but not trained, until it has space again "
+            f"(free some, or set {paths.HOME_ENV} to another folder and restart the lab)."
+        )
     session_owner()
     current = current_run_id(runs)
     sidebar(runs, current)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -60,8 +61,7 @@ def _live_view(runs: RunStore, run_id: str) -> None:
     figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
     st.plotly_chart(figure, key="live_curves")
     if st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
-        runs_executor().cancel(run_id)
-        st.toast("Stopping… the run keeps what it has learnt.")
+        _ask(lambda: runs_executor().cancel(run_id), "Stopping… the run keeps what it has learnt.")
 
 
 def _queued(runs: RunStore, run: Run) -> None:
@@ -70,8 +70,17 @@ def _queued(runs: RunStore, run: Run) -> None:
     line = f"number {place} in line" if place else "starting"
     st.info(f"**Queued** ({line}): at most {runs_executor().capacity()} trainings run at once on this server.")
     if st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
-        runs_executor().cancel(run.id)
-        st.toast("Leaving the queue…")
+        _ask(lambda: runs_executor().cancel(run.id), "Leaving the queue…")
+
+
+def _ask(action: Callable[[], None], done: str) -> None:
+    """Run a button's action; a store that cannot be written is a message, not a traceback."""
+    try:
+        action()
+    except OSError as exc:
+        st.error(f"**That did not work:** the lab cannot write to its store ({exc.strerror or exc}).")
+    else:
+        st.toast(done)
 
 
 def progress_text(progress: dict, stopping: bool = False) -> str:
