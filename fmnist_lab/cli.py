@@ -13,13 +13,16 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .config import DEFAULT, SETTINGS, ConfigError, TrainConfig
 from .data import DataError
 from .executor import CANCELLED_IN_QUEUE, executor
 from .runs import RunStore, RunStoreError, clean_name
 from .sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
+
+if TYPE_CHECKING:
+    from .train import TrainResult
 
 BAR_WIDTH = 30
 
@@ -145,18 +148,25 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
     hooks["on_created"] = lambda run: print(
         f"run {run.id}: {run.name}, {config.parameter_count:,} parameters", file=out, flush=True
     )
+    result = _train_one(RunStore(), config, name, **hooks)  # the same queue as the app's trainings
+    if result is None:
+        return 1
+    print(json.dumps(result.to_dict()), file=out, flush=True)
+    return 0
+
+
+def _train_one(store: RunStore, config: TrainConfig, name: str | None, **hooks: Any) -> TrainResult | None:
+    """Train one run through the executor; None (the reason printed) if it failed or left the queue."""
     try:
-        result = executor().run(config, name, **hooks)  # the same queue as the app's trainings
+        result = executor(store).run(config, name, **hooks)
     except (DataError, RunStoreError, KeyboardInterrupt):
         raise
     except Exception as exc:
         print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return None
     if result is None:
         print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
-        return 1
-    print(json.dumps(result.to_dict()), file=out, flush=True)
-    return 0
+    return result
 
 
 def sweep_command(sweep: Sweep, out: TextIO) -> int:
@@ -170,15 +180,8 @@ def sweep_command(sweep: Sweep, out: TextIO) -> int:
     configs = sweep.configs()
     for index, config in enumerate(configs, start=1):
         print(f"run {index}/{len(configs)}: {config.summary()}", file=sys.stderr, flush=True)
-        try:
-            result = executor(sweeps.runs).run(config, f"sweep {sweep.id} · {config.summary()}")
-        except (DataError, RunStoreError, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+        result = _train_one(sweeps.runs, config, f"sweep {sweep.id} · {config.summary()}")
         if result is None:
-            print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
             return 1
         sweep = sweeps.add_run(sweep, result.run_id)
         print(json.dumps(result.to_dict()), file=out, flush=True)
