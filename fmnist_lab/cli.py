@@ -1,4 +1,4 @@
-"""Command line: ``python -m fmnist_lab train …``, ``… sweep …`` and ``python -m fmnist_lab runs``.
+"""Command line: ``python -m fmnist_lab train …``, ``… sweep …``, ``… runs`` and ``… code RUN_ID``.
 
 ``train`` prints one line per epoch (and a progress bar on a terminal), then exactly
 one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_setting_options(sweep)
     sweep.set_defaults(parser=sweep)
+    code = commands.add_parser("code", help="print the plain Keras script that reproduces a run")
+    code.add_argument("run_id", help="the run's id, as `runs` lists it")
+    code.add_argument("--notebook", metavar="FILE", help="write a Jupyter notebook to FILE instead of printing")
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
@@ -129,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return sweep_command(planned, sys.stdout)
         if args.command == "runs":
             return runs_command(args.json, sys.stdout)
+        if args.command == "code":
+            return code_command(args.run_id, args.notebook, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -202,6 +207,23 @@ def runs_command(as_json: bool, out: TextIO) -> int:
         else:
             accuracy = "-" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
             print(f"{run.id}  {run.state:<8}  {accuracy:>6}  {run.config.summary()}", file=out)
+    return 0
+
+
+def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
+    """Print the run's script, or write its notebook to ``notebook``."""
+    from . import codegen
+
+    config = RunStore().load(run_id).config  # a bad or unknown id raises RunStoreError: exit 1
+    if notebook is None:
+        print(codegen.script(config, run_id), file=out, end="")
+        return 0
+    try:
+        codegen.write_notebook(config, notebook, run_id)
+    except OSError as exc:
+        print(f"error: cannot write {notebook}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {notebook}", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from fmnist_lab import ui
 from fmnist_lab.runs import RunStoreError
+from fmnist_lab.ui.code_ui import code_view
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view
 
@@ -35,6 +36,8 @@ with controls:
         else:
             ui.set_current_run(started.id)
             st.rerun()
+    if not isinstance(config, str) and st.toggle("Show the code", key="train_show_code", help="The Keras code"):
+        code_view(config, key="train_code")
 with view:
     if current is None:
         st.info("Choose settings and press **Train**. Training runs in the background: change pages or reload freely.")

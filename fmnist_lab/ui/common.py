@@ -24,6 +24,7 @@ PAGES = (  # (file, label, icon); a page is listed once its file exists
     ("pages/6_Inside.py", "Inside", ":material/neurology:"),
     ("pages/7_Sweep.py", "Sweep", ":material/trending_up:"),
     ("pages/8_Bias_lab.py", "Bias lab", ":material/balance:"),
+    ("pages/9_Lessons.py", "Lessons", ":material/school:"),
 )
 RUN_PARAM = "run"  # ?run=<id> in the URL
 CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at

@@ -9,6 +9,7 @@ import streamlit as st
 
 from .. import charts
 from ..runs import DamagedRun, Run, RunNotFound, RunStore
+from .code_ui import code_view
 from .common import PAGES, ROOT, RUN_PARAM, runs_executor
 
 POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
@@ -141,6 +142,8 @@ def results(runs: RunStore, run: Run) -> None:
         for col, (file, label, icon) in zip(st.columns(3), links, strict=False):
             col.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
+        with st.expander("The code", icon=":material/code:"):
+            code_view(run.config, key="run_code", run_id=run.id)
 
 
 def downloads(runs: RunStore, run: Run) -> None:
