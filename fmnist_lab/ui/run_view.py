@@ -6,9 +6,9 @@ import json
 
 import streamlit as st
 
-from .. import charts
+from .. import charts, ownership
 from ..runs import DamagedRun, Run, RunNotFound, RunStore
-from .common import PAGES, ROOT, RUN_PARAM, runs_executor
+from .common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
 
 POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
 QUEUE_POLL_SECONDS = 3.0  # and this often while it waits in the queue (a room of waiting learners is cheap)
@@ -24,8 +24,10 @@ def run_view(runs: RunStore, run_id: str) -> None:
 
 def _run_view(runs: RunStore, run_id: str) -> None:
     run = runs.load(run_id)
-    st.subheader(run.name)
-    st.caption(f"`{run.id}` · {run.config.summary()} · {run.config.parameter_count:,} parameters")
+    st.subheader(plain(run.name))
+    st.caption(f"`{run.id}` · {plain(run.config.summary())} · {run.config.parameter_count:,} parameters")
+    if ownership.is_mine(run, session_owner()):
+        rename(runs, run)
     if run.is_active:
         every = POLL_SECONDS if run.state == "running" else QUEUE_POLL_SECONDS
         st.fragment(_live, run_every=every)(runs, run_id)
@@ -59,7 +61,9 @@ def _live_view(runs: RunStore, run_id: str) -> None:
     history = runs.history(run_id)
     figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
     st.plotly_chart(figure, key="live_curves")
-    if st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
+    if not may_stop(run):
+        st.caption(f":material/lock: You are watching someone else's run. {ownership.who_may_stop(run)}")
+    elif st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
         runs_executor().cancel(run_id)
         st.toast("Stopping… the run keeps what it has learnt.")
 
@@ -69,7 +73,9 @@ def _queued(runs: RunStore, run: Run) -> None:
     place = runs_executor().queue_position(run.id)
     line = f"number {place} in line" if place else "starting"
     st.info(f"**Queued** ({line}): at most {runs_executor().capacity()} trainings run at once on this server.")
-    if st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
+    if not may_stop(run):
+        st.caption(f":material/lock: Someone else's run. {ownership.who_may_stop(run)}")
+    elif st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
         runs_executor().cancel(run.id)
         st.toast("Leaving the queue…")
 
@@ -99,8 +105,7 @@ def _duration(seconds: float) -> str:
 
 def results(runs: RunStore, run: Run) -> None:
     """Test metrics, why training ended, the curves and links to look closer."""
-    if run.state == "failed":
-        st.error(f"**Training failed.** {run.status.get('error', 'No reason was recorded.')}")
+    ended_note(run)
     metrics = run.metrics
     if metrics:
         per_epoch = metrics.get("seconds_per_epoch")
@@ -132,6 +137,35 @@ def results(runs: RunStore, run: Run) -> None:
         for col, (file, label, icon) in zip(st.columns(3), links, strict=False):
             col.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
+
+
+def ended_note(run: Run) -> None:
+    """What happened to a run that has no results to show, and what to do next."""
+    if run.state == "failed":
+        st.error(
+            f"**Training failed.** {run.status.get('error', 'No reason was recorded.')}\n\n"
+            "Change a setting or try again with **Train**; if it fails again, tell your instructor."
+        )
+    elif run.state == "stopped" and not run.metrics:
+        reason = run.status.get("stop_reason") or "It was stopped before it finished an epoch."
+        st.warning(
+            f"**This run ended without results.** {reason}\n\n"
+            "Nothing was trained, so there is nothing to analyse: press **Train** to start a new run, "
+            "or pick a finished one in the sidebar."
+        )
+
+
+def rename(runs: RunStore, run: Run) -> None:
+    """The owner may give their run a name of their own (plain text)."""
+    with st.popover("Rename", icon=":material/edit:"):
+        name = st.text_input("Name", run.name, max_chars=80, key=f"train_rename_{run.id}")
+        if st.button("Save name", key="train_rename_save") and name != run.name:
+            try:
+                runs.rename(run.id, name)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
 
 
 def downloads(runs: RunStore, run: Run) -> None:
