@@ -106,7 +106,7 @@ def test_softmax_playground(app_env: Path) -> None:
         np.exp([0.2, 0.6, 0.8, 0.4]) / np.exp([0.2, 0.6, 0.8, 0.4]).sum(),
     )
     app.text_input(key="pred_logits").input("1, two").run()
-    assert any("separated by commas" in e.value for e in app.error)
+    assert any("such as `1, 3, 4, 2`" in e.value for e in app.error)
 
 
 def png(image: Image.Image) -> bytes:
