@@ -55,6 +55,33 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     return table.drop(columns=alike if len(table) > 1 else [])
 
 
+def gallery_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """The summary table with what a ranking needs up front: name, test accuracy, training images, settings."""
+    table = summary_table(runs)
+    images = SETTINGS["train_samples"].heading
+    front = {"test accuracy": table.pop("test accuracy")}
+    front[images] = table.pop(images) if images in table else [_images(run.config) for run in runs]
+    front["settings"] = [run.config.summary() for run in runs]
+    for position, (column, values) in enumerate(front.items(), start=1):
+        table.insert(position, column, values)
+    return table
+
+
+def data_group(config: TrainConfig) -> str:
+    """Which runs may be ranked together: those trained and tested on as many images."""
+    train, test = SETTINGS["train_samples"], SETTINGS["test_samples"]
+    trained = train.describe(config.train_samples).removesuffix(" images")
+    return f"{trained} training images, {test.describe(config.test_samples).removesuffix(' images')} test images"
+
+
+def data_groups(runs: Sequence[Run]) -> dict[str, list[Run]]:
+    """Runs by ``data_group``, the group with the most training images first; order kept within a group."""
+    groups: dict[str, list[Run]] = {}
+    for run in sorted(runs, key=lambda run: -(run.config.train_samples or 10**9)):
+        groups.setdefault(data_group(run.config), []).append(run)
+    return groups
+
+
 def setting_columns(config: TrainConfig) -> dict[str, str]:
     """Every setting of ``config`` as the compare table shows it, under its heading."""
     return {s.heading: s.describe(getattr(config, name)) for name, s in SETTINGS.items()}
@@ -90,3 +117,7 @@ def starved_class(configs: Sequence[TrainConfig]) -> int | None:
     """The class with the smallest kept share in any of ``configs``, or None if none starves one."""
     shares = [(share, c) for config in configs for c, share in config.class_shares]
     return min(shares)[1] if shares else None
+
+
+def _images(config: TrainConfig) -> str:
+    return SETTINGS["train_samples"].describe(config.train_samples)

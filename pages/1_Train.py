@@ -15,7 +15,8 @@ ui.dataset_or_stop()  # fail here, with the how-to, rather than in the training 
 controls, view = st.columns([1, 2], gap="large")
 with controls:
     config = train_controls()
-    busy = current is not None and runs.load(current).is_active
+    watched = runs.load(current) if current is not None else None
+    busy = watched is not None and watched.is_active and ui.may_stop(watched)  # someone else's run never blocks you
     if isinstance(config, str):
         st.error(config)
     else:

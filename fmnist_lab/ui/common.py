@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from pathlib import Path
 
 import streamlit as st
 
-from .. import paths
+from .. import ownership, paths
 from ..data import DataError, Dataset, load_dataset
 from ..executor import Executor, executor
-from ..runs import DamagedRun, InvalidRunId, RunNotFound, RunStore
+from ..runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
 from ..share import shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,11 @@ PAGES = (  # (file, label, icon); a page is listed once its file exists
 )
 RUN_PARAM = "run"  # ?run=<id> in the URL
 CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at
-OWNER_KEY = "session_owner"
+OWNER_KEY = "session_owner"  # session state: the owner id this browser's runs carry
+OWNER_COOKIE = "fmnist_owner"  # the browser keeps its random owner key here, across reloads and tabs
+COOKIE_DAYS = 365
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")  # escaped with a backslash
+INSTRUCTOR_KEY = "instructor"  # session state: True once the instructor's secret was entered
 
 
 def page_setup(title: str, icon: str) -> None:
@@ -93,8 +97,64 @@ def runs_executor() -> Executor:
 
 
 def session_owner() -> str:
-    """An opaque token for this browser session; its runs are listed first."""
-    return st.session_state.setdefault(OWNER_KEY, secrets.token_hex(8))
+    """The owner id of this browser: its runs are listed first (★), and only it may stop them.
+
+    The random key lives in a cookie, so a reload or a new tab of the same browser keeps it;
+    unlike a key in the address, a cookie does not travel with a shared link.
+    """
+    if OWNER_KEY not in st.session_state:
+        key = st.context.cookies.get(OWNER_COOKIE)
+        if not ownership.valid_key(key):
+            key = ownership.new_key()
+            _set_cookie(OWNER_COOKIE, key)
+        st.session_state[OWNER_KEY] = ownership.owner_id(key)
+    return st.session_state[OWNER_KEY]
+
+
+def _set_cookie(name: str, value: str) -> None:
+    """Streamlit reads cookies but cannot set them: a one-line script in the page does."""
+    cookie = f"{name}={value}; path=/; max-age={COOKIE_DAYS * 86400}; SameSite=Strict"
+    st.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True)
+
+
+def plain(text: str) -> str:
+    """``text`` (a run name) shown as typed in Markdown: no links, images, emphasis or colours."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def is_instructor() -> bool:
+    return bool(st.session_state.get(INSTRUCTOR_KEY))
+
+
+def may_stop(run: Run) -> bool:
+    """Whether this browser may stop ``run`` or take it out of the queue."""
+    return ownership.may_stop(run, session_owner(), is_instructor())
+
+
+def instructor_login() -> None:
+    """A password box in the sidebar when the host set an instructor key; the entry is never shown back."""
+    if not ownership.instructor_enabled():
+        return
+    if is_instructor():
+        st.caption(":material/school: Instructor mode: you may stop any run.")
+        return
+    with st.expander("Instructor", icon=":material/school:"):
+        st.text_input(
+            "Instructor key",
+            type="password",
+            key="instructor_entry",
+            on_change=_check_instructor,
+            help=f"The secret the host set in {ownership.INSTRUCTOR_ENV}; lets you stop any learner's run.",
+        )
+        if st.session_state.get("instructor_refused"):
+            st.caption("That is not the instructor key.")
+
+
+def _check_instructor() -> None:
+    entered = st.session_state.get("instructor_entry", "")
+    st.session_state[INSTRUCTOR_KEY] = ownership.is_instructor(entered)
+    st.session_state["instructor_refused"] = bool(entered) and not st.session_state[INSTRUCTOR_KEY]
+    st.session_state["instructor_entry"] = ""  # never left in the page
 
 
 def dataset_or_stop() -> Dataset:
@@ -143,6 +203,7 @@ def sidebar(runs: RunStore, current: str | None) -> None:
             if (ROOT / file).exists():
                 st.page_link(file, label=label, icon=icon, query_params=params)
         st.divider()
+        instructor_login()
         stored = runs.list()
         if not stored:
             st.caption("No runs yet: train one on the Train page.")
