@@ -27,7 +27,8 @@ TRAIN_COLOR, HELDOUT_COLOR, THRESHOLD_COLOR = "#4C78A8", "#F58518", "#E45756"
 BEST_COLOR = "#54A24B"  # the epoch early stopping kept
 FONT = {"family": "sans-serif", "size": 13}
 MARGIN = {"l": 50, "r": 20, "t": 50, "b": 60}
-TRAIN_DASH = "dash"
+TRAIN_DASH = "dash"  # everywhere: training dashed, held-out solid; colour means a run only on Compare
+CURVE_COLOR = "#3A3A3A"  # one run's curves on Train: line style, not colour, tells training from held-out
 GRID_LINE = 70  # grey between images in a mosaic
 HEATMAP_SCALE = "Blues"
 DIFF_SCALE = "RdBu"
@@ -60,7 +61,7 @@ def training_curves(
     """
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
     x = [r["epoch"] - 1 + r.get("fraction", 1.0) for r in history]
-    series = (("loss", "Training", TRAIN_COLOR, TRAIN_DASH), ("val_loss", "Held-out", HELDOUT_COLOR, "solid"))
+    series = (("loss", "Training", CURVE_COLOR, TRAIN_DASH), ("val_loss", "Held-out", CURVE_COLOR, "solid"))
     for col, metric in ((1, "loss"), (2, "accuracy")):
         for key, label, color, dash in series:
             key = key.replace("loss", metric)
@@ -77,7 +78,7 @@ def training_curves(
                 y=[p[1] for p in points],
                 name=f"Training {metric} (this epoch, running)",
                 mode="lines",
-                line={"color": TRAIN_COLOR, "dash": "dot", "width": 1.5},
+                line={"color": CURVE_COLOR, "dash": "dot", "width": 1.5},
                 row=1,
                 col=col,
             )
@@ -87,7 +88,7 @@ def training_curves(
         _mark_early_stop(figure, best_epoch, history[-1]["epoch"])
     figure.update_xaxes(title_text="epoch", range=[0, max([epochs or 1, *x, 1]) + 0.2], rangemode="tozero")
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
-    return _style(figure, "Training curves", height=400)
+    return _style(figure, "Training curves: training dashed, held-out solid", height=400)
 
 
 def _mark_threshold(figure: go.Figure, history: Sequence[dict[str, Any]], x: list[float], stop_loss: float) -> None:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fmnist_lab train …``, ``… sweep …`` and ``python -m fmnist_lab runs``.
+"""Command line: ``python -m fmnist_lab train …``, ``… sweep …``, ``… runs`` and ``… code RUN_ID``.
 
 ``train`` prints one line per epoch (and a progress bar on a terminal), then exactly
 one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
@@ -13,13 +13,16 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .config import DEFAULT, SETTINGS, ConfigError, TrainConfig
 from .data import DataError
 from .executor import CANCELLED_IN_QUEUE, executor
-from .runs import RunStore, RunStoreError
+from .runs import RunStore, RunStoreError, clean_name
 from .sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
+
+if TYPE_CHECKING:
+    from .train import TrainResult
 
 BAR_WIDTH = 30
 
@@ -39,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_setting_options(sweep)
     sweep.set_defaults(parser=sweep)
+    code = commands.add_parser("code", help="print the plain Keras script that reproduces a run")
+    code.add_argument("run_id", help="the run's id, as `runs` lists it")
+    code.add_argument("--notebook", metavar="FILE", help="write a Jupyter notebook to FILE instead of printing")
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
@@ -116,9 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             try:
                 config = config_from_args(args)
-            except ConfigError as exc:
+                name = None if args.name is None else clean_name(args.name)
+            except ValueError as exc:  # ConfigError is one too
                 args.parser.error(str(exc))
-            return train_command(config, args.name, sys.stdout)
+            return train_command(config, name, sys.stdout)
         if args.command == "sweep":
             try:
                 base, axes = sweep_from_args(args)
@@ -130,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return runs_command(args.json, sys.stdout)
         if args.command == "warm":
             return warm_command(args.runs_dir, args.channel_fd)
+        if args.command == "code":
+            return code_command(args.run_id, args.notebook, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -149,18 +158,25 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
     hooks["on_created"] = lambda run: print(
         f"run {run.id}: {run.name}, {config.parameter_count:,} parameters", file=out, flush=True
     )
+    result = _train_one(RunStore(), config, name, **hooks)  # the same queue as the app's trainings
+    if result is None:
+        return 1
+    print(json.dumps(result.to_dict()), file=out, flush=True)
+    return 0
+
+
+def _train_one(store: RunStore, config: TrainConfig, name: str | None, **hooks: Any) -> TrainResult | None:
+    """Train one run through the executor; None (the reason printed) if it failed or left the queue."""
     try:
-        result = executor().run(config, name, **hooks)  # the same queue as the app's trainings
+        result = executor(store).run(config, name, **hooks)
     except (DataError, RunStoreError, KeyboardInterrupt):
         raise
     except Exception as exc:
         print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return None
     if result is None:
         print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
-        return 1
-    print(json.dumps(result.to_dict()), file=out, flush=True)
-    return 0
+    return result
 
 
 def sweep_command(sweep: Sweep, out: TextIO) -> int:
@@ -174,15 +190,8 @@ def sweep_command(sweep: Sweep, out: TextIO) -> int:
     configs = sweep.configs()
     for index, config in enumerate(configs, start=1):
         print(f"run {index}/{len(configs)}: {config.summary()}", file=sys.stderr, flush=True)
-        try:
-            result = executor(sweeps.runs).run(config, f"sweep {sweep.id} · {config.summary()}")
-        except (DataError, RunStoreError, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+        result = _train_one(sweeps.runs, config, f"sweep {sweep.id} · {config.summary()}")
         if result is None:
-            print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
             return 1
         sweep = sweeps.add_run(sweep, result.run_id)
         print(json.dumps(result.to_dict()), file=out, flush=True)
@@ -203,6 +212,23 @@ def runs_command(as_json: bool, out: TextIO) -> int:
         else:
             accuracy = "-" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
             print(f"{run.id}  {run.state:<8}  {accuracy:>6}  {run.config.summary()}", file=out)
+    return 0
+
+
+def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
+    """Print the run's script, or write its notebook to ``notebook``."""
+    from . import codegen
+
+    config = RunStore().load(run_id).config  # a bad or unknown id raises RunStoreError: exit 1
+    if notebook is None:
+        print(codegen.script(config, run_id), file=out, end="")
+        return 0
+    try:
+        codegen.write_notebook(config, notebook, run_id)
+    except OSError as exc:
+        print(f"error: cannot write {notebook}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {notebook}", file=sys.stderr)
     return 0
 
 

@@ -350,6 +350,8 @@ class TrainConfig:
                 "Early stopping watches the held-out loss: score something after each epoch (holdout test or "
                 "split), or turn early stopping off."
             )
+        if len(self.class_shares) == NUM_CLASSES and not any(share for _, share in self.class_shares):
+            raise ConfigError("Class shares of 0 for every class leave nothing to train on; keep some of one class.")
 
     @property
     def effective_learning_rate(self) -> float:

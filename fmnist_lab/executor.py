@@ -24,6 +24,10 @@ GONE = "its training process ended without recording why (killed, out of memory,
 ProgressHook = Callable[[dict[str, Any]], None]
 
 
+class SubmitRefused(RunStoreError):
+    """The executor will not take this run (over the host's caps, or it cannot be started); says why."""
+
+
 class Executor(Protocol):
     """Where and how trainings run; every method takes run ids from ``store``."""
 
@@ -85,7 +89,7 @@ def refresh_runs(store: RunStore, alive: Callable[[str], bool]) -> list[str]:
     failed = []
     for run in store.list():
         if run.is_active and not alive(run.id) and _still_active(store, run.id):  # re-read: it may just have ended
-            store.set_status(run.id, "failed", error=GONE)
+            store.record_end(run.id, "failed", error=GONE)  # kept in memory if the store is full or read-only
             failed.append(run.id)
     return failed
 

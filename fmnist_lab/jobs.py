@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import TrainConfig
-from .executor import CANCELLED_IN_QUEUE, ProgressHook, refresh_runs
+from .executor import CANCELLED_IN_QUEUE, ProgressHook, SubmitRefused, refresh_runs
+from .limits import host_limits
 from .runs import ACTIVE_STATES, Run, RunNotFound, RunStore, check_run_id
 
 if TYPE_CHECKING:
@@ -66,12 +67,16 @@ class LocalExecutor:
         self.store, self.clock, self.pool = store, clock, pool
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
+        if why := host_limits().exceeded(config):
+            raise SubmitRefused(why)
         locks: list[int] = []
         run = self.store.create(config, name, owner, on_staged=lambda folder: locks.append(hold_lock(folder)))
         try:
             self._marker(run.id).write_text(str(run.created_ns))  # in line from now
             if self.pool is None or not self.pool.hand(run.id, locks[0]):
                 self._launch(run.id, locks[0])  # no warm worker idle: a cold one
+        except OSError as exc:  # its lock goes with the fd below, so the run shows as failed
+            raise SubmitRefused(f"The run could not be started ({exc.strerror or exc}).") from None
         finally:
             os.close(locks[0])  # the worker holds its own copy of the lock now
         return run

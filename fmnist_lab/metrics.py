@@ -7,6 +7,8 @@ NumPy and pandas, so pages, charts and tests can share it without Streamlit or T
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -217,3 +219,12 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = np.asarray(logits, dtype=np.float64) / temperature
     exps = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
     return exps / exps.sum(axis=-1, keepdims=True)
+
+
+def parse_numbers(text: str, least: int = 2, most: int = 20) -> list[float]:
+    """``1, 3, 4, 2``, ``[1, 3, 4, 2]`` or ``1 3 4 2`` as floats; ValueError unless ``least``–``most`` finite ones."""
+    parts = [part for part in re.split(r"[\s,;]+", text.strip().strip("[]()").strip()) if part]
+    numbers = [float(part) for part in parts]
+    if not least <= len(numbers) <= most or not all(math.isfinite(n) for n in numbers):
+        raise ValueError(f"expected {least} to {most} finite numbers")
+    return numbers

@@ -49,6 +49,7 @@ STATES = stored.STATES
 ACTIVE_STATES = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
 MAX_NAME_LENGTH = 80
+UNRECORDED: dict[Path, dict[str, Any]] = {}  # run folder → an end status the store could not take
 LEFTOVER_AGE = 600.0  # seconds: a temporary file this old has no writer left (saves take seconds)
 
 
@@ -196,6 +197,8 @@ class RunStore:
         with self._reading(run_id):
             info = stored.run_info(stored.read_json(folder / "run.json"), run_id)
             status = stored.status(stored.read_json(folder / "status.json"))
+            if status["state"] in ACTIVE_STATES and folder in UNRECORDED:
+                status = UNRECORDED[folder]  # its end could not be written: shown from memory
             metrics = self._optional(folder / "metrics.json", stored.metrics, {})
         name, created, owner, created_ns = info["name"], info["created"], info["owner"], info["created_ns"]
         return Run(run_id, name, created, info["config"], status, metrics, owner, created_ns)
@@ -257,12 +260,36 @@ class RunStore:
         folder = self.path(run_id)
         try:
             status = self._optional(folder / "status.json", stored.status, {})
-        except DamagedRun:
+        except stored.Damage:
             status = {}  # a damaged status is replaced by the new one
         status.update(fields, state=state)
         status.setdefault(state, now_iso())
         atomic.write_json(folder / "status.json", status)
+        UNRECORDED.pop(folder, None)
         return status
+
+    def record_end(self, run_id: str, state: str, **fields: Any) -> bool:
+        """Set an ended run's status; if the store cannot take it (full, read-only), this process
+        remembers it and shows it from memory, and False says it is not on disk."""
+        try:
+            self.set_status(run_id, state, **fields)
+        except OSError as exc:
+            status = {**fields, "state": state, state: now_iso()}
+            status["error"] = f"{fields.get('error', '')} (not saved: {exc.strerror or exc})".strip()
+            UNRECORDED[self.path(run_id)] = status
+            return False
+        return True
+
+    def problem(self) -> str | None:
+        """Why new files cannot be saved in the store right now (full disk, read-only, no rights), or None."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root) as probe:
+                probe.write(b"\0" * 4096)
+                probe.flush()
+        except OSError as exc:
+            return f"The lab cannot save anything in {self.root} ({exc.strerror or exc})."
+        return None
 
     # -- training artefacts -------------------------------------------------
     def write_history(self, run_id: str, epochs: builtins.list[dict[str, Any]]) -> None:

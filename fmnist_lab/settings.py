@@ -175,7 +175,7 @@ class Setting:
         if not isinstance(name, bool) and isinstance(name, int) and 0 <= name < len(self.choices):
             return name
         text = str(name).strip()
-        if text.isdigit() and int(text) < len(self.choices):
+        if text.isascii() and text.isdecimal() and len(text) <= 2 and int(text) < len(self.choices):
             return int(text)
         tokens = [_token(choice).lower() for choice in self.choices]
         if _token(text).lower() in tokens:

@@ -13,24 +13,26 @@ from __future__ import annotations
 import json
 import math
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import MAX_EPOCHS, NUM_CLASSES, TEST_SIZE, ConfigError, TrainConfig
+from .config import MAX_EPOCHS, NUM_CLASSES, TEST_SIZE, TrainConfig
 
 STATES = ("queued", "running", "finished", "stopped", "failed")
 MAX_JSON_BYTES = 4 * 2**20  # the largest JSON a run writes is its history: ~30 kB at 100 epochs
+MAX_LOSS = 1e300  # any finite loss a diverging run records (float32 tops out near 3.4e38); infinity is stored as null
 MAX_TEXT = 2000  # characters kept of a stored message (an error, a stop reason)
 METRICS_NUMBERS = {  # key → (low, high); None values are allowed where the run had no such score
     "test_accuracy": (0.0, 1.0),
-    "test_loss": (0.0, 1e9),
+    "test_loss": (0.0, MAX_LOSS),
     "train_accuracy": (0.0, 1.0),
-    "train_loss": (0.0, 1e9),
+    "train_loss": (0.0, MAX_LOSS),
     "val_accuracy": (0.0, 1.0),
-    "val_loss": (0.0, 1e9),
+    "val_loss": (0.0, MAX_LOSS),
     "train_seconds": (0.0, 1e7),
     "seconds_per_epoch": (0.0, 1e7),
 }
@@ -69,7 +71,7 @@ def run_info(data: Any, run_id: str) -> dict[str, Any]:
         raise Damage("run.json: its id does not match the folder")
     try:
         config = TrainConfig.from_dict(info.get("config", {}))
-    except ConfigError as exc:
+    except (ValueError, TypeError) as exc:  # ConfigError is a ValueError
         raise Damage(f"run.json: the settings are not valid ({str(exc)[:200]})") from None
     created_ns = info.get("created_ns", 0)
     return {
@@ -123,7 +125,7 @@ def history(data: Any) -> list[dict[str, Any]]:
         }
         for key in HISTORY_NUMBERS:
             value = record.get(key)
-            checked[key] = None if value is None else _number(where, key, value, 0.0, 1e9)
+            checked[key] = None if value is None else _number(where, key, value, 0.0, MAX_LOSS)
         checked["seconds"] = _number(where, "seconds", record.get("seconds", 0.0), 0.0, 1e7)
         records.append(checked)
     return records
@@ -146,7 +148,7 @@ def progress(data: Any) -> dict[str, Any]:
     }
     for key in ("loss", "accuracy"):
         value = checked.get(key)
-        out[key] = None if value is None else _number("progress.json", key, value, 0, 1e9)
+        out[key] = None if value is None else _number("progress.json", key, value, 0, MAX_LOSS)
     out["trail"] = _trail(checked.get("trail", []), epochs)
     return out
 
@@ -207,13 +209,17 @@ def snapshot(arrays: Mapping[str, np.ndarray], epoch: int) -> Mapping[str, np.nd
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array in an ``.npz`` file, never unpickling; FileNotFoundError or Damage."""
     try:
-        with open(path, "rb") as file, np.load(file, allow_pickle=False) as stored:  # np.load leaks on a bad zip
-            if len(stored.files) > 64:
-                raise Damage(f"{path.name}: holds {len(stored.files)} arrays")
-            return {name: stored[name] for name in stored.files}
+        with open(path, "rb") as file:
+            loaded = np.load(file, allow_pickle=False)  # np.load leaks its file on a bad zip: ours closes it
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise Damage(f"{path.name}: a single array, not an array file")
+            with loaded as arrays:
+                if len(arrays.files) > 64:
+                    raise Damage(f"{path.name}: holds {len(arrays.files)} arrays")
+                return {name: arrays[name] for name in arrays.files}
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:  # .npz files are zips
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:  # .npz files are zips
         raise Damage(f"{path.name}: not a readable array file ({str(exc)[:120]})") from None
 
 
@@ -251,7 +257,7 @@ def _trail(value: Any, epochs: int) -> list[list[float]]:
         if not isinstance(point, list) or len(point) != 3:
             raise Damage("progress.json: each trail point is [x, loss, accuracy]")
         x = _number("progress.json", "trail x", point[0], 0, epochs)
-        points.append([x, *(_number("progress.json", "trail value", v, 0, 1e9) for v in point[1:])])
+        points.append([x, *(_number("progress.json", "trail value", v, 0, MAX_LOSS) for v in point[1:])])
     return points
 
 

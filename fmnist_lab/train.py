@@ -33,7 +33,7 @@ from .callbacks import (
     StopAtLoss,
     early_stopping,
 )
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .data import Dataset, load_dataset, prepare
 from .model import build_model
 from .runs import RunStore
@@ -91,6 +91,8 @@ def make_splits(config: TrainConfig, dataset: Dataset) -> Splits:
         cut = len(x_train) - max(1, round(len(x_train) * config.holdout_fraction))
         x_train, x_val, y_train, y_val = x_train[:cut], x_train[cut:], y_train[:cut], y_train[cut:]
     x_train, y_train = biased(config, x_train, y_train)
+    if not len(x_train):
+        raise ConfigError("These settings leave no training images (check the training images and class shares).")
     scale = lambda images: prepare(images, config.normalize)  # noqa: E731
     labels = lambda y: np.asarray(y, dtype=np.int32)  # noqa: E731
     if x_val is None or y_val is None:
@@ -144,9 +146,9 @@ def train_run(
             result = save_run(store, run_id, fitted)
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-        store.set_status(run_id, "failed", error=reason)
+        store.record_end(run_id, "failed", error=reason)  # the lock's release tells other processes if this fails
         raise
-    store.set_status(run_id, result.state, stop_reason=result.stop_reason)
+    store.record_end(run_id, result.state, stop_reason=result.stop_reason)  # from memory if the disk is full
     return result
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from fmnist_lab import ui
 from fmnist_lab.runs import RunStoreError
+from fmnist_lab.ui.code_ui import code_view
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view
 
@@ -14,7 +15,8 @@ ui.dataset_or_stop()  # fail here, with the how-to, rather than in the training 
 controls, view = st.columns([1, 2], gap="large")
 with controls:
     config = train_controls()
-    busy = current is not None and runs.load(current).is_active
+    watched = runs.load(current) if current is not None else None
+    busy = watched is not None and watched.is_active and ui.may_stop(watched)  # someone else's run never blocks you
     if isinstance(config, str):
         st.error(config)
     else:
@@ -35,6 +37,8 @@ with controls:
         else:
             ui.set_current_run(started.id)
             st.rerun()
+    if not isinstance(config, str) and st.toggle("Show the code", key="train_show_code", help="The Keras code"):
+        code_view(config, key="train_code")
 with view:
     if current is None:
         st.info("Choose settings and press **Train**. Training runs in the background: change pages or reload freely.")

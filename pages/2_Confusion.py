@@ -12,7 +12,7 @@ run = analysis.run_or_stop(runs, current)
 epoch = analysis.epoch_ui(runs, run, "confusion")
 probabilities, labels = analysis.run_predictions(runs, run.id, epoch)
 cm, report = analysis.run_confusion(runs, run.id, epoch)
-st.caption(f"{run.label()} · {len(labels):,} test images · {analysis.epoch_note(epoch)}")
+st.caption(f"{ui.plain(run.label())} · {len(labels):,} test images · {analysis.epoch_note(epoch)}")
 
 normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
 st.plotly_chart(charts.confusion_heatmap(cm, normalised))
@@ -20,7 +20,9 @@ st.plotly_chart(charts.confusion_heatmap(cm, normalised))
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Per class")
-    st.dataframe(report.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.1%}", "accuracy": "{:.1%}"}))
+    per_class = report.drop(columns="accuracy")  # a class's accuracy is its recall: one column, not two
+    st.dataframe(per_class.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.1%}"}))
+    st.caption("Recall is the class's accuracy: the share of its images the model got right.")
 with right:
     st.subheader("Most confused pairs")
     pairs = metrics.most_confused_pairs(cm, top=6)

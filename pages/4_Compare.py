@@ -3,6 +3,7 @@
 import streamlit as st
 
 from fmnist_lab import charts, compare, metrics, ui
+from fmnist_lab.data import CLASS_NAMES
 from fmnist_lab.runs import RunStoreError
 from fmnist_lab.ui import analysis
 
@@ -21,7 +22,10 @@ with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=Fa
             st.error(f"**Could not start the runs.** {exc}")
         else:
             ui.set_current_run(pair[-1])
-            st.success("Both runs started with every other setting and the seed equal. Watch them on Train.")
+            st.session_state["compare_started"] = True
+            st.rerun()  # the sidebar, drawn before the click, now shows the new run
+    if st.session_state.pop("compare_started", False):
+        st.success("Both runs started with every other setting and the seed equal. Watch them on Train.")
 
 candidates = analysis.analysable_runs(runs)
 if len(candidates) < 2:
@@ -55,7 +59,7 @@ epoch = analysis.common_epoch_ui(runs, chosen, "compare")  # below: the runs as 
 confusions = [analysis.or_stop(lambda r=run: analysis.run_confusion(runs, r.id, epoch), run.name) for run in chosen]
 st.plotly_chart(charts.class_accuracy_comparison(names, [report["accuracy"] for _, report in confusions]))
 
-st.subheader(f"{names[0]} vs {names[1]}, {analysis.epoch_note(epoch)}")
+st.subheader(f"{ui.plain(names[0])} vs {ui.plain(names[1])}, {analysis.epoch_note(epoch)}")
 (probs_a, labels_a), (probs_b, labels_b) = (analysis.run_predictions(runs, run.id, epoch) for run in chosen[:2])
 try:
     flips = metrics.flipped(labels_a, probs_a, probs_b, labels_b)
@@ -67,5 +71,9 @@ st.plotly_chart(
 )
 for key, winner, loser, probs in (("a_only", names[0], names[1], probs_b), ("b_only", names[1], names[0], probs_a)):
     shown = flips[key][:12]
-    st.markdown(f"**Right in {winner}, wrong in {loser}**: {len(flips[key])} images (the loser's guess below)")
-    analysis.gallery(dataset.x_test[shown], [analysis.top_caption(i, probs[i], k=1) for i in shown])
+    st.markdown(
+        f"**Right in {ui.plain(winner)}, wrong in {ui.plain(loser)}**: {len(flips[key])} images "
+        "(the true class, then the loser's guess)"
+    )
+    captions = [f"true {CLASS_NAMES[labels_a[i]]} → {analysis.top_caption(i, probs[i], k=1)}" for i in shown]
+    analysis.gallery(dataset.x_test[shown], captions)

@@ -12,8 +12,16 @@ finished = sorted(analysis.analysable_runs(runs), key=lambda run: -(run.test_acc
 if not finished:
     st.info("No finished runs on this server yet.")
     st.stop()
-table = compare.summary_table(finished)
-table.insert(1, "settings", [run.config.summary() for run in finished])
+groups = compare.data_groups(finished)
+group = st.radio(
+    "Ranked among runs with",
+    list(groups),
+    horizontal=True,
+    key="gallery_group",
+    help="Fewer training (or test) images change the scores: runs are ranked only against runs like them.",
+)
+finished = groups[group]
+table = compare.gallery_table(finished)
 picked = st.dataframe(
     table.style.format(compare.TABLE_FORMAT, na_rep="–"),
     hide_index=True,

@@ -18,7 +18,7 @@ except RunNotFound as exc:
     st.stop()
 probabilities, labels = analysis.run_predictions(runs, run.id)
 activation, units = run.config.activation, weights[0].shape[1]
-st.caption(f"{run.label()} · computed in NumPy from the stored weights")
+st.caption(f"{ui.plain(run.label())} · computed in NumPy from the stored weights")
 tab_names = ["What each neuron looks for", "One image's path", "Hidden-space map", "Deeper layers"]
 # Only the open tab runs (on_change="rerun"): the map's PCA waits until someone looks at it
 neurons, path_tab, map_tab, deeper = st.tabs(tab_names, key="inside_tab", on_change="rerun")

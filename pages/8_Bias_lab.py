@@ -19,7 +19,8 @@ with st.expander("Set up the exercise", expanded=not exercise):
     st.markdown(
         "One click queues: a **baseline** on every training image, the **biased** run, and one run per "
         "mitigation — **class-weights** (rare images count more in the loss), **oversample** (repeat "
-        "them), **augment** (add shifted and mirrored copies) — with 128 units and everything else equal."
+        "them), **augment** (add shifted and mirrored copies), and an **L2 penalty** (which the notes also "
+        "list) — with 128 units and everything else equal."
     )
     starved, share, epochs = bias_ui.exercise_ui()
     if st.button("Set up the exercise", icon=":material/play_arrow:", key="bias_setup"):

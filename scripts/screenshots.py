@@ -10,6 +10,7 @@ would not grow; see ``lab_server.VIEWPORT``):
     home.png  train.png  confusion.png  predictions.png  compare.png   the finished runs
     train-live.png                                                     a third run, started with the
                                                                        Train button, while it trains
+    train-1024.png  train-1920.png                                     Train at laptop and desktop sizes
 
 Usage (from the repository root):
 
@@ -44,6 +45,9 @@ UNITS = (128, 1024)
 LIVE_EPOCHS = 10  # long enough to catch the live chart mid-run
 SLIDER_EPOCHS = 5  # the Epochs slider's default
 TRAINING_TIMEOUT = 180.0  # seconds for the live run to show two epochs
+
+
+SCREENS = ((1024, 768), (1920, 1080))  # train-1024.png, train-1920.png
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -109,6 +113,9 @@ def take_screenshots(server: lab_server.LabServer, small: str, out: Path) -> Non
         ):
             shoot(page, server.url + path, out / f"{name}.png")
         shoot_live(lab_server.new_page(browser), server, out / "train-live.png")
+        for width, height in SCREENS:  # a laptop and a desktop screen, as the learner sees them
+            screen = lab_server.new_page(browser, width, height)
+            shoot(screen, f"{server.url}/Train?run={small}", out / f"train-{width}.png")
         browser.close()
 
 

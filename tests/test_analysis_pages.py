@@ -11,6 +11,7 @@ from PIL import Image
 
 from fmnist_lab import RunStore
 from fmnist_lab.data import CLASS_NAMES
+from fmnist_lab.ui import plain
 
 from .test_pages import figures, open_page, tensorflow_modules_after, texts, values
 
@@ -106,7 +107,7 @@ def test_softmax_playground(app_env: Path) -> None:
         np.exp([0.2, 0.6, 0.8, 0.4]) / np.exp([0.2, 0.6, 0.8, 0.4]).sum(),
     )
     app.text_input(key="pred_logits").input("1, two").run()
-    assert any("separated by commas" in e.value for e in app.error)
+    assert any("such as `1, 3, 4, 2`" in e.value for e in app.error)
 
 
 def png(image: Image.Image) -> bytes:
@@ -181,8 +182,13 @@ def test_compare_flipped_images_are_counted_correctly(runs: list) -> None:
     right_a, right_b = pa.argmax(1) == labels, pb.argmax(1) == labels
     app = open_page("pages/4_Compare.py")
     shown = texts(app)
-    assert f"wrong in 2: {large.name}**: {int(np.sum(right_a & ~right_b))} images" in shown
-    assert f"wrong in 1: {small.name}**: {int(np.sum(right_b & ~right_a))} images" in shown
+    assert f"wrong in {plain(f'2: {large.name}')}**: {int(np.sum(right_a & ~right_b))} images" in shown
+    assert f"wrong in {plain(f'1: {small.name}')}**: {int(np.sum(right_b & ~right_a))} images" in shown
+    captions = [image.caption for element in app.get("imgs") for image in element.proto.imgs]
+    assert len(captions) == min(int(np.sum(right_a & ~right_b)), 12) + min(int(np.sum(right_b & ~right_a)), 12)
+    for caption in captions:  # "true Shirt → #1234 · T-shirt/top 61%": the true class, then the wrong guess
+        true, guess = caption.removeprefix("true ").split(" → #")
+        assert true == CLASS_NAMES[labels[int(guess.split(" ")[0])]]
 
 
 def test_train_pair_button_queues_both_runs(runs: list) -> None:
@@ -191,6 +197,8 @@ def test_train_pair_button_queues_both_runs(runs: list) -> None:
     app.slider(key="compare_epochs").set_value(1)
     app.button(key="compare_train_pair").click().run()
     new = [run for run in RunStore().list() if run.id not in before]
+    assert app.selectbox(key="sidebar_run").value == app.query_params["run"] in {run.id for run in new}
+    assert any("Both runs started" in s.value for s in app.success)
     assert sorted(run.config.hidden_units for run in new) == [(128,), (1024,)]
     a, b = (run.config.to_dict() | {"hidden_units": None} for run in new)
     assert a == b and new[0].config.epochs == 1

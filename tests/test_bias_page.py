@@ -62,14 +62,16 @@ def test_set_up_the_exercise_queues_every_run_with_all_else_equal(
         "class-weights",
         "oversample",
         "augment",
+        "L2 penalty",
     ]
     assert queued[0].config == TrainConfig(epochs=3)
     assert all(
-        run.config == TrainConfig(epochs=3, class_shares=((4, 0.2),), balance=run.config.balance) for run in queued[1:]
+        run.config == TrainConfig(epochs=3, class_shares=((4, 0.2),), balance=run.config.balance, l2=run.config.l2)
+        for run in queued[1:]
     )
     assert app.query_params["exercise"] == ",".join(run.id for run in queued)
     table = app.dataframe[0].value
-    assert list(table["state"]) == ["queued"] * 5 and "Starved class: **Coat**." in texts(app)
+    assert list(table["state"]) == ["queued"] * 6 and "Starved class: **Coat**." in texts(app)
 
 
 def test_finished_runs_fill_the_table_and_the_charts(app_env: Path) -> None:

@@ -54,7 +54,8 @@ def test_classic_pair_differs_only_in_units() -> None:
 def test_the_bias_exercise_differs_only_in_the_bias_settings() -> None:
     runs = compare.bias_exercise(4, 0.2, 3, base=TrainConfig(seed=7, label_noise={"Bag": 0.5}))
     roles = [compare.exercise_role(config) for config in runs]
-    assert roles == ["baseline", "biased", "class-weights", "oversample", "augment"]
+    assert roles == ["baseline", "biased", "class-weights", "oversample", "augment", "L2 penalty"]
     assert runs[0] == TrainConfig(seed=7, epochs=3)  # the base's label noise is not part of the exercise
-    assert all(c == TrainConfig(seed=7, epochs=3, class_shares=((4, 0.2),), balance=c.balance) for c in runs[1:])
+    same = [TrainConfig(seed=7, epochs=3, class_shares=((4, 0.2),), balance=c.balance, l2=c.l2) for c in runs[1:]]
+    assert runs[1:] == same and [c.l2 for c in runs[1:]] == [0, 0, 0, 0, compare.EXERCISE_L2]
     assert compare.starved_class(runs) == 4 and compare.starved_class(runs[:1]) is None

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist_lab import RunStore
+from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.runs import DamagedRun, RunNotFound
 
@@ -200,3 +200,31 @@ def test_no_page_raises_on_any_damaged_run(corpus: tuple[RunStore, str, dict[str
 def test_listing_pages_skip_damaged_runs(corpus: tuple[RunStore, str, dict[str, str]], page: str) -> None:
     app = open_page(page)
     assert not app.exception
+
+
+def test_a_digit_that_is_not_ascii_is_damage_not_a_crash(isolated_lab: Path) -> None:
+    store = RunStore()
+    run = store.create(TrainConfig())
+    info = json.loads((store.path(run.id) / "run.json").read_text())
+    info["config"]["class_shares"] = {"²": 0.1}  # str.isdigit() says yes, int() says no
+    (store.path(run.id) / "run.json").write_text(json.dumps(info))
+    with pytest.raises(DamagedRun, match="run.json"):
+        store.load(run.id)
+    assert store.list() == []
+
+
+@pytest.mark.parametrize("kind", ["flipped byte in a compressed member", "a bare .npy"])
+def test_odd_array_files_are_damage(isolated_lab: Path, kind: str) -> None:
+    store = RunStore()
+    run = store.create(TrainConfig())
+    path = store.path(run.id) / "predictions.npz"
+    if kind == "a bare .npy":
+        with open(path, "wb") as file:
+            np.save(file, np.zeros((5, 10), np.float32))
+    else:
+        np.savez_compressed(path, probabilities=np.full((2000, 10), 0.1, np.float32), labels=np.zeros(2000, np.uint8))
+        data = bytearray(path.read_bytes())
+        data[len(data) // 3] ^= 0xFF
+        path.write_bytes(bytes(data))
+    with pytest.raises(RunNotFound, match="predictions"):
+        store.predictions(run.id)

@@ -32,10 +32,10 @@ def open_page(path: str, **query: str) -> AppTest:
     return app.run()
 
 
-def finished_run(store: RunStore, **settings: object) -> str:
+def finished_run(store: RunStore, owner: str | None = None, **settings: object) -> str:
     """A run as a finished training leaves it, made without training."""
     config = TrainConfig(**{"hidden_units": (16,), "epochs": 2, **settings})
-    run = store.create(config)
+    run = store.create(config, owner=owner)
     history = [
         {
             "epoch": 1,

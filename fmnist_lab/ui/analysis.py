@@ -11,7 +11,15 @@ import streamlit as st
 
 from .. import forward, metrics
 from ..runs import Run, RunNotFound, RunStore
-from .common import RUN_PARAM
+from .common import RUN_PARAM, plain
+
+NO_ANALYSIS = {  # why a run has nothing to analyse, and what next
+    "queued": "is waiting in the queue; its analysis appears once it has finished.",
+    "running": "is running; its analysis appears once it has finished.",
+    "stopped": "ended before it had results (it left the queue, or was stopped before its first epoch). "
+    "Pick a finished run in the sidebar, or train a new one.",
+    "failed": "failed, so there is nothing to analyse. Its Train page says why; pick another run or train again.",
+}
 
 T = TypeVar("T")
 ANALYSABLE = ("finished", "stopped")
@@ -108,20 +116,28 @@ def analysable_runs(runs: RunStore) -> list[Run]:
 
 def run_or_stop(runs: RunStore, current: str | None) -> Run:
     """The current run if it has test-set predictions; otherwise say what to do and stop the page."""
+    run = run_or_note(runs, current)
+    if run is None:
+        st.stop()
+    return run
+
+
+def run_or_note(runs: RunStore, current: str | None) -> Run | None:
+    """The current run if it has test-set predictions; otherwise say what to do and return None."""
     if current is None:
         st.info("No run chosen yet. Pick one in the sidebar, or train one on the Train page.")
         st.page_link("pages/1_Train.py", label="Go to Train", icon=":material/model_training:")
-        st.stop()
+        return None
     run = runs.load(current)
     if run.state not in ANALYSABLE or not run.metrics:
-        st.info(f"Run **{run.name}** is {run.state}; its analysis appears once it has finished.")
-        st.page_link("pages/1_Train.py", label="Watch it on Train", query_params={RUN_PARAM: run.id})
-        st.stop()
+        st.info(f"Run **{plain(run.name)}** {NO_ANALYSIS.get(run.state, NO_ANALYSIS['queued'])}")
+        st.page_link("pages/1_Train.py", label="See it on Train", query_params={RUN_PARAM: run.id})
+        return None
     try:
         run_predictions(runs, run.id)
     except (RunNotFound, FileNotFoundError) as exc:
         st.error(f"This run's stored predictions cannot be read: {exc}")
-        st.stop()
+        return None
     return run
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from pathlib import Path
 
 import streamlit as st
 
+from .. import ownership, paths
 from ..data import DataError, Dataset, load_dataset
 from ..executor import Executor, executor
-from ..runs import DamagedRun, InvalidRunId, RunNotFound, RunStore
+from ..runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
 from ..share import shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,14 +24,42 @@ PAGES = (  # (file, label, icon); a page is listed once its file exists
     ("pages/6_Inside.py", "Inside", ":material/neurology:"),
     ("pages/7_Sweep.py", "Sweep", ":material/trending_up:"),
     ("pages/8_Bias_lab.py", "Bias lab", ":material/balance:"),
+    ("pages/9_Lessons.py", "Lessons", ":material/school:"),
 )
 RUN_PARAM = "run"  # ?run=<id> in the URL
 CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at
-OWNER_KEY = "session_owner"
+OWNER_KEY = "session_owner"  # session state: the owner id this browser's runs carry
+OWNER_COOKIE = "fmnist_owner"  # the browser keeps its random owner key here, across reloads and tabs
+COOKIE_DAYS = 365
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")  # escaped with a backslash
+INSTRUCTOR_KEY = "instructor"  # session state: True once the instructor's secret was entered
 
 
 def page_setup(title: str, icon: str) -> None:
     st.set_page_config(page_title=f"{title} · fmnist-lab", page_icon=icon, layout="wide")
+
+
+SAFE_OPTIONS = {  # what .streamlit/config.toml sets, and why it matters on a shared server
+    "server.enableXsrfProtection": (True, "cross-site request protection"),
+    "client.showErrorDetails": ("none", "no tracebacks for learners"),
+}
+MAX_UPLOAD_MB = 2  # the pictures a learner uploads; .streamlit/config.toml's server.maxUploadSize
+
+
+def safe_server_or_stop() -> None:
+    """Serve nothing if the server started without the lab's settings (e.g. from another folder)."""
+    wrong = [why for option, (value, why) in SAFE_OPTIONS.items() if st.get_option(option) != value]
+    if st.get_option("server.address") is None:
+        wrong.append("an address to listen on (unset, Streamlit listens on every network interface)")
+    if st.get_option("server.maxUploadSize") > MAX_UPLOAD_MB:
+        wrong.append(f"a {MAX_UPLOAD_MB} MB upload limit")
+    if wrong:
+        st.error(
+            "**This lab server started without its safety settings** (" + "; ".join(wrong) + "). "
+            "Stop it and start it with `./scripts/start.sh`, or run `streamlit run dashboard.py` in the "
+            "lab's folder, where `.streamlit/config.toml` is."
+        )
+        st.stop()
 
 
 def store() -> RunStore:
@@ -40,8 +69,14 @@ def store() -> RunStore:
 def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | None]:
     """What every page does first: configure, find the current run, draw the sidebar and title."""
     page_setup(label, icon)
+    safe_server_or_stop()
     runs = store()
     runs_executor().refresh()  # a run nothing works on any more shows as failed, on every page
+    if problem := runs.problem():
+        st.warning(
+            f"**{problem}** Runs can be looked at, but not trained, until it has space again "
+            f"(free some, or set {paths.HOME_ENV} to another folder and restart the lab)."
+        )
     session_owner()
     current = current_run_id(runs)
     sidebar(runs, current)
@@ -68,8 +103,64 @@ def _server_executor(root: str) -> Executor:
 
 
 def session_owner() -> str:
-    """An opaque token for this browser session; its runs are listed first."""
-    return st.session_state.setdefault(OWNER_KEY, secrets.token_hex(8))
+    """The owner id of this browser: its runs are listed first (★), and only it may stop them.
+
+    The random key lives in a cookie, so a reload or a new tab of the same browser keeps it;
+    unlike a key in the address, a cookie does not travel with a shared link.
+    """
+    if OWNER_KEY not in st.session_state:
+        key = st.context.cookies.get(OWNER_COOKIE)
+        if not ownership.valid_key(key):
+            key = ownership.new_key()
+            _set_cookie(OWNER_COOKIE, key)
+        st.session_state[OWNER_KEY] = ownership.owner_id(key)
+    return st.session_state[OWNER_KEY]
+
+
+def _set_cookie(name: str, value: str) -> None:
+    """Streamlit reads cookies but cannot set them: a one-line script in the page does."""
+    cookie = f"{name}={value}; path=/; max-age={COOKIE_DAYS * 86400}; SameSite=Strict"
+    st.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True)
+
+
+def plain(text: str) -> str:
+    """``text`` (a run name) shown as typed in Markdown: no links, images, emphasis or colours."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def is_instructor() -> bool:
+    return bool(st.session_state.get(INSTRUCTOR_KEY))
+
+
+def may_stop(run: Run) -> bool:
+    """Whether this browser may stop ``run`` or take it out of the queue."""
+    return ownership.may_stop(run, session_owner(), is_instructor())
+
+
+def instructor_login() -> None:
+    """A password box in the sidebar when the host set an instructor key; the entry is never shown back."""
+    if not ownership.instructor_enabled():
+        return
+    if is_instructor():
+        st.caption(":material/school: Instructor mode: you may stop any run.")
+        return
+    with st.expander("Instructor", icon=":material/school:"):
+        st.text_input(
+            "Instructor key",
+            type="password",
+            key="instructor_entry",
+            on_change=_check_instructor,
+            help=f"The secret the host set in {ownership.INSTRUCTOR_ENV}; lets you stop any learner's run.",
+        )
+        if st.session_state.get("instructor_refused"):
+            st.caption("That is not the instructor key.")
+
+
+def _check_instructor() -> None:
+    entered = st.session_state.get("instructor_entry", "")
+    st.session_state[INSTRUCTOR_KEY] = ownership.is_instructor(entered)
+    st.session_state["instructor_refused"] = bool(entered) and not st.session_state[INSTRUCTOR_KEY]
+    st.session_state["instructor_entry"] = ""  # never left in the page
 
 
 def dataset_or_stop() -> Dataset:
@@ -118,6 +209,7 @@ def sidebar(runs: RunStore, current: str | None) -> None:
             if (ROOT / file).exists():
                 st.page_link(file, label=label, icon=icon, query_params=params)
         st.divider()
+        instructor_login()
         stored = runs.list()
         if not stored:
             st.caption("No runs yet: train one on the Train page.")

@@ -18,6 +18,7 @@ import streamlit as st
 
 from .. import share
 from ..config import DEFAULT, DEFAULT_LEARNING_RATES, OPTIMIZERS, SETTINGS, ConfigError, Setting, TrainConfig
+from ..limits import host_limits
 from ..share import SharedSetup
 
 CUSTOM = "custom…"
@@ -199,9 +200,10 @@ def _config(values: dict[str, Any]) -> TrainConfig | str:
     if isinstance(units := values["hidden_units"], str):
         return units
     try:
-        return TrainConfig(**values)
+        config = TrainConfig(**values)
     except ConfigError as exc:
         return str(exc)
+    return host_limits().exceeded(config) or config
 
 
 def _address_params() -> dict[str, list[str]]:
@@ -253,6 +255,10 @@ def _fit_to_widgets(setup: SharedSetup) -> SharedSetup:
             continue
         config = replace(config, **{field: getattr(DEFAULT, field)})
         notes.append(f"`{setting.param}={setting.format(value)}`: {why}; using the default.")
+    for field, why in host_limits().problems(config).items():  # the host's caps (limits.py)
+        value = SETTINGS[field].format(getattr(config, field))
+        config = replace(config, **{field: getattr(DEFAULT, field)})
+        notes.append(f"`{SETTINGS[field].param}={value}`: {why} Using the default.")
     return replace(setup, config=config, notes=tuple(notes))
 
 

@@ -1,4 +1,4 @@
-"""Widgets of the Predictions page: choosing a test image, and the softmax playground."""
+"""Widgets of the Predictions page: test images, the softmax playground and your own picture."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import metrics
-from ..data import CLASS_NAMES
+from .. import charts, images, metrics
+from ..data import CLASS_NAMES, Dataset
+from ..runs import Run, RunNotFound, RunStore
+from . import analysis
+from .common import set_current_run
 
 MODES = {
     "all": "by index",
@@ -45,14 +48,12 @@ def softmax_playground() -> None:
         "The last layer turns ten scores (*logits*) into probabilities: "
         "$p_i = e^{z_i/T} / \\sum_j e^{z_j/T}$. Edit the scores and the temperature $T$."
     )
-    text = st.text_input("Logits, comma-separated", DEFAULT_LOGITS, key="pred_logits")
+    text = st.text_input("Logits", DEFAULT_LOGITS, key="pred_logits", help="`1, 3, 4, 2`, `[1, 3, 4, 2]` or `1 3 4 2`")
     temperature = st.slider("Temperature", 0.1, 5.0, 1.0, 0.1, key="pred_temperature")
     try:
-        logits = [float(part) for part in text.split(",") if part.strip()]
-        if not 2 <= len(logits) <= 20 or not np.all(np.isfinite(logits)):
-            raise ValueError
+        logits = metrics.parse_numbers(text)
     except ValueError:
-        st.error("Enter between 2 and 20 numbers separated by commas, such as `1, 3, 4, 2`.")
+        st.error("Enter between 2 and 20 numbers, such as `1, 3, 4, 2` (brackets and spaces are fine too).")
         return
     probabilities = metrics.softmax(np.array(logits), temperature)
     table = pd.DataFrame({"logit": logits, "probability": probabilities}, index=[f"z{i}" for i in range(len(logits))])
@@ -61,3 +62,63 @@ def softmax_playground() -> None:
     cols[0].metric("Sum of probabilities", f"{probabilities.sum():.4f}")
     cols[1].metric("Argmax", f"z{int(np.argmax(probabilities))}")
     st.caption("Low temperature sharpens the distribution towards the argmax; high temperature flattens it.")
+
+
+def test_images(runs: RunStore, run: Run, dataset: Dataset) -> None:
+    """Pick a test image; its picture, true and predicted class, and the softmax bars."""
+    epoch = analysis.epoch_ui(runs, run, "pred")
+    probabilities, labels = analysis.run_predictions(runs, run.id, epoch)
+    index = choose_test_image(labels, probabilities)
+    if index is None:
+        return
+    guess = int(probabilities[index].argmax())
+    picture, bars = st.columns([1, 3])
+    picture.image(analysis.enlarge(dataset.x_test[index], 6), caption=f"test image #{index}")
+    picture.caption(f"Outputs {analysis.epoch_note(epoch)}: watch the bars sharpen as training goes on.")
+    picture.markdown(f"True: **{CLASS_NAMES[labels[index]]}**  \nPredicted: **{CLASS_NAMES[guess]}**")
+    bars.plotly_chart(charts.softmax_bars(probabilities[index].tolist(), int(labels[index])), key="pred_bars")
+    output = np.array2string(probabilities[index], precision=3, suppress_small=True)
+    st.code(f"model.predict(test_images)[{index}]\n{output}", language="python")
+
+
+def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
+    """Upload a picture and see what a trained run makes of it; without a run, offer to pick one."""
+    if run is None:
+        _pick_run(runs, current)
+        return
+    st.caption(
+        "The model must always pick one of the ten classes: a picture that is not clothing still gets "
+        "a confident-looking answer."
+    )
+    upload = st.file_uploader(
+        "One clothing item, PNG or JPEG, up to 2 MB", type=["png", "jpg", "jpeg"], key="pred_upload"
+    )
+    if upload is None:
+        return
+    try:
+        prepared = images.prepare_upload(upload.getvalue())
+    except images.ImageError as exc:
+        st.error(f"**That file cannot be used.** {exc}")
+        return
+    picture, bars = st.columns([1, 3])
+    picture.image(analysis.enlarge(prepared.image, 6), caption="what the model sees (28×28)")
+    if prepared.inverted:
+        picture.caption("Inverted: the background was light; Fashion-MNIST garments are light on black.")
+    try:
+        bars.plotly_chart(charts.softmax_bars(analysis.predict_one(runs, run, prepared.image).tolist()), key="own_bars")
+    except RunNotFound as exc:
+        bars.warning(f"{exc} Train a new run to try your own picture.")
+
+
+def _pick_run(runs: RunStore, current: str | None) -> None:
+    """Your own picture needs a trained run: a picker of finished runs, or the way to train one."""
+    st.info("**Your own picture needs a trained run** to score it. Pick one here, or train one on the Train page.")
+    finished = analysis.analysable_runs(runs)
+    if not finished:
+        st.page_link("pages/1_Train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    labels = {run.id: run.label() for run in finished}
+    chosen = st.selectbox("Run", list(labels), None, format_func=labels.__getitem__, key="pred_own_run")
+    if chosen is not None and chosen != current:
+        set_current_run(chosen)
+        st.rerun()  # every tab and the sidebar now show the chosen run

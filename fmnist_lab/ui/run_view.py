@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 
-from .. import charts
+from .. import charts, ownership
+from .. import progress as where
 from ..runs import DamagedRun, Run, RunNotFound, RunStore
-from .common import PAGES, ROOT, RUN_PARAM, runs_executor
+from .code_ui import code_view
+from .common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
 
 POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
+CURVES_NOTE = (
+    "Training scores (dashed) are averaged over each epoch while the model was still learning; held-out "
+    "scores (solid) come from the model at the epoch's end, so early on training accuracy can trail held-out."
+)
+TRAINING_TIME_HELP = "Scaling the data, building the model and fitting it; not the final scoring."
 QUEUE_POLL_SECONDS = 3.0  # and this often while it waits in the queue (a room of waiting learners is cheap)
 
 
@@ -24,8 +32,10 @@ def run_view(runs: RunStore, run_id: str) -> None:
 
 def _run_view(runs: RunStore, run_id: str) -> None:
     run = runs.load(run_id)
-    st.subheader(run.name)
-    st.caption(f"`{run.id}` · {run.config.summary()} · {run.config.parameter_count:,} parameters")
+    st.subheader(plain(run.name))
+    st.caption(f"`{run.id}` · {plain(run.config.summary())} · {run.config.parameter_count:,} parameters")
+    if ownership.is_mine(run, session_owner()):
+        rename(runs, run)
     if run.is_active:
         every = POLL_SECONDS if run.state == "running" else QUEUE_POLL_SECONDS
         st.fragment(_live, run_every=every)(runs, run_id)
@@ -55,13 +65,17 @@ def _live_view(runs: RunStore, run_id: str) -> None:
         _queued(runs, run)
         return
     progress = runs.progress(run_id)
-    st.progress(_fraction(progress), text=progress_text(progress, runs.cancel_requested(run_id)))
     history = runs.history(run_id)
+    first = _first_sample(run_id, progress)
+    text = progress_text(progress, runs.cancel_requested(run_id), first, history)
+    st.progress(where.fraction_done(progress), text=text)
     figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
     st.plotly_chart(figure, key="live_curves")
-    if st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
-        runs_executor().cancel(run_id)
-        st.toast("Stopping… the run keeps what it has learnt.")
+    st.caption(CURVES_NOTE)
+    if not may_stop(run):
+        st.caption(f":material/lock: You are watching someone else's run. {ownership.who_may_stop(run)}")
+    elif st.button("Stop", icon=":material/stop:", key="train_stop", help="End training now; keep what it learnt."):
+        _ask(lambda: runs_executor().cancel(run_id), "Stopping… the run keeps what it has learnt.")
 
 
 def _queued(runs: RunStore, run: Run) -> None:
@@ -69,28 +83,41 @@ def _queued(runs: RunStore, run: Run) -> None:
     place = runs_executor().queue_position(run.id)
     line = f"number {place} in line" if place else "starting"
     st.info(f"**Queued** ({line}): at most {runs_executor().capacity()} trainings run at once on this server.")
-    if st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
-        runs_executor().cancel(run.id)
-        st.toast("Leaving the queue…")
+    if not may_stop(run):
+        st.caption(f":material/lock: Someone else's run. {ownership.who_may_stop(run)}")
+    elif st.button("Leave the queue", icon=":material/close:", key="train_unqueue"):
+        _ask(lambda: runs_executor().cancel(run.id), "Leaving the queue…")
 
 
-def progress_text(progress: dict, stopping: bool = False) -> str:
+def _ask(action: Callable[[], None], done: str) -> None:
+    """Run a button's action; a store that cannot be written is a message, not a traceback."""
+    try:
+        action()
+    except OSError as exc:
+        st.error(f"**That did not work:** the lab cannot write to its store ({exc.strerror or exc}).")
+    else:
+        st.toast(done)
+
+
+def progress_text(
+    progress: dict, stopping: bool = False, first: where.Sample | None = None, history: list | tuple = ()
+) -> str:
     """``Epoch 2/5 · batch 900/1,875 · about 12 s left``."""
     if stopping:
         return "Stopping…"
     if not progress:
         return "Starting: loading TensorFlow and the data…"
-    done = _fraction(progress)
-    elapsed = progress.get("elapsed", 0.0)
-    left = f" · about {_duration(elapsed * (1 - done) / done)} left" if done > 0.02 else ""
+    seconds = where.seconds_left(progress, first, history)
+    left = "" if seconds is None else f" · about {_duration(seconds)} left"
     return f"Epoch {progress['epoch']}/{progress['epochs']} · batch {progress['batch']:,}/{progress['steps']:,}{left}"
 
 
-def _fraction(progress: dict) -> float:
-    if not progress:
-        return 0.0
-    done = (progress["epoch"] - 1 + progress["batch"] / max(progress["steps"], 1)) / progress["epochs"]
-    return min(max(done, 0.0), 1.0)
+def _first_sample(run_id: str, progress: dict) -> where.Sample | None:
+    """The first moment of the run this session saw after a batch had trained (the pace starts there)."""
+    seen = st.session_state.setdefault("live_first_sample", {})
+    if run_id not in seen and progress and (now := where.sample(progress)) is not None:
+        seen[run_id] = now
+    return seen.get(run_id)
 
 
 def _duration(seconds: float) -> str:
@@ -99,39 +126,76 @@ def _duration(seconds: float) -> str:
 
 def results(runs: RunStore, run: Run) -> None:
     """Test metrics, why training ended, the curves and links to look closer."""
-    if run.state == "failed":
-        st.error(f"**Training failed.** {run.status.get('error', 'No reason was recorded.')}")
+    ended_note(run)
     metrics = run.metrics
+    history = runs.history(run.id)
     if metrics:
-        per_epoch = metrics.get("seconds_per_epoch")
-        top, bottom = st.columns(3), st.columns(3)
-        top[0].metric("Test accuracy", f"{metrics['test_accuracy']:.2%}")
-        top[1].metric("Test loss", f"{metrics['test_loss']:.3f}")
-        top[2].metric("Epochs run", metrics["epochs_run"])
-        bottom[0].metric("Parameters", f"{metrics['parameters']:,}")
-        bottom[1].metric("Seconds per epoch", "–" if per_epoch is None else f"{per_epoch:.1f}")
-        bottom[2].metric(
-            "Training time",
-            f"{metrics['train_seconds']:.1f} s",
-            help="Scaling the data, building the model and fitting it; not the final scoring.",
-        )
+        score_cards(metrics, history)
         st.info(f"**Why training ended:** {metrics['stop_reason']}")
         if best := metrics.get("best_epoch"):
             st.caption(
                 f"Early stopping kept the best weights: the test scores are from the restored best epoch {best}."
             )
-    history = runs.history(run.id)
     if history:
         figure = charts.training_curves(
             history, None, run.config.stop_loss, run.config.epochs, metrics.get("best_epoch")
         )
         st.plotly_chart(figure)
+        st.caption(CURVES_NOTE)
     if metrics:
         links = [(file, label, icon) for file, label, icon in PAGES[2:5] if (ROOT / file).exists()]
         st.markdown("**Look closer at this run:**")
         for col, (file, label, icon) in zip(st.columns(3), links, strict=False):
             col.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
+        with st.expander("The code", icon=":material/code:"):
+            code_view(run.config, key="run_code", run_id=run.id)
+
+
+def score_cards(metrics: dict, history: list) -> None:
+    """Six numbers, two to a row: a 1024-pixel screen shows each value and label whole."""
+    per_epoch = metrics.get("seconds_per_epoch")
+    trained = where.epochs_trained(history) if history else metrics["epochs_run"]
+    cards = [
+        ("Test accuracy", f"{metrics['test_accuracy']:.2%}", None),
+        ("Test loss", f"{metrics['test_loss']:.3f}", None),
+        ("Epochs run", where.epochs_text(trained), "A stop mid-epoch counts the part of the epoch trained."),
+        ("Parameters", f"{metrics['parameters']:,}", None),
+        ("Seconds / epoch", "–" if per_epoch is None else f"{per_epoch:.1f}", None),
+        ("Training time", f"{metrics['train_seconds']:.1f} s", TRAINING_TIME_HELP),
+    ]
+    for row in range(0, len(cards), 2):
+        for column, (label, value, note) in zip(st.columns(2), cards[row : row + 2], strict=True):
+            column.metric(label, value, help=note)
+
+
+def ended_note(run: Run) -> None:
+    """What happened to a run that has no results to show, and what to do next."""
+    if run.state == "failed":
+        st.error(
+            f"**Training failed.** {run.status.get('error', 'No reason was recorded.')}\n\n"
+            "Change a setting or try again with **Train**; if it fails again, tell your instructor."
+        )
+    elif run.state == "stopped" and not run.metrics:
+        reason = run.status.get("stop_reason") or "It was stopped before it finished an epoch."
+        st.warning(
+            f"**This run ended without results.** {reason}\n\n"
+            "Nothing was trained, so there is nothing to analyse: press **Train** to start a new run, "
+            "or pick a finished one in the sidebar."
+        )
+
+
+def rename(runs: RunStore, run: Run) -> None:
+    """The owner may give their run a name of their own (plain text)."""
+    with st.popover("Rename", icon=":material/edit:"):
+        name = st.text_input("Name", run.name, max_chars=80, key=f"train_rename_{run.id}")
+        if st.button("Save name", key="train_rename_save") and name != run.name:
+            try:
+                runs.rename(run.id, name)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
 
 
 def downloads(runs: RunStore, run: Run) -> None:

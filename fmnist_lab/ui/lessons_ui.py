@@ -1,0 +1,116 @@
+"""The Lessons page's glue: the step in the address, progress that survives a reload, the check's verdict.
+
+Progress lives in the page address (``?lesson=4&done=1,2,3``): a reload keeps it, and an instructor
+can link a single step. The session keeps a copy, so a visit to the Train page and back loses nothing.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import lessons
+from ..lessons import LESSONS, Evidence, Lesson, Verdict
+from ..runs import Run, RunStore, RunStoreError
+
+LESSON_PARAM, DONE_PARAM = "lesson", "done"
+PROGRESS_KEY = "lessons_progress"  # session state: (step, done) last shown
+VERDICT_KEY = "lessons_verdict"  # session state: (step, run id, answer, verdict) of the last check
+ANALYSABLE = ("finished", "stopped")
+
+
+def _number(text: str | None) -> int | None:
+    """A step number 1..len(LESSONS) from the address, or None."""
+    return int(text) if text and text.isdigit() and 1 <= int(text) <= len(LESSONS) else None
+
+
+def progress() -> tuple[int, frozenset[int]]:
+    """(current step, steps answered right), from the address, else from this session."""
+    saved_step, saved_done = st.session_state.get(PROGRESS_KEY, (1, frozenset()))
+    step = _number(st.query_params.get(LESSON_PARAM))
+    raw = st.query_params.get(DONE_PARAM)
+    done = saved_done if raw is None else frozenset(n for part in raw.split(",") if (n := _number(part)) is not None)
+    return step or saved_step, done
+
+
+def save_progress(step: int, done: frozenset[int]) -> None:
+    st.session_state[PROGRESS_KEY] = (step, done)
+    st.query_params[LESSON_PARAM] = str(step)
+    if done:
+        st.query_params[DONE_PARAM] = ",".join(map(str, sorted(done)))
+    else:
+        st.query_params.pop(DONE_PARAM, None)
+
+
+def step_picker(step: int, done: frozenset[int]) -> int:
+    """The steps in order, each ticked once answered right; returns the one chosen."""
+    st.progress(len(done) / len(LESSONS), text=f"{len(done)} of {len(LESSONS)} steps answered right")
+    st.session_state["lessons_step"] = step  # follow the address
+    labels = {n: ("✓ " if n in done else "") + f"{n}. {LESSONS[n - 1].title}" for n in range(1, len(LESSONS) + 1)}
+    return st.radio(
+        "Step",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="lessons_step",
+        on_change=lambda: save_progress(st.session_state["lessons_step"], done),
+    )
+
+
+def lesson_intro(number: int, lesson: Lesson) -> None:
+    st.subheader(f"{number}. {lesson.title}")
+    st.write(lesson.text)
+    st.page_link("pages/1_Train.py", label="Set it up", icon=":material/tune:", query_params=lesson.params())
+    st.caption(f"Set-up: {lesson.setup.summary()}. Train it, then come back here and answer.")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _evidence(root: str, run_id: str, modified: str) -> Evidence:  # ``modified``: a new key when the run changes
+    return lessons.evidence(RunStore(root), run_id)
+
+
+def pick_run(runs: RunStore, current: str | None, owner: str) -> Run | None:
+    """The run to answer from: finished ones, this session's first; the current run when it is one."""
+    done = [run for run in runs.list() if run.state in ANALYSABLE and run.metrics]
+    if not done:
+        st.info("No finished run yet: press **Set it up**, train, and come back.")
+        return None
+    done.sort(key=lambda run: run.owner != owner)
+    ids = [run.id for run in done]
+    if st.session_state.get("lessons_run") not in ids:
+        st.session_state["lessons_run"] = current if current in ids else ids[0]
+    by_id = {run.id: run for run in done}
+    chosen = st.selectbox("Your run", ids, format_func=lambda i: by_id[i].label(), key="lessons_run")
+    return by_id[chosen]
+
+
+def differences(lesson: Lesson, run: Run) -> list[str]:
+    """The labels of the settings the step sets that the run does not have."""
+    return [s.label for name, s, value in lesson.setup.differences() if getattr(run.config, name) != value]
+
+
+def question(number: int, lesson: Lesson, runs: RunStore, run: Run, done: frozenset[int]) -> frozenset[int]:
+    """The question, answered from ``run``, and the verdict once checked; returns the steps done."""
+    if missing := differences(lesson, run):
+        st.caption(f"This run differs from the step's set-up in: {', '.join(missing)}. You can still answer.")
+    try:
+        evidence = _evidence(str(runs.root), run.id, f"{run.state} {run.status.get(run.state)}")
+    except RunStoreError as exc:
+        st.error(f"**This run cannot be read.** {exc}")
+        return done
+    answer = st.radio(lesson.question, lesson.options(evidence), index=None, key=f"lessons_answer_{number}")
+    if st.button("Check", key="lessons_check", type="primary", disabled=answer is None):
+        verdict = lesson.check(evidence, str(answer))
+        st.session_state[VERDICT_KEY] = (number, run.id, answer, verdict)
+        if verdict.right and number not in done:
+            save_progress(number, done | {number})
+            st.rerun()  # redraw the steps with this one ticked
+    last = st.session_state.get(VERDICT_KEY)
+    if last is not None and last[:3] == (number, run.id, answer):
+        show_verdict(last[3])
+    return done
+
+
+def show_verdict(verdict: Verdict) -> None:
+    if verdict.right:
+        st.success(f"**Right.** {verdict.why}", icon=":material/check_circle:")
+    else:
+        st.error(f"**Not quite.** {verdict.why}", icon=":material/cancel:")

@@ -1,0 +1,133 @@
+"""What a learner sees, in a real browser: their runs stay theirs across reloads, nobody else can stop
+them, numbers fit a 1024-pixel laptop, runs differing in one setting have different names, and
+Predictions without a run says what it needs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from playwright.sync_api import Browser, Page, expect
+
+from fmnist_lab import ownership
+from fmnist_lab.config import TrainConfig
+from fmnist_lab.runs import Run, RunStore
+
+from .conftest import ROOT, lab_server
+from .test_browser import (
+    LIVE_EPOCHS,
+    TRAINING_TIMEOUT,
+    assert_no_exception,
+    choose,
+    eventually,
+    open_page,
+    slide,
+    start_run,
+)
+
+# Every element under the metric cards that clips its text (an ellipsis) rather than showing it whole
+CLIPPED = """() => [...document.querySelectorAll('[data-testid="stMetric"] *')]
+  .filter((e) => e.children.length === 0 && e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent)"""
+
+
+def stop_button(page: Page):  # noqa: ANN201
+    return page.locator(".st-key-train_stop").get_by_role("button")
+
+
+def sidebar_pick(page: Page):  # noqa: ANN201
+    return page.get_by_test_id("stSidebar").get_by_role("combobox", name="Current run")
+
+
+def test_a_reload_and_a_new_tab_keep_the_star_and_stop_and_others_cannot_stop(
+    server: lab_server.LabServer, page: Page, browser: Browser, store: RunStore
+) -> None:
+    open_page(page, server, "/Train")
+    choose(page, "Hidden units", "32")
+    slide(page, "Epochs", ["ArrowRight"] * (LIVE_EPOCHS - 5), LIVE_EPOCHS)
+    run = start_run(page, store)
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "fmnist_owner"]
+    assert run.owner == ownership.owner_id(cookie["value"]) and cookie["value"] not in page.url
+    expect(stop_button(page)).to_be_visible(timeout=TRAINING_TIMEOUT * 1000)
+
+    lab_server.goto(page, f"{server.url}/Train?run={run.id}")  # a reload: a new Streamlit session
+    expect(stop_button(page)).to_be_visible(timeout=30_000)
+    expect(sidebar_pick(page)).to_have_value(re.compile("^★ "))
+    tab = page.context.new_page()  # a new tab of the same browser
+    lab_server.goto(tab, f"{server.url}/Train?run={run.id}")
+    expect(stop_button(tab)).to_be_visible(timeout=30_000)
+    tab.close()
+
+    other = lab_server.new_page(browser)  # another learner's browser, given the link
+    try:
+        lab_server.goto(other, f"{server.url}/Train?run={run.id}")
+        expect(other.get_by_text("Only the browser that started it, or an instructor, can stop it.")).to_be_visible()
+        expect(other.locator(".st-key-train_stop")).to_have_count(0)
+        expect(sidebar_pick(other)).not_to_have_value(re.compile("★"))
+        assert store.load(run.id).is_active
+    finally:
+        other.context.close()
+
+    stop_button(page).click()
+    eventually(lambda: store.load(run.id).state == "stopped", 60, "the run to stop")
+
+
+def test_train_results_fit_a_1024_pixel_screen(
+    server: lab_server.LabServer, browser: Browser, finished_runs: list[Run]
+) -> None:
+    run = finished_runs[0]
+    laptop = lab_server.new_page(browser, 1024, 768)
+    try:
+        lab_server.goto(laptop, f"{server.url}/Train?run={run.id}")
+        assert_no_exception(laptop)
+        cards = laptop.get_by_test_id("stMetric")
+        expect(cards).to_have_count(6)
+        shown = {
+            card.get_by_test_id("stMetricLabel").inner_text().strip(): card.get_by_test_id("stMetricValue").inner_text()
+            for card in cards.all()
+        }
+        metrics = run.metrics
+        assert shown["Test accuracy"] == f"{metrics['test_accuracy']:.2%}"
+        assert shown["Test loss"] == f"{metrics['test_loss']:.3f}"
+        assert shown["Parameters"] == f"{metrics['parameters']:,}"
+        assert shown["Training time"] == f"{metrics['train_seconds']:.1f} s"
+        assert laptop.evaluate(CLIPPED) == []  # the text is whole on screen, not cut with "…"
+    finally:
+        laptop.context.close()
+
+
+def test_predictions_without_a_run_says_what_your_own_picture_needs(server: lab_server.LabServer, page: Page) -> None:
+    open_page(page, server, "/Predictions")
+    page.get_by_role("tab", name="Your own picture").click()
+    expect(page.get_by_text("Your own picture needs a trained run")).to_be_visible()
+    page.get_by_role("tab", name="Softmax playground").click()
+    expect(page.get_by_text("Sum of probabilities")).to_be_visible()
+
+
+def test_runs_differing_only_in_scaling_have_different_names_everywhere(
+    server: lab_server.LabServer, page: Page, store: RunStore
+) -> None:
+    base = ["--hidden-units", "24", "--epochs", "1", "--train-samples", "3000"]
+    for extra in ([], ["--no-normalize"]):
+        argv = [sys.executable, "-m", "fmnist_lab", "train", *base, *extra]
+        done = subprocess.run(argv, cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    pair = [r for r in store.list() if r.config.hidden_units == (24,)][:2]
+    expected = {TrainConfig(hidden_units=(24,), epochs=1, train_samples=3000, normalize=n) for n in (True, False)}
+    assert {r.config for r in pair} == expected
+    names = [r.name for r in pair]
+    assert len(set(names)) == 2 and any("no ÷255" in name for name in names)
+
+    open_page(page, server, "/Gallery")  # the sidebar's run picker
+    box = sidebar_pick(page)
+    box.focus()
+    box.press("ArrowDown")  # opens the list from the keyboard, as choose() does
+    expect(page.get_by_role("option").first).to_be_visible()
+    listed = [text for text in page.get_by_role("option").all_inner_texts() if "24 units" in text]
+    assert len(listed) == 2 and all(any(name in text for text in listed) for name in names), listed
+    page.keyboard.press("Escape")
+
+    open_page(page, server, "/Compare")  # the newest two runs are picked: their chips show both names
+    chips = page.get_by_test_id("stMultiSelect")
+    for name in names:
+        expect(chips).to_contain_text(name)
