@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--runs-dir", help="the run store's folder (default: $FMNIST_LAB_HOME/runs)")
     worker.add_argument("--lock-fd", type=int, required=True, help="an open fd on the run's alive.lock, locked")
     worker.add_argument("run_id")
+    warm = commands.add_parser("warm", help=argparse.SUPPRESS)
+    warm.add_argument("--runs-dir", help="the run store's folder (default: $FMNIST_LAB_HOME/runs)")
+    warm.add_argument("--channel-fd", type=int, required=True, help="a SOCK_SEQPACKET socket to the pool")
     return parser
 
 
@@ -132,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return sweep_command(planned, sys.stdout)
         if args.command == "runs":
             return runs_command(args.json, sys.stdout)
+        if args.command == "warm":
+            return warm_command(args.runs_dir, args.channel_fd)
         if args.command == "code":
             return code_command(args.run_id, args.notebook, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
@@ -242,6 +247,16 @@ def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
         print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def warm_command(runs_dir: str | None, channel_fd: int) -> int:
+    """Be one warm worker of the app's pool (``pool.WarmPool`` starts this)."""
+    import socket
+
+    from .pool import runs_per_worker, serve
+
+    with socket.socket(fileno=channel_fd) as channel:
+        return serve(RunStore(runs_dir), channel, runs_per_worker())
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,7 +1,8 @@
 """The one seam through which pages and the CLI run trainings: submit, cancel, watch, and who is alive.
 
-``executor()`` picks the implementation: local worker processes (``fmnist_lab.jobs``). A second
-one (a Ray cluster) needs no change outside its own module and that function. Pages and the
+``executor()`` picks the implementation: local worker processes (``fmnist_lab.jobs``, warm ones
+from ``fmnist_lab.pool`` in the server), or a Ray cluster (``fmnist_lab.ray_executor``) when
+``$FMNIST_RAY_ADDRESS`` is set. Pages and the
 CLI never ask a process id, a lock or an actor anything themselves: whether a run is still
 being worked on is the executor's word, and ``refresh`` turns a run nobody works on any more
 into a failed one.
@@ -68,13 +69,18 @@ class Executor(Protocol):
         ...
 
 
-def executor(store: RunStore | None = None) -> Executor:
-    """The executor this lab is configured for."""
-    from .jobs import LocalExecutor  # the only one so far; a Ray cluster's comes with $FMNIST_RAY_ADDRESS
+def executor(store: RunStore | None = None, warm: bool = False) -> Executor:
+    """The executor this lab is configured for; ``warm``: keep warm workers waiting for runs
+    (a long-lived server's choice, which owns them; the CLI trains in its own process)."""
+    from .jobs import (
+        LocalExecutor,
+        max_trainings,
+    )  # the only one so far; a Ray cluster's comes with $FMNIST_RAY_ADDRESS
+    from .pool import WarmPool, pool_size
 
     store = store or RunStore()
-
-    return LocalExecutor(store)
+    size = pool_size(max_trainings()) if warm else 0
+    return LocalExecutor(store, pool=WarmPool(store, size) if size else None)
 
 
 def refresh_runs(store: RunStore, alive: Callable[[str], bool]) -> list[str]:

@@ -3,7 +3,9 @@
 A Streamlit widget click reruns the page script and would kill a ``fit`` running in it
 half-way, so ``submit`` starts ``python -m fmnist_lab worker <run id>`` instead. That
 process imports nothing of the app's pages, writes progress into the run folder, and
-keeps going when the tab reloads. ``run`` trains in the calling process (the CLI).
+keeps going when the tab reloads. With a ``pool.WarmPool`` (the server's), ``submit`` first
+hands the run to an idle warm worker, which trains it the same way without the start-up
+cost. ``run`` trains in the calling process (the CLI).
 
 Liveness is a lock, never a process id: the process that works on a run holds an
 ``flock`` on ``<run>/alive.lock`` from before the run folder appears until after its
@@ -38,6 +40,8 @@ from .limits import host_limits
 from .runs import ACTIVE_STATES, Run, RunNotFound, RunStore, check_run_id
 
 if TYPE_CHECKING:
+    from .data import Dataset
+    from .pool import WarmPool
     from .train import TrainResult
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
@@ -59,8 +63,8 @@ def max_trainings() -> int:
 class LocalExecutor:
     """Trainings in processes on this machine, queued through lock files in the run store."""
 
-    def __init__(self, store: RunStore, clock: Callable[[], float] = time.time) -> None:
-        self.store, self.clock = store, clock
+    def __init__(self, store: RunStore, clock: Callable[[], float] = time.time, pool: WarmPool | None = None) -> None:
+        self.store, self.clock, self.pool = store, clock, pool
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
         if why := host_limits().exceeded(config):
@@ -68,7 +72,9 @@ class LocalExecutor:
         locks: list[int] = []
         run = self.store.create(config, name, owner, on_staged=lambda folder: locks.append(hold_lock(folder)))
         try:
-            self._launch(run.id, locks[0])
+            self._marker(run.id).write_text(str(run.created_ns))  # in line from now
+            if self.pool is None or not self.pool.hand(run.id, locks[0]):
+                self._launch(run.id, locks[0])  # no warm worker idle: a cold one
         except OSError as exc:  # its lock goes with the fd below, so the run shows as failed
             raise SubmitRefused(f"The run could not be started ({exc.strerror or exc}).") from None
         finally:
@@ -95,15 +101,17 @@ class LocalExecutor:
         lock: int,
         on_progress: ProgressHook | None = None,
         on_epoch: ProgressHook | None = None,
+        dataset: Dataset | None = None,
     ) -> TrainResult | None:
-        """Wait for a slot and train, holding ``lock`` (an fd on the run's alive.lock) throughout."""
+        """Wait for a slot and train, holding ``lock`` (an fd on the run's alive.lock) throughout;
+        ``dataset``: the data set already loaded (a warm worker's), else it is loaded here."""
         try:
             with self.training_slot(run_id) as granted:
                 if not granted:
                     return None
                 from .train import train_run
 
-                return train_run(self.store, run_id, on_progress=on_progress, on_epoch=on_epoch)
+                return train_run(self.store, run_id, dataset=dataset, on_progress=on_progress, on_epoch=on_epoch)
         except BaseException as exc:  # train_run records its own failures; this is for the wait in line
             if self.store.load(run_id).state == "queued":
                 why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
@@ -213,7 +221,6 @@ class LocalExecutor:
                 start_new_session=True,
                 pass_fds=(lock,),
             )
-        self._marker(run_id).write_text(str(self.store.load(run_id).created_ns))  # in line from now
         threading.Thread(target=self._watch, args=(run_id, process), daemon=True, name=f"watch-{run_id}").start()
         return process
 
@@ -223,15 +230,26 @@ class LocalExecutor:
 
 
 def worker_processes(store: RunStore) -> dict[str, int]:
-    """Run id → process id of each worker process of ``store`` (read from /proc; for tools and tests,
-    never for liveness: a lock says that)."""
-    found = {}
+    """Run id → process id of each worker process (cold or warm) of ``store`` training it: the one
+    with the run's alive.lock open (read from /proc; for tools and tests, never for liveness)."""
+    found: dict[str, int] = {}
     for proc in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
             argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            if argv[1:4] == ["-m", "fmnist_lab", "worker"] and str(store.root) in argv:
-                found[argv[-2] if not argv[-1] else argv[-1]] = int(proc.name)
+            if argv[1:3] == ["-m", "fmnist_lab"] and argv[3:4] in (["worker"], ["warm"]) and str(store.root) in argv:
+                found |= {run_id: int(proc.name) for run_id in _locks_open(proc, store.root)}
     return found
+
+
+def _locks_open(proc: Path, root: Path) -> list[str]:
+    """Ids of the runs under ``root`` whose alive.lock the process ``proc`` has open."""
+    held = []
+    for fd in (proc / "fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = Path(os.readlink(fd))
+            if target.name == LOCK_NAME and target.parent.parent == root:
+                held.append(target.parent.name)
+    return held
 
 
 def hold_lock(folder: Path) -> int:

@@ -152,6 +152,17 @@ def train_run(
     return result
 
 
+def warm_up(dataset: Dataset) -> None:
+    """Train a tiny throwaway run, so that a warm worker's first real run finds TensorFlow's
+    runtime, Keras' code paths and the saving machinery already initialised."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fmnist-warm-up-") as folder:
+        scratch = RunStore(folder)
+        run = scratch.create(TrainConfig(hidden_units=(8,), epochs=1, train_samples=256, test_samples=64))
+        train_run(scratch, run.id, dataset=dataset)
+
+
 @dataclass
 class Watch:
     """Who follows a training: the run store (progress, history, cancel requests) and the caller's hooks."""

@@ -22,6 +22,7 @@ def isolated_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("FMNIST_LAB_HOME", str(home))
     monkeypatch.setenv("KERAS_HOME", str(home / "keras"))
     monkeypatch.setenv("FMNIST_DOWNLOAD", "0")
+    monkeypatch.setenv("FMNIST_WARM_WORKERS", "0")  # page tests start no pools; tests/test_pool.py asks for one
     monkeypatch.delenv("FMNIST_DATA_DIR", raising=False)
     data._load_folder_cached.cache_clear()
     return home

@@ -93,7 +93,13 @@ def _cached_dataset() -> Dataset:
 
 def runs_executor() -> Executor:
     """Where this server's trainings run (local worker processes, or a Ray cluster)."""
-    return executor(store())
+    return _server_executor(str(store().root))
+
+
+@st.cache_resource(show_spinner=False)
+def _server_executor(root: str) -> Executor:
+    # cache_resource: one per server process, so its warm workers live (and die) with the server
+    return executor(RunStore(root), warm=True)
 
 
 def session_owner() -> str:
