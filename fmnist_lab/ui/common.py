@@ -120,7 +120,9 @@ def session_owner() -> str:
 def _set_cookie(name: str, value: str) -> None:
     """Streamlit reads cookies but cannot set them: a one-line script in the page does."""
     cookie = f"{name}={value}; path=/; max-age={COOKIE_DAYS * 86400}; SameSite=Strict"
-    st.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True)
+    # In the sidebar: an element that appears on a session's first run only must not shift the main
+    # area's elements, or Streamlit takes them for new ones (an open tab would fall back to the first).
+    st.sidebar.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True)
 
 
 def plain(text: str) -> str:
