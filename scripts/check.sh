@@ -11,7 +11,10 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m pytest -m "not ray" "$@"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
     unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -m ray tests/test_ray.py'
-    pgrep -x raylet >/dev/null && { echo "error: Ray processes left running" >&2; exit 1; }
+    if pgrep -x raylet >/dev/null; then
+        echo "error: Ray processes left running" >&2
+        exit 1
+    fi
 elif [ "${FMNIST_REQUIRE_RAY:-0}" = 1 ]; then
     echo "error: the Ray cluster tests need root, unshare and ip (FMNIST_REQUIRE_RAY=1)" >&2
     exit 1
