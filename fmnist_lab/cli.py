@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -236,6 +237,7 @@ def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
     """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
     from .jobs import LocalExecutor, lower_priority
 
+    os.set_inheritable(lock_fd, False)  # a process TensorFlow starts must not keep the run "alive" after us
     lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
     store.load(run_id)  # a bad or unknown id ends here, before any waiting

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from .config import TrainConfig
 from .executor import CANCELLED_IN_QUEUE, ProgressHook, SubmitRefused, refresh_runs
 from .limits import host_limits
-from .runs import ACTIVE_STATES, Run, RunNotFound, RunStore, check_run_id
+from .runs import ACTIVE_STATES, RUN_ID_PATTERN, Run, RunNotFound, RunStore, check_run_id
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -170,6 +170,8 @@ class LocalExecutor:
         """Runs waiting for a slot and moving, oldest first; markers of dead runs are removed."""
         line = []
         for marker in self._queue_dir().iterdir():
+            if not RUN_ID_PATTERN.fullmatch(marker.name):
+                continue  # not ours: a stray file never takes a place in line
             try:
                 created_ns, touched = int(marker.read_text()), marker.stat().st_mtime
             except (OSError, ValueError):

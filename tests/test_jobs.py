@@ -191,6 +191,8 @@ def test_a_stalled_run_at_the_head_of_the_queue_loses_its_turn(tmp_path: Path) -
     assert executor.waiting() == [first.id, second.id]
     os.close(locks[0])  # first dies: its marker goes
     assert executor.waiting() == [second.id] and not executor._marker(first.id).exists()
+    (executor._queue_dir() / "not-a-run").write_text("1")  # a stray file is no place in line, nor a crash
+    assert executor.waiting() == [second.id]
     os.close(locks[1])
 
 
