@@ -209,20 +209,8 @@ class LocalExecutor:
     # -- worker processes -------------------------------------------------------
     def _launch(self, run_id: str, lock: int) -> subprocess.Popen[bytes]:
         """Start the worker process for a new run, handing it the run's lock, and watch it from a thread."""
-        folder = self.store.path(run_id)
-        argv = [sys.executable, "-m", "fmnist_lab", "worker", "--runs-dir", str(self.store.root)]
-        argv += ["--lock-fd", str(lock), run_id]
-        path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
-        with open(folder / "worker.log", "ab") as log:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": path},
-                start_new_session=True,
-                pass_fds=(lock,),
-            )
+        args = ["worker", "--runs-dir", str(self.store.root), "--lock-fd", str(lock), run_id]
+        process = spawn(args, self.store.path(run_id) / "worker.log", lock)
         threading.Thread(target=self._watch, args=(run_id, process), daemon=True, name=f"watch-{run_id}").start()
         return process
 
@@ -252,6 +240,22 @@ def _locks_open(proc: Path, root: Path) -> list[str]:
             if target.name == LOCK_NAME and target.parent.parent == root:
                 held.append(target.parent.name)
     return held
+
+
+def spawn(args: list[str], log: Path, fd: int) -> subprocess.Popen[bytes]:
+    """Start ``python -m fmnist_lab <args>`` in a session of its own (its own CPU group, at the lowest
+    priority once it lowers it), output appended to ``log``, handing it ``fd``."""
+    path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fmnist_lab", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": path},
+            start_new_session=True,
+            pass_fds=(fd,),
+        )
 
 
 def hold_lock(folder: Path) -> int:

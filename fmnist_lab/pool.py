@@ -117,22 +117,11 @@ class WarmPool:
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [sys.executable, "-m", "fmnist_lab", "warm", "--runs-dir", str(self.store.root)]
-        argv += ["--channel-fd", str(theirs.fileno())]
-        from .jobs import PACKAGE_PARENT
+        from .jobs import spawn  # jobs imports this module
 
-        path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
         self.store.root.mkdir(parents=True, exist_ok=True)
-        with open(self.store.root / ".warm.log", "ab") as log:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": path},
-                start_new_session=True,  # its own CPU group at the lowest priority, like a cold worker
-                pass_fds=(theirs.fileno(),),
-            )
+        args = ["warm", "--runs-dir", str(self.store.root), "--channel-fd", str(theirs.fileno())]
+        process = spawn(args, self.store.root / ".warm.log", theirs.fileno())
         theirs.close()
         worker = Worker(process, ours)
         with self._lock:

@@ -6,6 +6,7 @@ The server, its helpers and the browser launch live in ``scripts/lab_server.py``
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -82,3 +83,12 @@ def finished_runs(server: lab_server.LabServer) -> list[Run]:
         done = subprocess.run(argv, cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
     return analysable(store)
+
+
+def require_chromium() -> None:
+    """Skip the calling test module without Debian's Chromium; in CI (FMNIST_REQUIRE_E2E=1), fail instead."""
+    if not lab_server.CHROMIUM.exists():
+        message = f"Debian's chromium is not installed ({lab_server.CHROMIUM}): apt-get install chromium"
+        if os.environ.get("FMNIST_REQUIRE_E2E") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message, allow_module_level=True)

@@ -6,7 +6,6 @@ Waits ask Streamlit whether its page script has finished, or poll the page, neve
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -23,15 +22,11 @@ from fmnist_lab import compare
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.runs import Run, RunStore
 
-from .conftest import PAGE_NAMES, ROOT, analysable, lab_server
+from .conftest import PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
 
 pytestmark = pytest.mark.e2e
 
-if not lab_server.CHROMIUM.exists():
-    message = f"Debian's chromium is not installed ({lab_server.CHROMIUM}): apt-get install chromium"
-    if os.environ.get("FMNIST_REQUIRE_E2E") == "1":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
+require_chromium()
 
 TRAINING_TIMEOUT = 120  # seconds: a worker imports TensorFlow (~3 s) and compiles (~2 s) before the first epoch
 LIVE_EPOCHS = 20  # on all 60,000 images about 1 s each: time to watch, move a slider and stop

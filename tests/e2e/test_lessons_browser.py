@@ -3,7 +3,6 @@ and find the progress again after visiting the Train page and after a reload."""
 
 from __future__ import annotations
 
-import os
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,16 +14,12 @@ from fmnist_lab.data import CLASS_NAMES
 from fmnist_lab.lessons import LESSONS
 from fmnist_lab.runs import Run, RunStore
 
-from .conftest import lab_server
+from .conftest import lab_server, require_chromium
 from .test_browser import TRAINING_TIMEOUT, assert_no_exception, choose, slide, start_run
 
 pytestmark = pytest.mark.e2e
 
-if not lab_server.CHROMIUM.exists():
-    message = f"Debian's chromium is not installed ({lab_server.CHROMIUM}): apt-get install chromium"
-    if os.environ.get("FMNIST_REQUIRE_E2E") == "1":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
+require_chromium()
 
 
 def set_up_and_train(page: Page, server: lab_server.LabServer, store: RunStore, step: int) -> Run:
