@@ -4,7 +4,8 @@
 
 Starts a fresh ``streamlit run dashboard.py`` (its own lab home, the real data set), opens the
 setup link ``/Train?units=128&epochs=1`` in Debian's Chromium, and for each run clicks *Train*
-and times until the live chart's training-loss trace has its first point, then until the
+and times until the live chart has its first training-loss point (the running line's, long
+before an epoch ends), then until the
 page has swapped the live view for the results. The first run of the fresh server is
 "cold"; the median of the later ones is "warm". ``--warm-workers 0`` turns the warm pool
 off (what every run paid before it); ``--app DIR`` serves another checkout of the lab (e.g.
@@ -27,11 +28,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import lab_server  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-# Points of the live chart's training-loss trace; -1 before it is drawn (as tests/e2e)
+# Points of the live chart's training-loss traces (epoch records and the running line); -1 before
+# either is drawn. The running line is what a learner sees first, long before an epoch ends.
 POINTS = """() => {
-  const trace = [...document.querySelectorAll(".js-plotly-plot")].flatMap((el) => el.data ?? [])
-    .find((t) => t.name === "Training loss");
-  return trace ? trace.x.length : -1;
+  const traces = [...document.querySelectorAll(".js-plotly-plot")].flatMap((el) => el.data ?? [])
+    .filter((t) => t.name.startsWith("Training loss"));
+  return traces.length ? traces.reduce((n, t) => n + t.x.length, 0) : -1;
 }"""
 LIVE_GONE = "() => document.querySelector('.st-key-train_stop') === null"  # the results replaced the live view
 TIMEOUT = 300.0  # seconds for one run

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -144,8 +145,51 @@ class CancelOnRequest(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class RunningWindow:
+    """Training loss and accuracy over the last epoch's worth of samples, sliding across epoch edges.
+
+    Keras logs a mean that restarts with every epoch, so a line drawn from it jumps at each edge
+    (the new epoch's first batches against the old epoch's average). The batches' own sums are
+    recovered from that mean (Keras weights it by samples: sum after batch k = mean × samples so
+    far) and averaged over a window one epoch long: at an epoch's end the window is exactly that
+    epoch, so the line meets the epoch's reported score, and it moves one batch at a time.
+    (With class weights Keras weights the accuracy mean by them too; the window's accuracy is
+    then a close approximation of the weighted one.)
+    """
+
+    def __init__(self, samples: int, batch_size: int) -> None:
+        self.samples, self.batch_size = samples, batch_size
+        self._batches: deque[tuple[int, float, float]] = deque()  # (samples, loss sum, accuracy sum)
+        self._seen, self._sums = 0, (0.0, 0.0)  # this epoch: samples and the sums Keras' mean implies
+        self._window = [0, 0.0, 0.0]  # samples, loss sum, accuracy sum of the batches in the deque
+
+    def new_epoch(self) -> None:
+        self._seen, self._sums = 0, (0.0, 0.0)
+
+    def add(self, batch: int, loss: float, accuracy: float) -> tuple[float, float]:
+        """Take Keras' running means after ``batch`` (0-based); the window's (loss, accuracy)."""
+        seen = min((batch + 1) * self.batch_size, self.samples)
+        sums = (loss * seen, accuracy * seen)
+        if seen > self._seen:
+            self._push(seen - self._seen, sums[0] - self._sums[0], sums[1] - self._sums[1])
+            self._seen, self._sums = seen, sums
+        n, loss_sum, accuracy_sum = self._window
+        return loss_sum / n, accuracy_sum / n
+
+    def _push(self, n: int, loss_sum: float, accuracy_sum: float) -> None:
+        self._batches.append((n, loss_sum, accuracy_sum))
+        self._window = [self._window[0] + n, self._window[1] + loss_sum, self._window[2] + accuracy_sum]
+        while self._window[0] - self._batches[0][0] >= self.samples:
+            old = self._batches.popleft()
+            self._window = [self._window[0] - old[0], self._window[1] - old[1], self._window[2] - old[2]]
+
+
 class ProgressRecorder(keras.callbacks.Callback):
-    """Per-epoch records plus a running snapshot at least every ``interval`` seconds."""
+    """Per-epoch records plus a running snapshot at least every ``interval`` seconds.
+
+    With ``samples`` and ``batch_size`` the running line (``trail``) is a ``RunningWindow``, which
+    does not jump at epoch edges; without them, Keras' own mean of the epoch so far.
+    """
 
     def __init__(
         self,
@@ -155,10 +199,14 @@ class ProgressRecorder(keras.callbacks.Callback):
         on_epoch: ProgressHook | None = None,
         interval: float = PROGRESS_INTERVAL,
         clock: Clock = time.perf_counter,
+        samples: int | None = None,
+        batch_size: int | None = None,
     ) -> None:
         super().__init__()
         self.steps, self.epochs, self.interval, self.clock = steps_per_epoch, epochs, interval, clock
         self.on_progress, self.on_epoch = on_progress, on_epoch
+        self.window = RunningWindow(samples, batch_size) if samples and batch_size else None
+        self._running: tuple[float, float] | None = None  # the window's latest (loss, accuracy)
         self.history: list[dict[str, Any]] = []
         self._train_start = self._epoch_start = 0.0
         self._last = -math.inf
@@ -172,12 +220,18 @@ class ProgressRecorder(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch, self._batches, self._trail = epoch + 1, 0, []
         self._epoch_start = self.clock()
+        if self.window:
+            self.window.new_epoch()
         self._emit({})
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._batches = min(batch + 1, self.steps)
+        logs = logs or {}
+        loss, accuracy = _number(logs.get("loss")), _number(logs.get("accuracy"))
+        if self.window and loss is not None and accuracy is not None:
+            self._running = self.window.add(batch, loss, accuracy)
         if self.clock() - self._last >= self.interval:
-            self._emit(logs or {})
+            self._emit(logs)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -198,8 +252,10 @@ class ProgressRecorder(keras.callbacks.Callback):
     def _emit(self, logs: dict[str, Any]) -> None:
         self._last = now = self.clock()
         loss, accuracy = _number(logs.get("loss")), _number(logs.get("accuracy"))
-        if loss is not None and accuracy is not None and self._batches:
-            self._trail.append([round(self._epoch - 1 + self._batches / self.steps, 4), loss, accuracy])
+        keras_mean = None if loss is None or accuracy is None else (loss, accuracy)
+        running = self._running if self.window else keras_mean
+        if running is not None and keras_mean is not None and self._batches:
+            self._trail.append([round(self._epoch - 1 + self._batches / self.steps, 4), *running])
             del self._trail[:-TRAIL_LENGTH]
         if self.on_progress:
             self.on_progress(

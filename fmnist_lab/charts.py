@@ -76,7 +76,7 @@ def training_curves(
             figure.add_scatter(
                 x=[p[0] for p in points],
                 y=[p[1] for p in points],
-                name=f"Training {metric} (this epoch, running)",
+                name=f"Training {metric} (running)",
                 mode="lines",
                 line={"color": CURVE_COLOR, "dash": "dot", "width": 1.5},
                 row=1,

@@ -174,9 +174,12 @@ class Watch:
     live: bool = True  # False: progress only at epoch edges, no cancel polling
     recorder: ProgressRecorder | None = field(default=None, init=False)
 
-    def callbacks(self, config: TrainConfig, steps: int) -> tuple[ProgressRecorder, CancelOnRequest]:
+    def callbacks(self, config: TrainConfig, samples: int) -> tuple[ProgressRecorder, CancelOnRequest]:
         interval = PROGRESS_INTERVAL if self.live else math.inf
-        recorder = self.recorder = ProgressRecorder(steps, config.epochs, self._progress, self._epoch, interval)
+        steps = -(-samples // config.batch_size)
+        recorder = self.recorder = ProgressRecorder(
+            steps, config.epochs, self._progress, self._epoch, interval, samples=samples, batch_size=config.batch_size
+        )
         poll = CANCEL_POLL_INTERVAL if self.live else math.inf
         return recorder, CancelOnRequest(lambda: self.store.cancel_requested(self.run_id), poll)
 
@@ -219,7 +222,7 @@ def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = Tr
     # Build the model
     model = build_model(config, fast=fast)
     # Callbacks: held-out scores first (the others read them), progress, stop, goals, early stopping, snapshots
-    recorder, cancel = watch.callbacks(config, steps=-(-len(splits.x_train) // config.batch_size))
+    recorder, cancel = watch.callbacks(config, samples=len(splits.x_train))
     goals = goal_callbacks(config)
     x_val, y_val = splits.x_val, splits.y_val
     held_out = ScoreHeldOut(x_val, y_val) if x_val is not None and y_val is not None else None

@@ -35,7 +35,7 @@ def test_training_curves_plot_every_epoch() -> None:
 def test_live_progress_adds_the_running_curve() -> None:
     progress = {"trail": [[3.25, 0.30, 0.87], [3.5, 0.28, 0.88]]}
     figure = charts.training_curves(HISTORY, progress)
-    running = trace(figure, "Training loss (this epoch, running)")
+    running = trace(figure, "Training loss (running)")
     assert list(running.x) == [3.0, 3.25, 3.5] and list(running.y) == [0.24, 0.30, 0.28]
 
 

@@ -122,6 +122,8 @@ def test_a_finished_run_leaves_every_artefact(tiny_dataset: Dataset) -> None:
     np.testing.assert_allclose(forward.predict(weights, "relu", tiny_dataset.x_test / 255.0), probabilities, atol=1e-5)
     progress = store.progress(run_id)
     assert progress["epoch"] == 2 and progress["batch"] == progress["steps"] == 19
+    # the running line, rebuilt from Keras' per-batch means (last batch 24 of 32), meets its epoch score
+    assert progress["trail"][-1][1:] == pytest.approx([history[-1]["loss"], history[-1]["accuracy"]], rel=1e-4)
     assert list(Path(store.logs_path(run_id)).rglob("events.out.tfevents.*"))
 
 

@@ -84,3 +84,23 @@ def test_the_gallery_ranks_runs_only_against_runs_with_as_many_images(app_env: P
     table = app.dataframe[0].value
     assert table["run"].tolist() == ["16 units · 2 epochs · 10,000 images"]
     assert table["test accuracy"].tolist() == [0.95]
+
+
+def test_the_live_view_redraws_quickly_only_while_something_is_about_to_change(app_env: Path) -> None:
+    """Before the first point and once the last epoch is done: every 0.5 s; while it trains: 1 s."""
+    from fmnist_lab.ui import run_view
+
+    store = RunStore()
+    run = store.create(TrainConfig(epochs=2))
+    store.set_status(run.id, "running")
+    progress = {"epoch": 1, "epochs": 2, "batch": 0, "steps": 10, "loss": None, "accuracy": None}
+    progress |= {"epoch_seconds": 0.1, "elapsed": 0.1, "trail": []}
+    paces = []
+    for update in (
+        {},
+        {"batch": 4, "loss": 2.0, "accuracy": 0.3, "trail": [[0.4, 2.0, 0.3]]},
+        {"epoch": 2, "batch": 10},
+    ):
+        store.write_progress(run.id, progress := progress | update)
+        paces.append(run_view.POLL_SECONDS[run_view._phase(store, store.load(run.id))])
+    assert paces == [0.5, 1.0, 0.5]

@@ -13,13 +13,15 @@ from ..runs import DamagedRun, Run, RunNotFound, RunStore
 from .code_ui import code_view
 from .common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
 
-POLL_SECONDS = 1.0  # the live view redraws this often while a run trains
+# Seconds between redraws of the live view: quick while a run is about to start, draw its first point
+# or end; once a second while it trains; seldom while it waits behind others (a room of them is cheap).
+POLL_SECONDS = {"soon": 0.5, "training": 1.0, "waiting": 3.0}
 CURVES_NOTE = (
     "Training scores (dashed) are averaged over each epoch while the model was still learning; held-out "
-    "scores (solid) come from the model at the epoch's end, so early on training accuracy can trail held-out."
+    "scores (solid) come from the model at the epoch's end, so early on training accuracy can trail held-out. "
+    "While a run trains, the dotted line is the training score over the last epoch's worth of batches."
 )
 TRAINING_TIME_HELP = "Scaling the data, building the model and fitting it; not the final scoring."
-QUEUE_POLL_SECONDS = 3.0  # and this often while it waits in the queue (a room of waiting learners is cheap)
 
 
 def run_view(runs: RunStore, run_id: str) -> None:
@@ -37,10 +39,26 @@ def _run_view(runs: RunStore, run_id: str) -> None:
     if ownership.is_mine(run, session_owner()):
         rename(runs, run)
     if run.is_active:
-        every = POLL_SECONDS if run.state == "running" else QUEUE_POLL_SECONDS
-        st.fragment(_live, run_every=every)(runs, run_id)
+        phase = _phase(runs, run)
+        st.session_state.setdefault("live_phase", {})[run_id] = f"{run.state} {phase}"
+        st.fragment(_live, run_every=POLL_SECONDS[phase])(runs, run_id)
     else:
         results(runs, run)
+
+
+def _phase(runs: RunStore, run: Run) -> str:
+    """"waiting" behind others in line; "soon" when something is about to change (next in line,
+    training with no point drawn yet, or the last epoch done and the results being saved); else
+    "training". The live view redraws at the phase's pace (``POLL_SECONDS``)."""
+    if run.state == "queued":
+        return "soon" if (runs_executor().queue_position(run.id) or 0) <= 1 else "waiting"
+    try:
+        progress = runs.progress(run.id)
+    except DamagedRun:
+        return "training"  # the live view says what is damaged
+    if not progress.get("trail") or where.position(progress) >= progress["epochs"]:
+        return "soon"
+    return "training"
 
 
 def _live(runs: RunStore, run_id: str) -> None:
@@ -57,10 +75,8 @@ def _live_view(runs: RunStore, run_id: str) -> None:
         st.rerun()  # deleted meanwhile: the page says so
     if not run.is_active:
         st.rerun()  # finished: redraw the whole page with the results
-    seen = st.session_state.setdefault("live_seen_state", {})
-    if seen.setdefault(run_id, run.state) != run.state:  # queued → running: refresh the sidebar's label too
-        seen[run_id] = run.state
-        st.rerun()
+    if st.session_state.get("live_phase", {}).get(run_id) != f"{run.state} {_phase(runs, run)}":
+        st.rerun()  # a new pace, or queued → running: the sidebar's label changes too
     if run.state == "queued":
         _queued(runs, run)
         return
