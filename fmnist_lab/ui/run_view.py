@@ -47,7 +47,7 @@ def _run_view(runs: RunStore, run_id: str) -> None:
 
 
 def _phase(runs: RunStore, run: Run) -> str:
-    """"waiting" behind others in line; "soon" when something is about to change (next in line,
+    """Waiting behind others in line ("waiting"); "soon" when something is about to change (next in line,
     training with no point drawn yet, or the last epoch done and the results being saved); else
     "training". The live view redraws at the phase's pace (``POLL_SECONDS``)."""
     if run.state == "queued":
