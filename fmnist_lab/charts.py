@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +32,7 @@ CURVE_COLOR = "#3A3A3A"  # one run's curves on Train: line style, not colour, te
 GRID_LINE = 70  # grey between images in a mosaic
 HEATMAP_SCALE = "Blues"
 DIFF_SCALE = "RdBu"
+CELL_TARGETS = "cells"  # the confusion heatmap's invisible click targets
 
 
 def run_color(index: int) -> str:
@@ -174,10 +175,13 @@ def pixel_histogram(images: np.ndarray, bins: int = 64) -> go.Figure:
     return _style(figure, "Pixel values before and after normalisation")
 
 
-def confusion_heatmap(cm: np.ndarray, normalised: bool = False, title: str = "Confusion matrix") -> go.Figure:
+def confusion_heatmap(
+    cm: np.ndarray, normalised: bool = False, title: str = "Confusion matrix", clickable: bool = False
+) -> go.Figure:
     """True class down, predicted class across, the number in every cell.
 
-    ``normalised`` shows each row as percentages of that true class.
+    ``normalised`` shows each row as percentages of that true class; ``clickable`` lets a click
+    on a cell select it (``clicked_cell`` reads the selection).
     """
     cm = np.asarray(cm)
     if normalised:
@@ -191,9 +195,37 @@ def confusion_heatmap(cm: np.ndarray, normalised: bool = False, title: str = "Co
             z=values, x=names, y=names, text=text, texttemplate="%{text}", colorscale=HEATMAP_SCALE, hovertemplate=hover
         )
     )
+    if clickable:
+        figure.add_trace(_cell_targets(values, hover))
     figure.update_yaxes(autorange="reversed", title_text="true class")
     figure.update_xaxes(title_text="predicted class", tickangle=-35)
     return _style(figure, title, height=560)
+
+
+def clicked_cell(points: Sequence[Mapping[str, Any]]) -> tuple[int, int] | None:
+    """(true, predicted) of the cell a click selected, from ``st.plotly_chart``'s selection points
+    (each names its cell's classes: ``x`` predicted, ``y`` true)."""
+    for point in points:
+        if point.get("x") in CLASS_NAMES and point.get("y") in CLASS_NAMES:
+            return CLASS_NAMES.index(point["y"]), CLASS_NAMES.index(point["x"])
+    return None
+
+
+def _cell_targets(values: np.ndarray, hover: str) -> go.Scatter:
+    """An invisible square marker on every cell: Plotly selects scatter points on a click but not
+    heatmap cells (streamlit/streamlit#8760). It hovers as the cell does."""
+    n = len(CLASS_NAMES)
+    true, predicted = np.divmod(np.arange(n * n), n)  # row-major: cell k is (k // n, k % n)
+    return go.Scatter(
+        x=[CLASS_NAMES[p] for p in predicted],
+        y=[CLASS_NAMES[t] for t in true],
+        customdata=np.asarray(values).ravel(),
+        mode="markers",
+        marker={"symbol": "square", "size": 40, "opacity": 0},
+        name=CELL_TARGETS,
+        hovertemplate=hover.replace("%{z", "%{customdata"),
+        showlegend=False,
+    )
 
 
 def confusion_difference(diff: np.ndarray, labels: tuple[str, str]) -> go.Figure:

@@ -9,7 +9,8 @@ with the fd of the run's ``alive.lock`` attached (``socket.send_fds``): the work
 a descriptor of the same open file, so the ``flock`` taken when the run folder was created
 never lapses on its way over (a descriptor in flight holds the file too) and ``refresh``
 cannot mistake a handed-over run for a dead one. A run may go to a worker still warming
-up: it reads the run as soon as it is ready, sooner than a cold process would be. The
+up: it reads the run as soon as it has the data (skipping its warm-up run, which the real run
+replaces), sooner than a cold process would be. The
 worker trains as a cold one does (queue marker, slot, ``train_run``) with the data it holds,
 closes the lock, and answers ``done <id>``; after ``$FMNIST_WORKER_RUNS`` runs it answers
 ``last <id>`` and exits, so memory stays bounded.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -166,7 +168,8 @@ def serve(store: RunStore, channel: socket.socket, runs: int) -> int:
     lower_priority()  # training is background work: the web server answering learners comes first
     parent = os.getppid()
     dataset = load_dataset()
-    warm_up(dataset)
+    if not select.select([channel], [], [], 0)[0]:  # a run already waiting warms TensorFlow up itself
+        warm_up(dataset)
     channel.sendall(b"ready")
     for count in range(1, runs + 1):
         job = _next_job(channel, parent)

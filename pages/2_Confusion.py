@@ -15,7 +15,8 @@ cm, report = analysis.run_confusion(runs, run.id, epoch)
 st.caption(f"{ui.plain(run.label())} · {len(labels):,} test images · {analysis.epoch_note(epoch)}")
 
 normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
-st.plotly_chart(charts.confusion_heatmap(cm, normalised))
+heatmap = charts.confusion_heatmap(cm, normalised, clickable=True)
+clicked = st.plotly_chart(heatmap, on_select="rerun", selection_mode="points", key="confusion_cells")
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -30,16 +31,12 @@ with right:
         st.markdown(f"- **{CLASS_NAMES[true]}** taken for **{CLASS_NAMES[pred]}**: {count} images")
 
 st.subheader("The images behind a cell")
-first = pairs[0][:2] if pairs else (0, 0)
+analysis.pick_cell(clicked, pairs[0][:2] if pairs else (0, 0), "confusion")
 pick_true, pick_pred = st.columns(2)
-true_class = pick_true.selectbox(
-    "True class", range(10), index=first[0], format_func=CLASS_NAMES.__getitem__, key="confusion_true"
-)
-pred_class = pick_pred.selectbox(
-    "Predicted as", range(10), index=first[1], format_func=CLASS_NAMES.__getitem__, key="confusion_pred"
-)
+true_class = pick_true.selectbox("True class", range(10), format_func=CLASS_NAMES.__getitem__, key="confusion_true")
+pred_class = pick_pred.selectbox("Predicted as", range(10), format_func=CLASS_NAMES.__getitem__, key="confusion_pred")
 cell = metrics.cell_indices(labels, probabilities, true_class, pred_class)
-st.caption(f"{len(cell)} test images, most confident first (showing up to 24).")
+st.caption(f"{len(cell)} test images, most confident first (showing up to 24). Click a cell above to pick it.")
 shown = cell[:24]
 analysis.gallery(dataset.x_test[shown], [analysis.top_caption(i, probabilities[i]) for i in shown])
 

@@ -142,3 +142,18 @@ def test_sweep_heatmap_puts_each_run_in_its_cell() -> None:
     assert list(heatmap.x) == ["16", "64"] and list(heatmap.y) == ["5", "30"]
     assert [list(line) for line in heatmap.z] == [[0.066, 0.114], [0.316, None]]
     assert heatmap.text[1][1] == "…"
+
+
+def test_a_clickable_confusion_matrix_has_a_target_on_every_cell() -> None:
+    cm = np.arange(100).reshape(10, 10)
+    targets = trace(charts.confusion_heatmap(cm, clickable=True), charts.CELL_TARGETS)
+    cells = list(zip(targets.y, targets.x, targets.customdata, strict=True))
+    assert cells[23] == (CLASS_NAMES[2], CLASS_NAMES[3], cm[2, 3])  # row 2 (true), column 3 (predicted)
+    assert len(set((y, x) for y, x, _ in cells)) == 100
+    assert not [t for t in charts.confusion_heatmap(cm).data if t.name == charts.CELL_TARGETS]
+
+
+def test_a_click_names_its_cell() -> None:
+    point = {"curve_number": 1, "point_index": 35, "x": "Sandal", "y": "Dress", "customdata": {"0": 7}}
+    assert charts.clicked_cell([point]) == (CLASS_NAMES.index("Dress"), CLASS_NAMES.index("Sandal")) == (3, 5)
+    assert charts.clicked_cell([]) is None and charts.clicked_cell([{"x": 2.5, "y": 1}]) is None

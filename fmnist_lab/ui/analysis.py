@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import forward, metrics
+from .. import charts, forward, metrics
 from ..runs import Run, RunNotFound, RunStore
 from .common import RUN_PARAM, plain
 
@@ -193,3 +193,15 @@ def predict_one(runs: RunStore, run: Run, image: np.ndarray) -> np.ndarray:
 
     weights = run_weights(runs, run.id)
     return forward.predict(weights, run.config.activation, prepare(image[None], run.config.normalize))[0]
+
+
+def pick_cell(event: Any, first: tuple[int, int], prefix: str) -> None:
+    """Set the ``<prefix>_true`` / ``<prefix>_pred`` select boxes: to ``first`` (the most confused
+    pair) on a first visit, and to a confusion cell when one is newly clicked (a click once applied
+    does not undo a later choice in the boxes)."""
+    st.session_state.setdefault(f"{prefix}_true", first[0])
+    st.session_state.setdefault(f"{prefix}_pred", first[1])
+    cell = charts.clicked_cell(event.selection.points) if event and event.selection else None
+    if cell is not None and st.session_state.get(f"{prefix}_clicked") != cell:
+        st.session_state[f"{prefix}_true"], st.session_state[f"{prefix}_pred"] = cell
+    st.session_state[f"{prefix}_clicked"] = cell

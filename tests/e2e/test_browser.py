@@ -20,6 +20,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from fmnist_lab import compare
 from fmnist_lab.config import TrainConfig
+from fmnist_lab.data import CLASS_NAMES
 from fmnist_lab.runs import Run, RunStore
 
 from .conftest import PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
@@ -209,6 +210,36 @@ def test_confusion_heatmap_counts_every_test_image(
     np.add.at(expected, (labels, probabilities.argmax(axis=1)), 1)  # rows: true class, columns: predicted
     assert z.sum() == len(labels) == 10_000
     np.testing.assert_array_equal(z, expected)
+
+
+# Where the centre of the confusion cell (true t, predicted p) is on the screen
+CELL_CENTRE = """([t, p]) => {
+  const chart = [...document.querySelectorAll(".js-plotly-plot")]
+    .find((el) => (el.layout?.title?.text ?? "").includes("Confusion matrix"));
+  const x = chart._fullLayout.xaxis, y = chart._fullLayout.yaxis, box = chart.getBoundingClientRect();
+  return [box.left + x._offset + x.l2p(p), box.top + y._offset + y.l2p(t)];
+}"""
+
+
+def test_clicking_a_confusion_cell_shows_the_images_behind_it(
+    server: lab_server.LabServer, page: Page, store: RunStore, finished_runs: list[Run]
+) -> None:
+    run = finished_runs[0]
+    probabilities, labels = store.predictions(run.id)
+    counts = np.zeros((10, 10), dtype=int)
+    np.add.at(counts, (labels, probabilities.argmax(axis=1)), 1)
+    off_diagonal = np.where(np.eye(10, dtype=bool), 0, counts)
+    # the smallest non-empty mix-up: not the most confused pair the boxes show first
+    true, predicted = np.unravel_index(np.where(off_diagonal > 0, off_diagonal, 10**9).argmin(), counts.shape)
+    assert off_diagonal[true, predicted] < off_diagonal.max()
+    open_page(page, server, f"/Confusion?run={run.id}")
+    lab_server.wait_drawn(page)
+    x, y = page.evaluate(CELL_CENTRE, [int(true), int(predicted)])
+    lab_server.interact(page, lambda: page.mouse.click(x, y))
+    assert_no_exception(page)
+    expect(page.get_by_text(f"{counts[true, predicted]} test images, most confident first")).to_be_visible()
+    expect(page.get_by_role("combobox", name="True class")).to_have_value(CLASS_NAMES[true])
+    expect(page.get_by_role("combobox", name="Predicted as")).to_have_value(CLASS_NAMES[predicted])
 
 
 def test_predictions_softmax_bars_sum_to_one(
