@@ -72,7 +72,7 @@ class TrainConfig:
         low=1,
         high=MAX_EPOCHS,
         short="{} epochs",
-        widget={"slider": (1, 50)},
+        widget={"slider": (1, MAX_EPOCHS)},  # as far as links and the CLI go
     )
     stop_loss: float | None = _setting(
         None,  # stop after the first epoch whose training loss falls below
@@ -90,7 +90,7 @@ class TrainConfig:
     )
     normalize: bool = _setting(
         True,  # divide pixels by 255.0 so inputs lie in [0, 1]
-        label="Normalise pixels (÷255)",
+        label="Normalise pixels ÷255",
         help="Scale pixels from 0–255 to 0–1. Without it the first updates are huge and the loss starts far higher.",
         kind="bool",
         param="norm",

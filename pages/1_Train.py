@@ -12,10 +12,10 @@ runs, current = ui.start_page("Train", "🏋️", "Train the course model")
 st.caption("Flatten(28×28) → Dense(N, activation) → Dense(10, softmax) · Adam · sparse categorical cross-entropy")
 ui.dataset_or_stop()  # fail here, with the how-to, rather than in the training process
 
-controls, view = st.columns([1, 2], gap="large")
+controls, view = st.columns([2, 3], gap="large")  # at 1024 px the controls' labels still fit
 with controls:
-    config = train_controls()
     watched = runs.load(current) if current is not None else None
+    config = train_controls(linked=watched.config if watched else None)
     busy = watched is not None and watched.is_active and ui.may_stop(watched)  # someone else's run never blocks you
     if isinstance(config, str):
         st.error(config)

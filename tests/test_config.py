@@ -54,7 +54,7 @@ def test_parameter_count_matches_keras(units: tuple[int, ...]) -> None:
         ({"optimizer": "adagrad"}, "Optimizer must be one of adam, sgd, rmsprop"),
         ({"holdout": "train"}, "Scored after each epoch must be one of"),
         ({"seed": -1}, "Seed"),
-        ({"normalize": "yes"}, r"Normalise pixels \(÷255\) must be true or false"),
+        ({"normalize": "yes"}, r"Normalise pixels ÷255 must be true or false"),
         ({"train_samples": 5}, "Training images must be between 10 and 60,000"),
         ({"dropout": 0.95}, "Dropout must be at least 0 and at most 0.9"),
         ({"dropout": -0.1}, "Dropout must be at least 0"),

@@ -72,7 +72,7 @@ def test_a_link_holds_only_what_differs_from_the_defaults() -> None:
         ("stop", "0", "Loss goal must be above 0"),
         ("stop", "-1", "Loss goal must be above 0"),
         ("stop", "nan", "Loss goal must be a number, not 'nan'."),
-        ("norm", "maybe", "Normalise pixels (÷255) must be 1 (÷255) or 0 (no ÷255)."),
+        ("norm", "maybe", "Normalise pixels ÷255 must be 1 (÷255) or 0 (no ÷255)."),
         ("act", "softmax", "Activation must be one of relu, sigmoid, tanh; got 'softmax'."),
         ("opt", "adamw", "Optimizer must be one of adam, sgd, rmsprop; got 'adamw'."),
         ("lr", "1e9", "Learning rate must be above 0 and at most 10"),

@@ -123,7 +123,7 @@ def test_hidden_controls_are_not_shown_but_their_link_value_is_used(app_env: Pat
         ({"units": "-5"}, "`units=-5`: Hidden units must be between 1 and 4,096"),
         ({"lr": "1e9"}, "`lr=1e9`: Learning rate must be above 0 and at most 10"),
         ({"lock": "everything"}, "`lock=everything`: there is no control called 'everything'"),
-        ({"epochs": "80"}, "`epochs=80`: the Epochs slider here stops at 50; using the default."),
+        ({"epochs": "150"}, "`epochs=150`: Epochs must be between 1 and 100"),
         (
             {"batch": "48"},
             "`batch=48`: Batch size here: one of 8, 16, 32, 64, 128, 256, 512; using the default.",
@@ -216,3 +216,23 @@ def test_no_link_breaks_the_train_page(app_env: Path, query: dict[str, str]) -> 
     app = open_page(TRAIN, **query)
     assert not app.exception, app.exception
     assert "parameters to learn" in texts(app)
+
+
+def test_a_link_to_a_run_sets_the_controls_to_that_runs_settings(app_env: Path) -> None:
+    store = RunStore()
+    run_id = finished_run(store, hidden_units=(1024,), epochs=7, normalize=False, seed=3)
+    app = open_page(TRAIN, run=run_id)
+    assert not app.exception and not app.warning
+    assert shown(app, "train_units", "train_epochs", "train_normalize", "train_seed") == [1024, 7, False, 3]
+    assert app.query_params["epochs"] == "7"  # the address now holds the setup, so it can be shared
+    app.slider(key="train_epochs").set_value(12).run()  # the learner's own change stays
+    assert shown(app, "train_units", "train_epochs") == [1024, 12]
+
+
+def test_a_run_picked_later_in_the_session_leaves_the_learners_controls(app_env: Path) -> None:
+    store = RunStore()
+    run_id = finished_run(store, hidden_units=(1024,), epochs=7)
+    app = open_page(TRAIN)
+    app.query_params["run"] = run_id  # as the sidebar's link to the run does
+    app.run()
+    assert not app.exception and shown(app, "train_units", "train_epochs") == [128, 5]

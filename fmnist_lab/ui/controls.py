@@ -177,10 +177,17 @@ def settings_ui(setup: SharedSetup) -> dict[str, Any]:
     return values
 
 
-def train_controls() -> TrainConfig | str:
-    """Every control, set from the page address; returns the config, or a message saying what to fix."""
+def train_controls(linked: TrainConfig | None = None) -> TrainConfig | str:
+    """Every control, set from the page address; returns the config, or a message saying what to fix.
+
+    ``linked``: the settings of the run the page shows. When the controls first show in a session
+    and the address holds no setup (a link to a run), they fill the controls as a setup link would,
+    so the controls show how that run was made; later, the learner's own settings stay.
+    """
     notice = st.empty()  # the link's notes, once it is known whether they still apply
     params = _address_params()
+    if linked is not None and not params and SAVED_KEY not in st.session_state:  # the controls' first showing
+        params = {key: [value] for key, value in share.setup_params(linked).items()}
     setup, fresh = _load_setup(params)
     if setup.hidden:
         st.caption("Some settings are fixed by your instructor.")

@@ -161,8 +161,9 @@ def results(runs: RunStore, run: Run) -> None:
     if metrics:
         links = [(file, label, icon) for file, label, icon in PAGES[2:5] if (ROOT / file).exists()]
         st.markdown("**Look closer at this run:**")
-        for col, (file, label, icon) in zip(st.columns(3), links, strict=False):
-            col.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
+        row = st.container(horizontal=True)  # wraps on a narrow screen rather than cutting a label
+        for file, label, icon in links:
+            row.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
         with st.expander("The code", icon=":material/code:"):
             code_view(run.config, key="run_code", run_id=run.id)
@@ -216,7 +217,7 @@ def rename(runs: RunStore, run: Run) -> None:
 
 def downloads(runs: RunStore, run: Run) -> None:
     """The trained model, the history as CSV and the config as JSON (the model is read only when clicked)."""
-    model, history, config = st.columns(3)
+    model = history = config = st.container(horizontal=True)  # wraps on a narrow screen
     path = runs.model_path(run.id)
     if path.exists():
         model.download_button(

@@ -8,13 +8,14 @@ import re
 import subprocess
 import sys
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from fmnist_lab import ownership
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.runs import Run, RunStore
 
-from .conftest import ROOT, lab_server
+from .conftest import PAGE_NAMES, ROOT, lab_server
 from .test_browser import (
     LIVE_EPOCHS,
     TRAINING_TIMEOUT,
@@ -94,6 +95,31 @@ def test_train_results_fit_a_1024_pixel_screen(
         assert laptop.evaluate(CLIPPED) == []  # the text is whole on screen, not cut with "…"
     finally:
         laptop.context.close()
+
+
+# Every element of the page that clips its text (ellipsis or hidden overflow) and is too narrow for it
+CUT = """() => [...document.querySelectorAll("[data-testid=stMain] *, [data-testid=stSidebar] *")].filter((e) => {
+  const style = getComputedStyle(e);
+  const clips = style.textOverflow === "ellipsis" || style.overflowX === "hidden" || style.overflow === "hidden";
+  return clips && e.innerText?.trim() && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1;
+}).map((e) => e.innerText.slice(0, 60))"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1920, 1080)])
+def test_no_page_cuts_a_label_or_number_on_a_laptop_or_a_desktop_screen(
+    server: lab_server.LabServer, browser: Browser, finished_runs: list[Run], width: int, height: int
+) -> None:
+    screen = lab_server.new_page(browser, width, height)
+    cut = {}
+    try:
+        for name in ("", *PAGE_NAMES):  # "": Home
+            lab_server.goto(screen, f"{server.url}/{name}?run={finished_runs[0].id}")
+            lab_server.wait_drawn(screen)
+            assert_no_exception(screen)
+            cut |= {name or "Home": texts} if (texts := screen.evaluate(CUT)) else {}
+    finally:
+        screen.context.close()
+    assert cut == {}
 
 
 def test_predictions_without_a_run_says_what_your_own_picture_needs(server: lab_server.LabServer, page: Page) -> None:
