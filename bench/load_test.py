@@ -1,6 +1,7 @@
 """Load test: 20 learners on one server, each starting a training at once.
 
     .venv/bin/python bench/load_test.py [--clients 20] [--max-trainings N] [--clients-share-cpu]
+    unshare -n sh -c 'ip link set lo up && exec .venv/bin/python bench/load_test.py --ray'  # as root
 
 Starts a real ``streamlit run dashboard.py`` on localhost (its own lab home, the
 real data set), opens one Chromium page per learner with a setup link
@@ -17,16 +18,26 @@ server's 2 cores, so their Chromium runs at the lowest CPU priority (nice 19, as
 training workers do), standing in for machines of their own; ``--clients-share-cpu``
 drops that. The probe that times the home page runs at normal priority, as one
 learner's laptop would.
+
+``--ray`` sends the trainings to a two-node Ray cluster on loopback instead (``ray start
+--head --num-cpus=1`` and a second node with one CPU; only inside a private network
+namespace, as above) and reports which node each run trained on. Both nodes share this
+machine's 2 cores, as the server does.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,14 +104,54 @@ def report(when: str, loads: list[tuple[float, float]]) -> None:
         )
 
 
+RAY_PORT = 6392
+
+
+def ray_command(*args: str) -> None:
+    ray = str(Path(sys.executable).parent / "ray")
+    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run([ray, *args], check=True, env=env, capture_output=True, timeout=300)
+
+
+@contextlib.contextmanager
+def ray_cluster() -> Iterator[str]:
+    """A head and a second node, one CPU each, on loopback; stopped on the way out."""
+    if [name for _, name in socket.if_nameindex()] != ["lo"]:
+        sys.exit("--ray: run this inside a private network namespace (see the docstring)")
+    try:
+        ray_command("start", "--head", f"--port={RAY_PORT}", "--num-cpus=1")
+        ray_command("start", f"--address=127.0.0.1:{RAY_PORT}", "--num-cpus=1")
+        yield f"127.0.0.1:{RAY_PORT}"
+    finally:
+        ray_command("stop", "--force")
+
+
+def nodes_of(store: RunStore, address: str) -> dict[str, str | None]:
+    """Run id → the Ray node it trained on, asked of the cluster's dispatcher."""
+    from fmnist_lab.ray_executor import RayExecutor
+
+    executor = RayExecutor(store, address)
+    return {run.id: executor.node_of(run.id) for run in store.list()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--max-trainings", type=int, help="FMNIST_MAX_TRAININGS for the server (default: cores)")
     parser.add_argument("--clients-share-cpu", action="store_true", help="learners' Chromium at normal priority")
+    parser.add_argument("--ray", action="store_true", help="train on a two-node Ray cluster on loopback")
     args = parser.parse_args()
     if args.max_trainings:
         os.environ["FMNIST_MAX_TRAININGS"] = str(args.max_trainings)
+    with contextlib.ExitStack() as stack:
+        address = stack.enter_context(ray_cluster()) if args.ray else None
+        if address:
+            os.environ["FMNIST_RAY_ADDRESS"] = address  # the server's environment comes from this one
+        return load(args, address)
+
+
+def load(args: argparse.Namespace, ray_address: str | None) -> int:
+    """Start the server, let the learners click, time the home page while the queue drains."""
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp) / "home") as server, sync_playwright() as p:
         learners_browser = launch_browser(p, CHROMIUM if args.clients_share_cpu else niced_chromium(Path(tmp)))
         probe_browser = launch_browser(p)
@@ -132,7 +183,9 @@ def main() -> int:
             wait_idle(page, timeout=30)
         runs = store.list()
         states = [run.state for run in runs]
-        print(f"clients: {args.clients}; runs created: {len(runs)}; finished: {states.count('finished')}")
+        finished = states.count("finished")
+        lost = args.clients - finished
+        print(f"clients: {args.clients}; runs created: {len(runs)}; finished: {finished}; lost: {lost}")
         print(f"queue drained in {drained:.0f} s; most trainings at once: {most_running}")
         print(
             f"CPU while draining ({2 * drained:.0f} core-seconds on 2 cores): Streamlit server {own:.0f} s, "
@@ -140,8 +193,14 @@ def main() -> int:
         )
         report("idle, before anyone trains", idle)
         report("while training", busy_loads)
+        ok = True
+        if ray_address:
+            nodes = nodes_of(store, ray_address)
+            per_node = collections.Counter(nodes.values())
+            print("runs per Ray node: " + ", ".join(f"{(node or 'unknown')[:12]}: {n}" for node, n in per_node.items()))
+            ok = len(per_node) == 2 and None not in per_node
         drawn = [load for _, load in busy_loads]
-        ok = len(runs) == args.clients and states.count("finished") == args.clients
+        ok = ok and len(runs) == args.clients and states.count("finished") == args.clients
         ok = ok and bool(drawn) and percentile(drawn, 0.95) < GOAL
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1

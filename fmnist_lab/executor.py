@@ -10,6 +10,7 @@ into a failed one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,7 @@ from .runs import Run, RunStore, RunStoreError
 if TYPE_CHECKING:
     from .train import TrainResult
 
+RAY_ADDRESS_ENV = "FMNIST_RAY_ADDRESS"  # host:6379 or ray://host:10001; unset: local worker processes
 CANCELLED_IN_QUEUE = "stopped by request before it started"
 GONE = "its training process ended without recording why (killed, out of memory, or the machine restarted)"
 ProgressHook = Callable[[dict[str, Any]], None]
@@ -70,15 +72,17 @@ class Executor(Protocol):
 
 
 def executor(store: RunStore | None = None, warm: bool = False) -> Executor:
-    """The executor this lab is configured for; ``warm``: keep warm workers waiting for runs
-    (a long-lived server's choice, which owns them; the CLI trains in its own process)."""
-    from .jobs import (
-        LocalExecutor,
-        max_trainings,
-    )  # the only one so far; a Ray cluster's comes with $FMNIST_RAY_ADDRESS
+    """The executor this lab is configured for: the Ray cluster at ``$FMNIST_RAY_ADDRESS`` if set
+    (Ray is imported only then), else local worker processes; ``warm``: keep warm local workers
+    waiting for runs (a long-lived server's choice, which owns them; the CLI trains in its own process)."""
+    store = store or RunStore()
+    if address := os.environ.get(RAY_ADDRESS_ENV, "").strip():
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(store, address)
+    from .jobs import LocalExecutor, max_trainings
     from .pool import WarmPool, pool_size
 
-    store = store or RunStore()
     size = pool_size(max_trainings()) if warm else 0
     return LocalExecutor(store, pool=WarmPool(store, size) if size else None)
 

@@ -37,7 +37,6 @@ from .data import Dataset, load_dataset
 from .executor import CANCELLED_IN_QUEUE, ProgressHook, refresh_runs
 from .runs import Run, RunNotFound, RunStore
 
-ADDRESS_ENV = "FMNIST_RAY_ADDRESS"
 CPUS_ENV = "FMNIST_RAY_CPUS"  # CPUs each training reserves
 SLOTS_ENV = "FMNIST_RAY_TRAININGS"  # trainer actors (default: the cluster's CPUs / CPUs per training)
 NAMESPACE = "fmnist-lab"

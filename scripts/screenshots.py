@@ -7,10 +7,12 @@ temporary lab home as ``streamlit run dashboard.py`` does, and saves, with a tal
 viewport (Streamlit's main area scrolls inside its own container, so a full-page screenshot
 would not grow; see ``lab_server.VIEWPORT``):
 
-    home.png  train.png  confusion.png  predictions.png  compare.png   the finished runs
+    home.png  train.png  confusion.png  predictions.png  compare.png   the finished runs, and
+    gallery.png  inside.png  sweep.png  bias-lab.png  lessons.png       the other pages
     train-live.png                                                     a third run, started with the
                                                                        Train button, while it trains
-    train-1024.png  train-1920.png                                     Train at laptop and desktop sizes
+    1024/<page>.png  1920/<page>.png                                   every page at laptop (1024×768)
+                                                                       and desktop (1920×1080) sizes
 
 Usage (from the repository root):
 
@@ -47,7 +49,19 @@ SLIDER_EPOCHS = 5  # the Epochs slider's default
 TRAINING_TIMEOUT = 180.0  # seconds for the live run to show two epochs
 
 
-SCREENS = ((1024, 768), (1920, 1080))  # train-1024.png, train-1920.png
+SCREENS = ((1024, 768), (1920, 1080))  # 1024/<page>.png, 1920/<page>.png
+PAGES = (  # name, address ({run}: the 128-unit run)
+    ("home", "/"),
+    ("train", "/Train?run={run}"),
+    ("confusion", "/Confusion?run={run}"),
+    ("predictions", "/Predictions?run={run}"),
+    ("compare", "/Compare"),
+    ("gallery", "/Gallery"),
+    ("inside", "/Inside?run={run}"),
+    ("sweep", "/Sweep"),
+    ("bias-lab", "/Bias_lab"),
+    ("lessons", "/Lessons"),
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -104,18 +118,15 @@ def take_screenshots(server: lab_server.LabServer, small: str, out: Path) -> Non
     with sync_playwright() as playwright:
         browser = lab_server.launch_browser(playwright)
         page = lab_server.new_page(browser)
-        for name, path in (
-            ("home", "/"),
-            ("train", f"/Train?run={small}"),
-            ("confusion", f"/Confusion?run={small}"),
-            ("predictions", f"/Predictions?run={small}"),
-            ("compare", "/Compare"),
-        ):
+        pages = [(name, path.format(run=small)) for name, path in PAGES]
+        for name, path in pages:
             shoot(page, server.url + path, out / f"{name}.png")
         shoot_live(lab_server.new_page(browser), server, out / "train-live.png")
         for width, height in SCREENS:  # a laptop and a desktop screen, as the learner sees them
             screen = lab_server.new_page(browser, width, height)
-            shoot(screen, f"{server.url}/Train?run={small}", out / f"train-{width}.png")
+            (out / str(width)).mkdir(exist_ok=True)
+            for name, path in pages:
+                shoot(screen, server.url + path, out / str(width) / f"{name}.png")
         browser.close()
 
 

@@ -6,6 +6,7 @@ cluster would be reachable on the machine's network, so the tests refuse to star
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -139,3 +140,15 @@ def test_runs_go_on_when_the_server_restarts(executor, cluster: str) -> None:  #
         assert store.load(run.id).state == "finished" and len(store.history(run.id)) == 2
     finally:
         restarted.close()
+
+
+def test_the_address_alone_sends_the_clis_trainings_to_the_cluster(executor, cluster: str) -> None:  # noqa: ANN001
+    """``FMNIST_RAY_ADDRESS`` set: ``python -m fmnist_lab train`` (through ``executor()``) trains on a node."""
+    argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", "16", "--epochs", "1"]
+    argv += ["--train-samples", "600", "--test-samples", "200"]
+    env = os.environ | {"FMNIST_RAY_ADDRESS": cluster, "RAY_USAGE_STATS_ENABLED": "0"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = json.loads(done.stdout.strip().splitlines()[-1])["run_id"]
+    assert executor.store.load(run_id).state == "finished"
+    assert executor.node_of(run_id) in {node["NodeID"] for node in ray.nodes() if node["Alive"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -58,6 +59,10 @@ def run_confusion(runs: RunStore, run_id: str, epoch: int | None = None) -> tupl
     return _confusion(run_id, str(runs.root), epoch, file_stamp(runs, run_id, _file(epoch)))
 
 
+PLAY_SECONDS = 1.0  # the player shows each epoch this long
+PLAY_HELP = "Step through the epochs, one a second, and stop at the last."
+
+
 def epoch_ui(runs: RunStore, run: Run, prefix: str) -> int | None:
     """A slider over the run's kept epochs; the chosen epoch, or None for the end (the default).
 
@@ -76,13 +81,22 @@ def common_epoch_ui(runs: RunStore, chosen: Sequence[Run], prefix: str) -> int |
 def _epoch_slider(runs: RunStore, chosen: Sequence[Run], epochs: list[int], key: str) -> int | None:
     if len(epochs) < 2:
         return None
-    picked = st.select_slider(
+    if (step := st.session_state.pop(f"{key}_next", None)) in epochs:  # the player's step, before the widgets
+        st.session_state[key] = step
+        st.session_state[f"{key}_play"] = step != epochs[-1]  # stops at the end
+    slider, play = st.columns([5, 1], vertical_alignment="bottom")
+    playing = play.toggle(
+        "Play", key=f"{key}_play", on_change=_from_the_start, args=(key, epochs), help=PLAY_HELP, width="content"
+    )
+    picked = slider.select_slider(
         "After epoch",
         epochs,
         value=epochs[-1],
         key=key,
         help="Replay this page as it was after each epoch of training; the last is the finished run.",
     )
+    if playing:
+        _player(key, epochs)
     if picked == epochs[-1] and all(runs.snapshot_epochs(run.id)[-1] == picked for run in chosen):
         return None
     try:
@@ -92,6 +106,25 @@ def _epoch_slider(runs: RunStore, chosen: Sequence[Run], epochs: list[int], key:
         st.warning(f"{exc} Showing the finished runs instead.")
         return None
     return int(picked)
+
+
+def _from_the_start(key: str, epochs: list[int]) -> None:
+    """Play pressed at the last epoch: begin again from the first."""
+    if st.session_state.get(f"{key}_play") and st.session_state.get(key, epochs[-1]) == epochs[-1]:
+        st.session_state[key] = epochs[0]
+
+
+@st.fragment(run_every=PLAY_SECONDS)
+def _player(key: str, epochs: list[int]) -> None:
+    """Every ``PLAY_SECONDS``, ask for the next epoch and redraw the page (its first call, part of
+    a whole-page run, only starts the clock). The step is applied before the widgets are drawn."""
+    now = time.monotonic()
+    if now - st.session_state.setdefault(f"{key}_ticked", now) < PLAY_SECONDS * 0.8:
+        return
+    st.session_state[f"{key}_ticked"] = now
+    later = [epoch for epoch in epochs if epoch > st.session_state.get(key, epochs[-1])]
+    st.session_state[f"{key}_next"] = later[0] if later else epochs[-1]
+    st.rerun(scope="app")
 
 
 def epoch_note(epoch: int | None) -> str:
