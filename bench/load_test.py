@@ -22,7 +22,8 @@ learner's laptop would.
 ``--ray`` sends the trainings to a two-node Ray cluster on loopback instead (``ray start
 --head --num-cpus=1`` and a second node with one CPU; only inside a private network
 namespace, as above) and reports which node each run trained on. Both nodes share this
-machine's 2 cores, as the server does.
+machine's 2 cores with the server, so like the browsers they run at the lowest CPU priority,
+standing in for machines of their own.
 """
 
 from __future__ import annotations
@@ -31,24 +32,25 @@ import argparse
 import collections
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import lab_server  # noqa: E402
 from lab_server import CHROMIUM, goto, launch_browser, new_page, running_server, wait_idle  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from ray_cluster import NotPrivate, loopback_cluster  # noqa: E402
 
 from fmnist_lab import RunStore  # noqa: E402
 
 SETUP = "/Train?units=32&epochs=2&train=3000"
+PROBE_EVERY = 5  # learners' clicks between two timed home page loads while they click
 DEADLINE = 900.0  # seconds for the whole queue to drain
 GOAL = 1.0  # seconds: a home page load while trainings run, drawn and idle, 95th percentile
 IDLE_LOADS = 10  # home page loads timed before anyone trains, for comparison
@@ -107,25 +109,6 @@ def report(when: str, loads: list[tuple[float, float]]) -> None:
 RAY_PORT = 6392
 
 
-def ray_command(*args: str) -> None:
-    ray = str(Path(sys.executable).parent / "ray")
-    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
-    subprocess.run([ray, *args], check=True, env=env, capture_output=True, timeout=300)
-
-
-@contextlib.contextmanager
-def ray_cluster() -> Iterator[str]:
-    """A head and a second node, one CPU each, on loopback; stopped on the way out."""
-    if [name for _, name in socket.if_nameindex()] != ["lo"]:
-        sys.exit("--ray: run this inside a private network namespace (see the docstring)")
-    try:
-        ray_command("start", "--head", f"--port={RAY_PORT}", "--num-cpus=1")
-        ray_command("start", f"--address=127.0.0.1:{RAY_PORT}", "--num-cpus=1")
-        yield f"127.0.0.1:{RAY_PORT}"
-    finally:
-        ray_command("stop", "--force")
-
-
 def nodes_of(store: RunStore, address: str) -> dict[str, str | None]:
     """Run id → the Ray node it trained on, asked of the cluster's dispatcher."""
     from fmnist_lab.ray_executor import RayExecutor
@@ -140,11 +123,15 @@ def main() -> int:
     parser.add_argument("--max-trainings", type=int, help="FMNIST_MAX_TRAININGS for the server (default: cores)")
     parser.add_argument("--clients-share-cpu", action="store_true", help="learners' Chromium at normal priority")
     parser.add_argument("--ray", action="store_true", help="train on a two-node Ray cluster on loopback")
+    parser.add_argument("--setup", default=SETUP, help=f"the learners' setup link (default {SETUP})")
+    parser.add_argument("--app", type=Path, help="serve this checkout of the lab instead of this one")
     args = parser.parse_args()
+    if args.app:
+        lab_server.ROOT = args.app.resolve()
     if args.max_trainings:
         os.environ["FMNIST_MAX_TRAININGS"] = str(args.max_trainings)
     with contextlib.ExitStack() as stack:
-        address = stack.enter_context(ray_cluster()) if args.ray else None
+        address = stack.enter_context(loopback_cluster(RAY_PORT, lowest_priority=True)) if args.ray else None
         if address:
             os.environ["FMNIST_RAY_ADDRESS"] = address  # the server's environment comes from this one
         return load(args, address)
@@ -158,15 +145,19 @@ def load(args: argparse.Namespace, ray_address: str | None) -> int:
         store = RunStore(server.runs_dir)
         learners = [new_page(learners_browser) for _ in range(args.clients)]
         for page in learners:
-            goto(page, server.url + SETUP)
+            goto(page, server.url + args.setup)
         probe = new_page(probe_browser)  # a learner opening the home page: a new session, a warm browser cache
         goto(probe, server.url + "/")
         idle = [time_home_load(probe, server.url) for _ in range(IDLE_LOADS)]
         server_cpu, machine_cpu = cpu_seconds(server.process.pid), machine_cpu_seconds()
         clicked = time.monotonic()
-        for page in learners:  # one click each, as fast as a room of learners
-            page.get_by_role("button", name="Train").click()
         busy_loads, most_running = [], 0
+        for k, page in enumerate(learners, 1):  # one click each, as fast as a room of learners
+            page.get_by_role("button", name="Train").click()
+            if k % PROBE_EVERY == 0:  # the home page is timed while the clicks still come in, too
+                busy_loads.append(time_home_load(probe, server.url))
+                most_running = max(most_running, sum(run.state == "running" for run in store.list()))
+        print(f"{args.clients} learners clicked Train within {time.monotonic() - clicked:.0f} s")
         while time.monotonic() - clicked < DEADLINE:
             runs = store.list()
             most_running = max(most_running, sum(run.state == "running" for run in runs))
@@ -179,17 +170,23 @@ def load(args: argparse.Namespace, ray_address: str | None) -> int:
             after - before for after, before in zip(cpu_seconds(server.process.pid), server_cpu, strict=True)
         )
         busy = machine_cpu_seconds() - machine_cpu
+        stuck = 0  # learners' pages that never settle (a page still polling a run it thinks active)
         for page in learners:
-            wait_idle(page, timeout=30)
+            try:
+                wait_idle(page, timeout=30)
+            except PlaywrightTimeout:
+                stuck += 1
         runs = store.list()
         states = [run.state for run in runs]
         finished = states.count("finished")
         lost = args.clients - finished
         print(f"clients: {args.clients}; runs created: {len(runs)}; finished: {finished}; lost: {lost}")
+        print(f"run states: {dict(collections.Counter(states))}; learner pages not idle 30 s after: {stuck}")
         print(f"queue drained in {drained:.0f} s; most trainings at once: {most_running}")
         print(
             f"CPU while draining ({2 * drained:.0f} core-seconds on 2 cores): Streamlit server {own:.0f} s, "
-            f"training workers {children:.0f} s, browsers and this script {busy - own - children:.0f} s"
+            f"its training processes {children:.0f} s, the rest (browsers, this script; Ray's trainers with --ray) "
+            f"{busy - own - children:.0f} s"
         )
         report("idle, before anyone trains", idle)
         report("while training", busy_loads)
@@ -207,4 +204,7 @@ def load(args: argparse.Namespace, ray_address: str | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except NotPrivate as exc:
+        sys.exit(str(exc))

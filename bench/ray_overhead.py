@@ -14,17 +14,16 @@ medians. Ends with ``ray stop --force``.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from ray_cluster import NotPrivate, loopback_cluster  # noqa: E402
 
 from fmnist_lab import RunStore, TrainConfig  # noqa: E402
 from fmnist_lab.executor import Executor  # noqa: E402
@@ -32,7 +31,6 @@ from fmnist_lab.jobs import LocalExecutor  # noqa: E402
 from fmnist_lab.pool import WarmPool  # noqa: E402
 
 PORT = 6391
-RAY = str(Path(sys.executable).parent / "ray")
 CONFIG = TrainConfig(hidden_units=(128,), epochs=1)
 POLL = 0.02  # seconds between looks at the store
 
@@ -59,29 +57,19 @@ def series(name: str, executor: Executor, runs: int) -> list[tuple[float, float]
     return times
 
 
-def ray(*args: str) -> None:
-    subprocess.run([RAY, *args], check=True, capture_output=True, env=os.environ | {"RAY_USAGE_STATS_ENABLED": "0"})
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if [name for _, name in socket.if_nameindex()] != ["lo"]:
-        sys.exit("run this inside a private network namespace: see the docstring")
     home = Path(tempfile.mkdtemp(prefix="fmnist-ray-bench-"))
     local_store = RunStore(home / "local")
     pool = WarmPool(local_store, 1)
     local = series("local", LocalExecutor(local_store, pool=pool), args.runs)
     pool.close()
-    ray("start", "--head", f"--port={PORT}", "--num-cpus=1")
-    try:
-        ray("start", f"--address=127.0.0.1:{PORT}", "--num-cpus=1")
+    with loopback_cluster(PORT) as address:
         from fmnist_lab.ray_executor import RayExecutor
 
-        cluster = series("ray", RayExecutor(RunStore(home / "ray"), f"127.0.0.1:{PORT}"), args.runs)
-    finally:
-        ray("stop", "--force")
+        cluster = series("ray", RayExecutor(RunStore(home / "ray"), address), args.runs)
     for name, times in (("local", local), ("ray", cluster)):
         first, done = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
         print(f"median {name:>5}: first progress {first:.2f} s, finished {done:.2f} s")
@@ -90,4 +78,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except NotPrivate as exc:
+        sys.exit(str(exc))

@@ -47,6 +47,19 @@ def is_instructor(entered: str, env: Mapping[str, str] = os.environ) -> bool:
     return bool(secret) and hmac.compare_digest(entered.strip().encode(), secret.encode())
 
 
+def instructor_token(env: Mapping[str, str] = os.environ) -> str | None:
+    """What an instructor's browser keeps (a cookie) to stay an instructor across reloads: an HMAC
+    of a fixed label under the secret, never the secret itself; a new secret voids old tokens.
+    None when no secret is set."""
+    secret = env.get(INSTRUCTOR_ENV, "").strip()
+    return hmac.new(secret.encode(), b"fmnist-lab instructor", "sha256").hexdigest() if secret else None
+
+
+def is_instructor_token(token: object, env: Mapping[str, str] = os.environ) -> bool:
+    expected = instructor_token(env)
+    return expected is not None and isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
+
+
 def is_mine(run: Run, owner: str | None) -> bool:
     return owner is not None and run.owner == owner
 

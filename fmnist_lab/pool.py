@@ -2,7 +2,9 @@
 
 A cold worker spends seconds on starting Python, importing TensorFlow and reading the data
 set before its first step. A ``WarmPool`` keeps ``$FMNIST_WARM_WORKERS`` processes (default:
-as many as trainings may run at once) that have done all that and wait for a run.
+as many as trainings may run at once) that have done all that and wait for a run. They start
+one after another (the next once the last is ready), so on a small machine the first one, which
+a learner's first run may already be waiting for, warms up without competing for the CPU.
 
 The pool and each worker share a Unix ``SOCK_SEQPACKET`` pair. The pool sends a run id
 with the fd of the run's ``alive.lock`` attached (``socket.send_fds``): the worker receives
@@ -77,8 +79,9 @@ class WarmPool:
         self._lock = threading.Lock()
         self._workers: list[Worker] = []
         self._closed = False
-        for _ in range(size):
-            self._start()
+        self._growing = threading.Lock()  # one check-and-start at a time
+        if size:  # one at a time: the next starts once this one is ready, so the first warms up
+            self._start()  # with the CPU to itself (a first run may be waiting for it)
 
     def hand(self, run_id: str, lock: int) -> bool:
         """Give the run and a copy of its lock fd to an idle worker, else to one still warming up
@@ -139,17 +142,25 @@ class WarmPool:
                     worker.state = "idle"
                 elif what in ("done", "last"):
                     worker.state, worker.run_id = ("idle" if what == "done" else "leaving"), None
+            if what == "ready":
+                self._top_up()
         code = worker.process.wait()  # also reaps it
         worker.channel.close()
         with self._lock:
             self._workers.remove(worker)
-            orphan, replace = worker.run_id, not self._closed
-        if orphan is not None:
+        if worker.run_id is not None:
             from .jobs import mark_dead_worker
 
-            mark_dead_worker(self.store, orphan, code)
-        if replace:
-            self._start()
+            mark_dead_worker(self.store, worker.run_id, code)
+        self._top_up()  # its replacement
+
+    def _top_up(self) -> None:
+        """Start a worker if the pool has fewer than ``size`` and is open; never one too many."""
+        with self._growing:
+            with self._lock:
+                short = len(self._workers) < self.size and not self._closed
+            if short:
+                self._start()
 
 
 def _receive(channel: socket.socket) -> str:

@@ -42,6 +42,7 @@ SLOTS_ENV = "FMNIST_RAY_TRAININGS"  # trainer actors (default: the cluster's CPU
 NAMESPACE = "fmnist-lab"
 DISPATCHER = "fmnist-lab-dispatcher"
 SYNC_INTERVAL = 0.5  # seconds between copies of active runs' files to the server's store
+ALIVE = ("queued", "running", "ended")  # the dispatcher's states of a run that something works on
 DISPATCH_INTERVAL = 0.1  # seconds between the dispatcher's looks at its trainers and queue
 STATUS = "status.json"
 Files = dict[str, tuple[int, bytes]]  # path in the run folder → (modified ns, contents)
@@ -133,6 +134,18 @@ class Dispatcher:
             with contextlib.suppress(ray.exceptions.RayError):
                 files = ray.get(trainer.changed.remote(run_id, seen))
         return report | {"position": place, "files": files}
+
+    def states(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each run's state and place in line, in one call and without files (cheap to ask often)."""
+        with self.lock:
+            line = [queued for queued, _ in self.queue]
+            return {
+                run_id: {
+                    "state": self.runs.get(run_id, {}).get("state", "unknown"),
+                    "position": line.index(run_id) + 1 if run_id in line else None,
+                }
+                for run_id in run_ids
+            }
 
     def forget(self, run_id: str) -> None:
         with self.lock:
@@ -261,7 +274,7 @@ class RayExecutor:
         ray.get(self.dispatcher.cancel.remote(run_id))
 
     def alive(self, run_id: str) -> bool:
-        return self._report(run_id, {})["state"] in ("queued", "running", "ended")
+        return self._report(run_id, {})["state"] in ALIVE
 
     def queue_position(self, run_id: str) -> int | None:
         return self._report(run_id, {})["position"]
@@ -270,7 +283,13 @@ class RayExecutor:
         return self.slots
 
     def refresh(self) -> list[str]:
-        return refresh_runs(self.store, self.alive)
+        """One call to the dispatcher for every active run (a page load does this), not one each."""
+        states = self._states([run.id for run in self.store.list() if run.is_active])
+
+        def alive(run_id: str) -> bool:  # a run submitted since the look above is asked on its own
+            return states[run_id] in ALIVE if run_id in states else self.alive(run_id)
+
+        return refresh_runs(self.store, alive)
 
     def node_of(self, run_id: str) -> str | None:
         """The Ray node id the run trains (or trained) on, while the dispatcher remembers it."""
@@ -301,6 +320,14 @@ class RayExecutor:
         self.dispatcher.forget.remote(run_id)
         self._seen.pop(run_id, None)
 
+    def _states(self, run_ids: list[str]) -> dict[str, str]:
+        """Run id → the dispatcher's state for it; "unreachable" for all when it cannot be asked."""
+        try:
+            found = ray.get(self.dispatcher.states.remote(run_ids), timeout=30) if run_ids else {}
+        except ray.exceptions.RayError:
+            return dict.fromkeys(run_ids, "unreachable")
+        return {run_id: report["state"] for run_id, report in found.items()}
+
     def _report(self, run_id: str, seen: dict[str, int]) -> dict[str, Any]:
         try:
             return ray.get(self.dispatcher.report.remote(run_id, seen), timeout=30)
@@ -315,10 +342,11 @@ class RayExecutor:
     def _follow(self) -> None:
         """Keep every active run's files coming, including runs an earlier server started."""
         while not self._closed.wait(SYNC_INTERVAL):
-            for run in self.store.list():
-                if run.is_active:
+            states = self._states([run.id for run in self.store.list() if run.is_active])
+            for run_id, state in states.items():
+                if state not in ("queued", "unreachable"):  # a waiting run has no files yet
                     with contextlib.suppress(RunNotFound, OSError):
-                        self.sync(run.id)
+                        self.sync(run_id)
 
 
 def _slots(cpus: float) -> int:

@@ -136,14 +136,19 @@ def server_env(home: Path, data_dir: Path | None = None) -> dict[str, str]:
 
 
 def start_server(
-    home: Path, data_dir: Path | None = None, port: int | None = None, timeout: float = HEALTH_TIMEOUT
+    home: Path,
+    data_dir: Path | None = None,
+    port: int | None = None,
+    timeout: float = HEALTH_TIMEOUT,
+    env: dict[str, str] | None = None,
 ) -> LabServer:
-    """Start the app on ``port`` (a free one by default) and return once it is healthy."""
+    """Start the app on ``port`` (a free one by default) and return once it is healthy; ``env``
+    adds to the server's environment."""
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     argv = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port)]
     argv += ["--server.headless", "true"]
-    log, env = home / "server.log", server_env(home, data_dir)
+    log, env = home / "server.log", server_env(home, data_dir) | (env or {})
     with open(log, "ab") as out:  # the child keeps its own copy of the file
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
     server = LabServer(process, port, home, env, log)
@@ -209,8 +214,10 @@ def kill_workers(home: Path) -> list[int]:
 
 
 @contextlib.contextmanager
-def running_server(home: Path, data_dir: Path | None = None, port: int | None = None) -> Iterator[LabServer]:
-    server = start_server(home, data_dir, port)
+def running_server(
+    home: Path, data_dir: Path | None = None, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[LabServer]:
+    server = start_server(home, data_dir, port, env=env)
     try:
         yield server
     finally:

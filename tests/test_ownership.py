@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 
 from fmnist_lab import Run, RunStore, TrainConfig, ownership
@@ -65,3 +68,16 @@ def test_the_instructor_key(secret: str, entered: str, accepted: bool) -> None:
 def test_someone_else_is_told_who_can_stop() -> None:
     assert "command line" in ownership.who_may_stop(run_of(None))
     assert "browser that started it" in ownership.who_may_stop(run_of(MINE))
+
+
+def test_an_instructors_cookie_holds_a_token_under_the_secret_never_the_secret() -> None:
+    env = {ownership.INSTRUCTOR_ENV: "s3cret"}
+    token = ownership.instructor_token(env)
+    expected = hmac.new(b"s3cret", b"fmnist-lab instructor", hashlib.sha256).hexdigest()
+    assert token == expected and "s3cret" not in token
+    assert ownership.is_instructor_token(token, env)
+    assert not ownership.is_instructor_token(token, {ownership.INSTRUCTOR_ENV: "new secret"})  # a new secret voids it
+    assert not ownership.is_instructor_token(token, {})  # no secret set: nobody is an instructor
+    assert ownership.instructor_token({}) is None
+    for forged in (None, "", "s3cret", token[:-1], 42):
+        assert not ownership.is_instructor_token(forged, env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,10 @@ def test_streamlit_config_keeps_the_server_local_protected_and_light() -> None:
     assert config["server"]["address"] == "localhost" and config["server"]["enableXsrfProtection"] is True
     assert config["server"]["maxUploadSize"] <= 2 and config["client"]["showErrorDetails"] == "none"
     assert config["runner"]["postScriptGC"] is False  # a full gc.collect() per script run saturated the server
+
+
+def test_every_file_the_readme_links_to_exists() -> None:
+    readme = (ROOT / "README.md").read_text()
+    targets = {link.split("#")[0] for link in re.findall(r"\]\(([^)\s]+)\)", readme) if "://" not in link}
+    missing = sorted(target for target in targets if target and not (ROOT / target).exists())
+    assert targets and missing == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,22 +20,15 @@ from fmnist_lab.train import train_run
 
 from .test_jobs import QUICK, wait_for
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from ray_cluster import loopback_cluster, private_network  # noqa: E402  (scripts/, beside lab_server)
+
 pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray")
 
 PORT = 6390  # in a private network namespace nothing else listens
-RAY = str(Path(sys.executable).parent / "ray")
 LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500)
 NOT_COPIED = {"alive.lock", "cancel", "worker.log"}  # liveness and control files of a local run
-
-
-def private_network() -> bool:
-    return [name for _, name in socket.if_nameindex()] == ["lo"]
-
-
-def ray_command(*args: str) -> None:
-    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
-    subprocess.run([RAY, *args], check=True, env=env, capture_output=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +37,11 @@ def cluster() -> Iterator[str]:
         if os.environ.get("FMNIST_REQUIRE_RAY") == "1":
             pytest.fail("FMNIST_REQUIRE_RAY=1 but this is not a private network namespace; run scripts/check.sh")
         pytest.skip("the Ray cluster starts only inside a private network namespace (scripts/check.sh, as root)")
-    try:
-        ray_command("start", "--head", f"--port={PORT}", "--num-cpus=1")
-        ray_command("start", f"--address=127.0.0.1:{PORT}", "--num-cpus=1")
-        yield f"127.0.0.1:{PORT}"
-    finally:
-        ray.shutdown()
-        ray_command("stop", "--force")
+    with loopback_cluster(PORT) as address:
+        try:
+            yield address
+        finally:
+            ray.shutdown()
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ OWNER_COOKIE = "fmnist_owner"  # the browser keeps its random owner key here, ac
 COOKIE_DAYS = 365
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")  # escaped with a backslash
 INSTRUCTOR_KEY = "instructor"  # session state: True once the instructor's secret was entered
+INSTRUCTOR_COOKIE = "fmnist_instructor"  # an HMAC token under the secret (ownership.instructor_token)
 
 
 def page_setup(title: str, icon: str) -> None:
@@ -117,9 +118,9 @@ def session_owner() -> str:
     return st.session_state[OWNER_KEY]
 
 
-def _set_cookie(name: str, value: str) -> None:
-    """Streamlit reads cookies but cannot set them: a one-line script in the page does."""
-    cookie = f"{name}={value}; path=/; max-age={COOKIE_DAYS * 86400}; SameSite=Strict"
+def _set_cookie(name: str, value: str, days: int = COOKIE_DAYS) -> None:
+    """Streamlit reads cookies but cannot set them: a one-line script in the page does (0 days: delete)."""
+    cookie = f"{name}={value}; path=/; max-age={days * 86400}; SameSite=Strict"
     # In the sidebar: an element that appears on a session's first run only must not shift the main
     # area's elements, or Streamlit takes them for new ones (an open tab would fall back to the first).
     st.sidebar.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True)
@@ -131,7 +132,10 @@ def plain(text: str) -> str:
 
 
 def is_instructor() -> bool:
-    return bool(st.session_state.get(INSTRUCTOR_KEY))
+    """The instructor's secret was entered in this session, or in this browser before (its cookie)."""
+    if INSTRUCTOR_KEY not in st.session_state:
+        st.session_state[INSTRUCTOR_KEY] = ownership.is_instructor_token(st.context.cookies.get(INSTRUCTOR_COOKIE))
+    return bool(st.session_state[INSTRUCTOR_KEY])
 
 
 def may_stop(run: Run) -> bool:
@@ -143,8 +147,13 @@ def instructor_login() -> None:
     """A password box in the sidebar when the host set an instructor key; the entry is never shown back."""
     if not ownership.instructor_enabled():
         return
+    if st.session_state.pop("instructor_cookie_clear", False):
+        _set_cookie(INSTRUCTOR_COOKIE, "", days=0)
     if is_instructor():
+        if st.session_state.pop("instructor_cookie_due", False) and (token := ownership.instructor_token()):
+            _set_cookie(INSTRUCTOR_COOKIE, token)  # a reload or a new tab of this browser stays an instructor
         st.caption(":material/school: Instructor mode: you may stop any run.")
+        st.button("Leave instructor mode", key="instructor_leave", icon=":material/logout:", on_click=_leave_instructor)
         return
     with st.expander("Instructor", icon=":material/school:"):
         st.text_input(
@@ -158,9 +167,13 @@ def instructor_login() -> None:
             st.caption("That is not the instructor key.")
 
 
+def _leave_instructor() -> None:
+    st.session_state[INSTRUCTOR_KEY], st.session_state["instructor_cookie_clear"] = False, True
+
+
 def _check_instructor() -> None:
     entered = st.session_state.get("instructor_entry", "")
-    st.session_state[INSTRUCTOR_KEY] = ownership.is_instructor(entered)
+    st.session_state[INSTRUCTOR_KEY] = st.session_state["instructor_cookie_due"] = ownership.is_instructor(entered)
     st.session_state["instructor_refused"] = bool(entered) and not st.session_state[INSTRUCTOR_KEY]
     st.session_state["instructor_entry"] = ""  # never left in the page
 

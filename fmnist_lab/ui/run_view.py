@@ -13,9 +13,10 @@ from ..runs import DamagedRun, Run, RunNotFound, RunStore
 from .code_ui import code_view
 from .common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
 
-# Seconds between redraws of the live view: quick while a run is about to start, draw its first point
-# or end; once a second while it trains; seldom while it waits behind others (a room of them is cheap).
-POLL_SECONDS = {"soon": 0.5, "training": 1.0, "waiting": 3.0}
+# Seconds between redraws of the live view: quick for the few seconds in which a run starts, draws
+# its first point or ends; once a second while it trains or is next in line (that can last a whole
+# run); seldom while it waits behind others (a room of them is cheap).
+POLL_SECONDS = {"soon": 0.5, "next": 1.0, "training": 1.0, "waiting": 3.0}
 CURVES_NOTE = (
     "Training scores (dashed) are averaged over each epoch while the model was still learning; held-out "
     "scores (solid) come from the model at the epoch's end, so early on training accuracy can trail held-out. "
@@ -47,11 +48,13 @@ def _run_view(runs: RunStore, run_id: str) -> None:
 
 
 def _phase(runs: RunStore, run: Run) -> str:
-    """Waiting behind others in line ("waiting"); "soon" when something is about to change (next in line,
-    training with no point drawn yet, or the last epoch done and the results being saved); else
-    "training". The live view redraws at the phase's pace (``POLL_SECONDS``)."""
+    """Where the run is, for how often its live view redraws (``POLL_SECONDS``): "soon" when
+    something is about to change (handed to a worker and not yet in line, training with no point
+    drawn yet, or the last batch trained and the results being saved); "next" first in line;
+    "waiting" behind others; else "training"."""
     if run.state == "queued":
-        return "soon" if (runs_executor().queue_position(run.id) or 0) <= 1 else "waiting"
+        place = runs_executor().queue_position(run.id)
+        return "soon" if place is None else "next" if place == 1 else "waiting"
     try:
         progress = runs.progress(run.id)
     except DamagedRun:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from fmnist_lab.ownership import INSTRUCTOR_ENV
 from fmnist_lab.runs import Run, RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +28,14 @@ PAGE_NAMES = sorted(path.stem.split("_", 1)[1] for path in (ROOT / "pages").glob
 # /Train/_stcore/host-config first; both answer 404 and the frontend falls back to the root.
 DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")
 ANALYSABLE = ("finished", "stopped")
+INSTRUCTOR_SECRET = "e2e-instructor-secret"  # every test server has an instructor
 
 
 @pytest.fixture(scope="module")
 def server(full_size_idx: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab_server.LabServer]:
     """``streamlit run dashboard.py`` on a free port, its own lab home, the synthetic full-size data set."""
-    with lab_server.running_server(tmp_path_factory.mktemp("e2e-lab"), full_size_idx) as running:
+    home, instructor = tmp_path_factory.mktemp("e2e-lab"), {INSTRUCTOR_ENV: INSTRUCTOR_SECRET}
+    with lab_server.running_server(home, full_size_idx, env=instructor) as running:
         yield running
 
 

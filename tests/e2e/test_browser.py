@@ -321,7 +321,7 @@ def test_the_epoch_slider_replays_the_confusion_matrix(
     np.testing.assert_array_equal(shown(), counted(store.epoch_snapshot(run.id, 1).probabilities))
     expect(page.get_by_text("after epoch 1 (replayed)")).to_be_visible()
     # Play steps on from epoch 1, one epoch a second, and stops at the finished run
-    play = page.get_by_role("checkbox", name="Play")
+    play = page.locator(f".st-key-confusion_epoch_{run.id}_play input")
     lab_server.interact(page, lambda: page.get_by_text("Play", exact=True).click())
     expect(page.get_by_text("after epoch 2 (replayed)")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("after the last epoch")).to_be_visible(timeout=15_000)

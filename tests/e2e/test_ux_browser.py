@@ -15,7 +15,7 @@ from fmnist_lab import ownership
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.runs import Run, RunStore
 
-from .conftest import PAGE_NAMES, ROOT, lab_server
+from .conftest import INSTRUCTOR_SECRET, PAGE_NAMES, ROOT, lab_server
 from .test_browser import (
     LIVE_EPOCHS,
     TRAINING_TIMEOUT,
@@ -71,6 +71,25 @@ def test_a_reload_and_a_new_tab_keep_the_star_and_stop_and_others_cannot_stop(
 
     stop_button(page).click()
     eventually(lambda: store.load(run.id).state == "stopped", 60, "the run to stop")
+
+
+def test_an_instructor_stays_one_after_a_reload_until_leaving(server: lab_server.LabServer, page: Page) -> None:
+    mode = page.get_by_test_id("stSidebar").get_by_text("Instructor mode: you may stop any run.")
+    open_page(page, server, "/Train")
+    page.get_by_test_id("stSidebar").get_by_text("Instructor", exact=True).click()
+    entry = page.get_by_label("Instructor key", exact=True).and_(page.locator("input"))
+    entry.fill(INSTRUCTOR_SECRET)
+    lab_server.interact(page, lambda: entry.press("Enter"))
+    expect(mode).to_be_visible()
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "fmnist_instructor"]
+    assert INSTRUCTOR_SECRET not in cookie["value"]  # a token under the secret, not the secret
+    lab_server.goto(page, f"{server.url}/Train")  # a reload: a new Streamlit session
+    expect(mode).to_be_visible()
+    lab_server.interact(page, page.get_by_role("button", name="Leave instructor mode").click)
+    expect(mode).to_have_count(0)
+    lab_server.goto(page, f"{server.url}/Train")
+    expect(page.get_by_test_id("stSidebar").get_by_text("Instructor", exact=True)).to_be_visible()
+    expect(mode).to_have_count(0)
 
 
 def test_train_results_fit_a_1024_pixel_screen(
