@@ -99,8 +99,9 @@ def test_the_live_view_redraws_quickly_only_while_something_is_about_to_change(a
     for update in (
         {},
         {"batch": 4, "loss": 2.0, "accuracy": 0.3, "trail": [[0.4, 2.0, 0.3]]},
+        {"epoch": 2, "batch": 0, "trail": []},  # a new epoch's trail starts empty: still training
         {"epoch": 2, "batch": 10},
     ):
         store.write_progress(run.id, progress := progress | update)
-        paces.append(run_view.POLL_SECONDS[run_view._phase(store, store.load(run.id))])
-    assert paces == [0.5, 1.0, 0.5]
+        paces.append(run_view.POLL_SECONDS[run_view._pace(store, store.load(run.id))])
+    assert paces == [0.5, 1.0, 1.0, 0.5]

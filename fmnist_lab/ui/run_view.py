@@ -40,28 +40,41 @@ def _run_view(runs: RunStore, run_id: str) -> None:
     if ownership.is_mine(run, session_owner()):
         rename(runs, run)
     if run.is_active:
-        phase = _phase(runs, run)
+        phase = _pace(runs, run)
         st.session_state.setdefault("live_phase", {})[run_id] = f"{run.state} {phase}"
         st.fragment(_live, run_every=POLL_SECONDS[phase])(runs, run_id)
     else:
         results(runs, run)
 
 
-def _phase(runs: RunStore, run: Run) -> str:
+def _look(runs: RunStore, run: Run) -> tuple[int | None, dict]:
+    """What the live view needs to know of an active run: its place in line while queued (None:
+    not in line yet), else its progress. Read once per redraw."""
+    if run.state == "queued":
+        return runs_executor().queue_position(run.id), {}
+    return None, runs.progress(run.id)
+
+
+def _phase(run: Run, place: int | None, progress: dict) -> str:
     """Where the run is, for how often its live view redraws (``POLL_SECONDS``): "soon" when
     something is about to change (handed to a worker and not yet in line, training with no point
     drawn yet, or the last batch trained and the results being saved); "next" first in line;
     "waiting" behind others; else "training"."""
     if run.state == "queued":
-        place = runs_executor().queue_position(run.id)
         return "soon" if place is None else "next" if place == 1 else "waiting"
-    try:
-        progress = runs.progress(run.id)
-    except DamagedRun:
-        return "training"  # the live view says what is damaged
-    if not progress.get("trail") or where.position(progress) >= progress["epochs"]:
+    no_point_yet = progress.get("epoch", 1) <= 1 and not progress.get("trail")  # each epoch starts a new trail
+    if no_point_yet or where.position(progress) >= progress["epochs"]:
         return "soon"
     return "training"
+
+
+def _pace(runs: RunStore, run: Run) -> str:
+    """The run's phase as the whole page sees it; a damaged progress file redraws at the training
+    pace (the live view says what is damaged)."""
+    try:
+        return _phase(run, *_look(runs, run))
+    except DamagedRun:
+        return "training"
 
 
 def _live(runs: RunStore, run_id: str) -> None:
@@ -78,12 +91,12 @@ def _live_view(runs: RunStore, run_id: str) -> None:
         st.rerun()  # deleted meanwhile: the page says so
     if not run.is_active:
         st.rerun()  # finished: redraw the whole page with the results
-    if st.session_state.get("live_phase", {}).get(run_id) != f"{run.state} {_phase(runs, run)}":
+    place, progress = _look(runs, run)
+    if st.session_state.get("live_phase", {}).get(run_id) != f"{run.state} {_phase(run, place, progress)}":
         st.rerun()  # a new pace, or queued → running: the sidebar's label changes too
     if run.state == "queued":
-        _queued(runs, run)
+        _queued(run, place)
         return
-    progress = runs.progress(run_id)
     history = runs.history(run_id)
     first = _first_sample(run_id, progress)
     text = progress_text(progress, runs.cancel_requested(run_id), first, history)
@@ -97,9 +110,8 @@ def _live_view(runs: RunStore, run_id: str) -> None:
         _ask(lambda: runs_executor().cancel(run_id), "Stopping… the run keeps what it has learnt.")
 
 
-def _queued(runs: RunStore, run: Run) -> None:
+def _queued(run: Run, place: int | None) -> None:
     """Where the run is in line, and a way out of it."""
-    place = runs_executor().queue_position(run.id)
     line = f"number {place} in line" if place else "starting"
     st.info(f"**Queued** ({line}): at most {runs_executor().capacity()} trainings run at once on this server.")
     if not may_stop(run):
