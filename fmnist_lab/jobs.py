@@ -41,6 +41,7 @@ from .runs import ACTIVE_STATES, RUN_ID_PATTERN, Run, RunNotFound, RunStore, che
 
 if TYPE_CHECKING:
     from .data import Dataset
+    from .model import ModelCache
     from .pool import WarmPool
     from .train import TrainResult
 
@@ -102,16 +103,19 @@ class LocalExecutor:
         on_progress: ProgressHook | None = None,
         on_epoch: ProgressHook | None = None,
         dataset: Dataset | None = None,
+        models: ModelCache | None = None,
     ) -> TrainResult | None:
         """Wait for a slot and train, holding ``lock`` (an fd on the run's alive.lock) throughout;
-        ``dataset``: the data set already loaded (a warm worker's), else it is loaded here."""
+        ``dataset`` and ``models``: a warm worker's data set and compiled models (else loaded and built)."""
         try:
             with self.training_slot(run_id) as granted:
                 if not granted:
                     return None
                 from .train import train_run
 
-                return train_run(self.store, run_id, dataset=dataset, on_progress=on_progress, on_epoch=on_epoch)
+                return train_run(
+                    self.store, run_id, dataset=dataset, on_progress=on_progress, on_epoch=on_epoch, models=models
+                )
         except BaseException as exc:  # train_run records its own failures; this is for the wait in line
             if self.store.load(run_id).state == "queued":
                 why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"

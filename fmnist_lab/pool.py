@@ -10,11 +10,13 @@ The pool and each worker share a Unix ``SOCK_SEQPACKET`` pair. The pool sends a 
 with the fd of the run's ``alive.lock`` attached (``socket.send_fds``): the worker receives
 a descriptor of the same open file, so the ``flock`` taken when the run folder was created
 never lapses on its way over (a descriptor in flight holds the file too) and ``refresh``
-cannot mistake a handed-over run for a dead one. A run may go to a worker still warming
-up: it reads the run as soon as it has the data (skipping its warm-up run, which the real run
-replaces), sooner than a cold process would be. The
-worker trains as a cold one does (queue marker, slot, ``train_run``) with the data it holds,
-closes the lock, and answers ``done <id>``; after ``$FMNIST_WORKER_RUNS`` runs it answers
+cannot mistake a handed-over run for a dead one. A worker warms up by training two tiny
+throwaway runs, 128 and 1024 units, whose compiled models it keeps (``model.ModelCache``): a
+later run of either shape starts its first step at once instead of compiling for a second. A
+run may go to a worker still warming up: it reads the run once it has the data and the
+throwaway run under way has ended (skipping the rest), sooner than a cold process would. The
+worker trains as a cold one does (queue marker, slot, ``train_run``) with the data and models
+it holds, closes the lock, and answers ``done <id>``; after ``$FMNIST_WORKER_RUNS`` runs it answers
 ``last <id>`` and exits, so memory stays bounded.
 
 Each run still has a process of its own: killing it ends that run only; the pool records
@@ -174,13 +176,13 @@ def serve(store: RunStore, channel: socket.socket, runs: int) -> int:
     """Warm up, then train the runs the pool hands over, ``runs`` at most; returns an exit code."""
     from .data import load_dataset
     from .jobs import LocalExecutor, lower_priority
+    from .model import ModelCache
     from .train import warm_up
 
     lower_priority()  # training is background work: the web server answering learners comes first
     parent = os.getppid()
-    dataset = load_dataset()
-    if not select.select([channel], [], [], 0)[0]:  # a run already waiting warms TensorFlow up itself
-        warm_up(dataset)
+    dataset, models = load_dataset(), ModelCache()
+    warm_up(dataset, models, waiting=lambda: bool(select.select([channel], [], [], 0)[0]))  # a waiting run goes first
     channel.sendall(b"ready")
     for count in range(1, runs + 1):
         job = _next_job(channel, parent)
@@ -189,7 +191,7 @@ def serve(store: RunStore, channel: socket.socket, runs: int) -> int:
         run_id, lock = job
         with _output_to(store.path(run_id) / "worker.log"):
             try:
-                LocalExecutor(store).work(run_id, lock, dataset=dataset)
+                LocalExecutor(store).work(run_id, lock, dataset=dataset, models=models)
             except Exception as exc:  # already recorded in the run's status
                 print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         channel.sendall(f"{'last' if count == runs else 'done'} {run_id}".encode())

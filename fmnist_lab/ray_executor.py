@@ -59,11 +59,12 @@ class Trainer:
     """A warm training process on some node, with a scratch run store of its own."""
 
     def __init__(self, dataset: Dataset) -> None:
+        from .model import ModelCache
         from .train import warm_up
 
         self.store = RunStore(tempfile.mkdtemp(prefix="fmnist-ray-runs-"))
-        self.dataset = dataset
-        warm_up(dataset)
+        self.dataset, self.models = dataset, ModelCache()
+        warm_up(dataset, self.models)
 
     def node(self) -> str:
         return ray.get_runtime_context().get_node_id()
@@ -77,7 +78,7 @@ class Trainer:
         for name, data in files.items():
             atomic.write_bytes(folder / name, data)
         with contextlib.suppress(Exception):  # train_run records its failure in the run's status
-            train_run(self.store, run_id, dataset=self.dataset)
+            train_run(self.store, run_id, dataset=self.dataset, models=self.models)
         return self.store.load(run_id).state
 
     def cancel(self, run_id: str) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import gc
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from .callbacks import (
 )
 from .config import ConfigError, TrainConfig
 from .data import Dataset, load_dataset, prepare
-from .model import build_model
+from .model import ModelCache, build_model
 from .runs import RunStore
 from .scoring import score
 
@@ -132,17 +132,20 @@ def train_run(
     on_epoch: ProgressHook | None = None,
     fast: bool = True,
     live: bool = True,
+    models: ModelCache | None = None,
 ) -> TrainResult:
     """Train the run ``run_id`` to the end; marks it failed (and re-raises) on any error.
 
     ``live=False`` drops the in-epoch progress snapshots and cancel polling (the benchmark
-    uses it to measure what live progress costs); ``fast=False`` compiles plainly.
+    uses it to measure what live progress costs); ``fast=False`` compiles plainly; ``models``:
+    a warm worker's compiled models, reused when the shape matches (else a new one is built).
     """
     config = store.load(run_id).config
     store.set_status(run_id, "running")
     try:
         with frozen_heap():
-            fitted = fit_run(config, dataset or load_dataset(), Watch(store, run_id, on_progress, on_epoch, live), fast)
+            watch = Watch(store, run_id, on_progress, on_epoch, live)
+            fitted = fit_run(config, dataset or load_dataset(), watch, fast, models)
             result = save_run(store, run_id, fitted)
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
@@ -152,15 +155,24 @@ def train_run(
     return result
 
 
-def warm_up(dataset: Dataset) -> None:
-    """Train a tiny throwaway run, so that a warm worker's first real run finds TensorFlow's
-    runtime, Keras' code paths and the saving machinery already initialised."""
+# Throwaway runs on a few images: the default model first, then the 1024 units it is compared with
+WARM_UPS = tuple(
+    TrainConfig(hidden_units=(units,), epochs=1, train_samples=256, test_samples=64) for units in (128, 1024)
+)
+
+
+def warm_up(dataset: Dataset, models: ModelCache, waiting: Callable[[], bool] = lambda: False) -> None:
+    """Train tiny throwaway runs, so that a warm worker's first real run finds TensorFlow's runtime,
+    Keras' code paths and the saving machinery initialised and, in ``models``, the training step
+    of 128 and of 1024 units compiled and kept. Stops early once ``waiting`` says a real run is waiting."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="fmnist-warm-up-") as folder:
         scratch = RunStore(folder)
-        run = scratch.create(TrainConfig(hidden_units=(8,), epochs=1, train_samples=256, test_samples=64))
-        train_run(scratch, run.id, dataset=dataset)
+        for config in WARM_UPS:
+            if waiting():
+                return
+            train_run(scratch, scratch.create(config).id, dataset=dataset, models=models)
 
 
 @dataclass
@@ -212,7 +224,9 @@ class Fitted:
     best_epoch: int | None = None  # with early stopping: the epoch whose weights were restored
 
 
-def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = True) -> Fitted:
+def fit_run(
+    config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = True, models: ModelCache | None = None
+) -> Fitted:
     """Prepare the data, build the model, fit it with the run's callbacks; like a keras-io example."""
     started = time.perf_counter()  # like the notebook's timed fit(x / 255.0, …): scaling counts
     keras.utils.set_random_seed(config.seed)  # same seed and config: same initial weights and order
@@ -220,7 +234,7 @@ def fit_run(config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = Tr
     splits = make_splits(config, dataset)
     batches = training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize)
     # Build the model
-    model = build_model(config, fast=fast)
+    model = models.model(config, fast=fast) if models is not None else build_model(config, fast=fast)
     # Callbacks: held-out scores first (the others read them), progress, stop, goals, early stopping, snapshots
     recorder, cancel = watch.callbacks(config, samples=len(splits.x_train))
     goals = goal_callbacks(config)
