@@ -1,7 +1,7 @@
 """fmnist-lab home: what Fashion-MNIST is, what it looks like, and what ÷255 changes.
 
 Imports no TensorFlow, so it opens fast on a fresh server. Start it with
-``./scripts/start.sh`` (or ``streamlit run dashboard.py``).
+``./scripts/start.sh`` (or ``streamlit run app.py``, which serves it and starts the warm workers).
 """
 
 import streamlit as st

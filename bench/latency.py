@@ -1,13 +1,15 @@
 """Latency: click *Train* → first live point, and → finished, in a real browser.
 
-    .venv/bin/python bench/latency.py [--runs 5] [--units 128] [--epochs 1] [--warm-workers N] [--app DIR]
+    .venv/bin/python bench/latency.py [--runs 5] [--units 128] [--epochs 1] [--warm-workers N] [--app DIR] [--settle S]
 
-Starts a fresh ``streamlit run dashboard.py`` (its own lab home, the real data set), opens the
+Starts a fresh ``streamlit run app.py`` (its own lab home, the real data set), opens the
 setup link ``/Train?units=128&epochs=1`` in Debian's Chromium, and for each run clicks *Train*
 and times until the live chart has its first training-loss point (the running line's, long
 before an epoch ends), then until the
 page has swapped the live view for the results. The first run of the fresh server is
-"cold"; the median of the later ones is "warm". ``--warm-workers 0`` turns the warm pool
+"cold" (clicked as soon as the page is up; ``--settle S`` opens it S seconds after the server
+answers, as when learners arrive after the instructor started it); the median of the later ones
+is "warm". ``--warm-workers 0`` turns the warm pool
 off (what every run paid before it); ``--app DIR`` serves another checkout of the lab (e.g.
 ``git archive main | tar -x -C DIR``) to compare against. Traffic stays on localhost.
 """
@@ -52,9 +54,10 @@ def one_run(page: Page, url: str) -> tuple[float, float]:
     return first, time.monotonic() - start
 
 
-def measure(runs: int, units: int, epochs: int) -> list[tuple[float, float]]:
+def measure(runs: int, units: int, epochs: int, settle: float = 0.0) -> list[tuple[float, float]]:
     with tempfile.TemporaryDirectory(prefix="fmnist-latency-") as folder, sync_playwright() as playwright:
         with lab_server.running_server(Path(folder) / "home") as server:
+            time.sleep(settle)  # a workshop's server is up a while before the first learner clicks
             browser = lab_server.launch_browser(playwright)
             try:
                 page = lab_server.new_page(browser)
@@ -73,12 +76,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--warm-workers", type=int, help="FMNIST_WARM_WORKERS for the server (0: cold workers)")
     parser.add_argument("--app", type=Path, help="serve this checkout of the lab instead of this one")
+    parser.add_argument(
+        "--settle", type=float, default=0.0, help="seconds between the server answering and the first page (0)"
+    )
     args = parser.parse_args()
     if args.warm_workers is not None:
         os.environ["FMNIST_WARM_WORKERS"] = str(args.warm_workers)
     if args.app:
         lab_server.ROOT = args.app.resolve()
-    times = measure(args.runs, args.units, args.epochs)
+    times = measure(args.runs, args.units, args.epochs, args.settle)
     for k, (first, done) in enumerate(times, 1):
         print(f"run {k}: first live point {first:5.2f} s, finished {done:5.2f} s")
     warm = times[1:] or times

@@ -3,7 +3,7 @@
     .venv/bin/python bench/load_test.py [--clients 20] [--max-trainings N] [--clients-share-cpu]
     unshare -n sh -c 'ip link set lo up && exec .venv/bin/python bench/load_test.py --ray'  # as root
 
-Starts a real ``streamlit run dashboard.py`` on localhost (its own lab home, the
+Starts a real ``streamlit run app.py`` on localhost (its own lab home, the
 real data set), opens one Chromium page per learner with a setup link
 (``/Train?units=32&epochs=2&train=3000``), clicks *Train* in every page, and while
 the queue drains keeps opening the home page in a new Streamlit session to time it.

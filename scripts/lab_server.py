@@ -1,6 +1,6 @@
 """The lab as a user runs it, driven by a real browser: shared by the end-to-end tests and ``screenshots.py``.
 
-``start_server`` runs ``python -m streamlit run dashboard.py`` on a free port with its own lab
+``start_server`` runs ``python -m streamlit run app.py`` on a free port with its own lab
 home and waits for Streamlit's health check; ``stop_server`` ends it and any training process
 it started. ``launch_browser`` opens Debian's Chromium through Playwright, and ``wait_idle``
 waits until Streamlit says the page script has finished running.
@@ -99,7 +99,7 @@ STOP_TIMEOUT = 10.0  # seconds a process gets to end after SIGTERM before SIGKIL
 
 @dataclass(frozen=True)
 class LabServer:
-    """A running ``streamlit run dashboard.py`` and the lab home it writes into."""
+    """A running ``streamlit run app.py`` and the lab home it writes into."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -146,7 +146,7 @@ def start_server(
     adds to the server's environment."""
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    argv = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port)]
+    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     argv += ["--server.headless", "true"]
     log, env = home / "server.log", server_env(home, data_dir) | (env or {})
     with open(log, "ab") as out:  # the child keeps its own copy of the file

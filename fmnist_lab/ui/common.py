@@ -57,7 +57,7 @@ def safe_server_or_stop() -> None:
     if wrong:
         st.error(
             "**This lab server started without its safety settings** (" + "; ".join(wrong) + "). "
-            "Stop it and start it with `./scripts/start.sh`, or run `streamlit run dashboard.py` in the "
+            "Stop it and start it with `./scripts/start.sh`, or run `streamlit run app.py` in the "
             "lab's folder, where `.streamlit/config.toml` is."
         )
         st.stop()

@@ -41,7 +41,7 @@ def _run_view(runs: RunStore, run_id: str) -> None:
         rename(runs, run)
     if run.is_active:
         phase = _pace(runs, run)
-        st.session_state.setdefault("live_phase", {})[run_id] = f"{run.state} {phase}"
+        st.session_state.setdefault("live_phase", {})[run_id] = phase
         st.fragment(_live, run_every=POLL_SECONDS[phase])(runs, run_id)
     else:
         results(runs, run)
@@ -92,11 +92,19 @@ def _live_view(runs: RunStore, run_id: str) -> None:
     if not run.is_active:
         st.rerun()  # finished: redraw the whole page with the results
     place, progress = _look(runs, run)
-    if st.session_state.get("live_phase", {}).get(run_id) != f"{run.state} {_phase(run, place, progress)}":
-        st.rerun()  # a new pace, or queued → running: the sidebar's label changes too
+    repace = st.session_state.get("live_phase", {}).get(run_id) != _phase(run, place, progress)
     if run.state == "queued":
         _queued(run, place)
-        return
+    else:
+        _training(runs, run, progress)
+    if repace:  # a new pace; only now, so that what changed (the first point, say) shows while the page reruns
+        st.rerun()  # (a run that starts at the same pace does not rerun the page: that would delay its first
+        # point by a whole page's run; the sidebar's "queued" label catches up at the next full rerun)
+
+
+def _training(runs: RunStore, run: Run, progress: dict) -> None:
+    """The progress bar, the live curves and the Stop button."""
+    run_id = run.id
     history = runs.history(run_id)
     first = _first_sample(run_id, progress)
     text = progress_text(progress, runs.cancel_requested(run_id), first, history)

@@ -33,7 +33,7 @@ INSTRUCTOR_SECRET = "e2e-instructor-secret"  # every test server has an instruct
 
 @pytest.fixture(scope="module")
 def server(full_size_idx: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab_server.LabServer]:
-    """``streamlit run dashboard.py`` on a free port, its own lab home, the synthetic full-size data set."""
+    """``streamlit run app.py`` on a free port, its own lab home, the synthetic full-size data set."""
     home, instructor = tmp_path_factory.mktemp("e2e-lab"), {INSTRUCTOR_ENV: INSTRUCTOR_SECRET}
     with lab_server.running_server(home, full_size_idx, env=instructor) as running:
         yield running
