@@ -29,11 +29,12 @@ st.markdown(
     "handwritten digits, which became too easy — simple models pass 97% and convolutional nets 99.7% — "
     "and too unlike modern vision tasks. Here a shirt and a T-shirt can look almost alike, so choices matter."
 )
-grid, balance, pixels = home_figures(dataset, dataset.source)
-st.plotly_chart(grid)
+grid, balance, raw, scaled = home_figures(dataset, dataset.source)
+st.image(grid, caption="12 examples of each class, as the network sees them (28×28, enlarged)")
 left, right = st.columns(2)
-left.plotly_chart(balance)
-right.plotly_chart(pixels)
+left.vega_lite_chart(balance, width="stretch", height=balance["height"])
+right.vega_lite_chart(raw, width="stretch", height=raw["height"])
+right.vega_lite_chart(scaled, width="stretch", height=scaled["height"])
 right.caption(
     "Most pixels are background (0). Dividing by 255 keeps the shape and moves every value into 0–1, "
     "the range where the network's first weight updates are neither huge nor tiny."

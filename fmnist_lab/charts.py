@@ -6,14 +6,13 @@ its colour everywhere (``run_color``). Training curves are dashed, held-out soli
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
 from . import metrics
@@ -124,55 +123,96 @@ def _mark_early_stop(figure: go.Figure, best_epoch: int, last_epoch: int) -> Non
         figure.add_vline(x=last_epoch, line=stop, annotation_text=f"stopped at {last_epoch}", row=1, col="all")
 
 
-def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> go.Figure:
-    """The first ``per_class`` images of each class, one row per class, names on the left."""
+# The home page's pictures are a PNG and Vega-Lite specs, not Plotly figures: it is the page
+# every learner opens first, and without Plotly's library to load in the browser it is drawn and
+# idle in about 0.6 s instead of 1 s here (bench/load_test.py's probe, no load).
+LABEL_WIDTH = 100  # pixels of class names left of the sample mosaic, before ``zoom``
+
+
+def sample_mosaic(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> np.ndarray:
+    """The first ``per_class`` images of each class side by side, one row (30 px) per class,
+    grey lines between them: (10 * 30, per_class * 30) uint8, drawn as the model sees them."""
     rows = []
     for label in range(len(CLASS_NAMES)):
         picked = images[np.flatnonzero(labels == label)[:per_class]]
         padded = np.zeros((per_class, 28, 28), dtype=np.uint8)
         padded[: len(picked)] = picked
         rows.append(np.concatenate([np.pad(image, 1, constant_values=GRID_LINE) for image in padded], axis=1))
-    mosaic = np.concatenate(rows, axis=0)  # (10 * 30, per_class * 30) uint8, drawn as the model sees it
-    # One PNG (~40 kB) instead of a heatmap's 108,000 numbers: every home page load sends it.
-    figure = go.Figure(go.Image(source=png_data_uri(mosaic), hoverinfo="skip"))
-    figure.update_yaxes(
-        tickvals=[30 * i + 14.5 for i in range(len(CLASS_NAMES))],
-        ticktext=list(CLASS_NAMES),
-        scaleanchor="x",
-        showgrid=False,
-    )
-    figure.update_xaxes(showticklabels=False, showgrid=False)
-    return _style(figure, f"{per_class} examples of each class", height=560)
+    return np.concatenate(rows, axis=0)
 
 
-def png_data_uri(image: np.ndarray) -> str:
-    """A grayscale uint8 array as a ``data:image/png;base64,…`` URI."""
+def sample_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12, zoom: int = 2) -> bytes:
+    """``sample_mosaic`` enlarged ``zoom`` times (pixel for pixel) with the class names on its
+    left, as PNG bytes (~60 kB)."""
+    mosaic = np.kron(sample_mosaic(images, labels, per_class), np.ones((zoom, zoom), dtype=np.uint8))
+    canvas = Image.new("L", (LABEL_WIDTH * zoom + mosaic.shape[1], mosaic.shape[0]), 255)
+    canvas.paste(Image.fromarray(mosaic, mode="L"), (LABEL_WIDTH * zoom, 0))
+    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=12 * zoom)
+    for label, name in enumerate(CLASS_NAMES):
+        middle = (30 * label + 15) * zoom
+        draw.text(((LABEL_WIDTH - 6) * zoom, middle), name, fill=40, font=font, anchor="rm")  # right, middle
     out = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L").save(out, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    canvas.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
-def class_balance(train_labels: np.ndarray, test_labels: np.ndarray) -> go.Figure:
-    """Images per class in the training and test sets."""
-    figure = go.Figure()
-    for name, labels, color in (("training", train_labels, TRAIN_COLOR), ("test", test_labels, HELDOUT_COLOR)):
-        counts = np.bincount(labels, minlength=len(CLASS_NAMES))
-        figure.add_bar(x=list(CLASS_NAMES), y=counts, name=f"{name} ({len(labels):,})", marker_color=color)
-    figure.update_layout(barmode="group", yaxis_title="images")
-    return _style(figure, "Class balance")
+def class_balance(train_labels: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
+    """Images per class in the training and test sets: a Vega-Lite spec of grouped bars."""
+    sets = [(f"training ({len(train_labels):,})", train_labels), (f"test ({len(test_labels):,})", test_labels)]
+    values = [
+        {"class": name, "set": set_name, "images": int(count)}
+        for set_name, labels in sets
+        for name, count in zip(CLASS_NAMES, np.bincount(labels, minlength=len(CLASS_NAMES)), strict=True)
+    ]
+    names = [name for name, _ in sets]
+    color: dict[str, Any] = {"field": "set", "type": "nominal", "title": None, "legend": {"orient": "bottom"}}
+    color["scale"] = {"domain": names, "range": [TRAIN_COLOR, HELDOUT_COLOR]}
+    return {
+        "title": "Class balance",
+        "data": {"values": values},
+        "mark": "bar",
+        "height": 440,  # with the title, the names and the legend (Streamlit fits the whole chart into it)
+        "encoding": {
+            "x": {"field": "class", "type": "nominal", "sort": list(CLASS_NAMES), "title": None},
+            "xOffset": {"field": "set", "sort": names},
+            "y": {"field": "images", "type": "quantitative", "title": "images"},
+            "color": color,
+        },
+    }
 
 
-def pixel_histogram(images: np.ndarray, bins: int = 64) -> go.Figure:
-    """The same pixels raw (0–255) and divided by 255 (0–1): one shape, another scale."""
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Raw pixels (0–255)", "Normalised (÷255: 0–1)"))
-    pixels = np.asarray(images).ravel()
-    counts, edges = np.histogram(pixels, bins=bins, range=(0, 256))
-    for col, scale in ((1, 1.0), (2, 255.0)):
-        centres = (edges[:-1] + edges[1:]) / 2 / scale
-        figure.add_bar(x=centres, y=counts, marker_color=TRAIN_COLOR, showlegend=False, row=1, col=col)
-    figure.update_yaxes(type="log", title_text="pixels (log scale)", row=1, col=1)
-    figure.update_yaxes(type="log", row=1, col=2)
-    return _style(figure, "Pixel values before and after normalisation")
+LOG_LABELS = "datum.value >= 1e6 ? datum.value / 1e6 + 'M' : datum.value >= 1e3 ? datum.value / 1e3 + 'k' : datum.value"
+
+
+def pixel_histogram(images: np.ndarray, bins: int = 64, divide_by: float = 1.0) -> dict[str, Any]:
+    """How many pixels have each value, on a log scale: a Vega-Lite spec. ``divide_by=255`` shows
+    the same counts on the normalised scale (0–1): one shape, another scale. Empty bins are left
+    out (a log scale has no 0)."""
+    counts, edges = np.histogram(np.asarray(images).ravel(), bins=bins, range=(0, 256))
+    values = [
+        {"low": float(low / divide_by), "high": float(high / divide_by), "pixels": int(count)}
+        for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+        if count
+    ]
+    title = "Raw pixel values (0–255)" if divide_by == 1 else f"Normalised, ÷{divide_by:g} (0–{255 / divide_by:g})"
+    return {
+        "title": title,
+        "data": {"values": values},
+        "mark": {"type": "bar", "color": TRAIN_COLOR},
+        "height": 220,  # with the title and axes (Streamlit fits the whole chart into it)
+        "encoding": {
+            "x": {"field": "low", "type": "quantitative", "title": "value", "scale": {"domain": [0, 256 / divide_by]}},
+            "x2": {"field": "high"},
+            "y": {
+                "field": "pixels",
+                "type": "quantitative",
+                "scale": {"type": "symlog"},  # logarithmic, and bars can start from 0
+                "axis": {"values": [1, 1_000, 1_000_000], "labelExpr": LOG_LABELS},
+                "title": "pixels (log)",
+            },
+            "y2": {"datum": 0},  # bars from 0 up (with x and x2 alone, Vega-Lite would lay them sideways)
+        },
+    }
 
 
 def confusion_heatmap(

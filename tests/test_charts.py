@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 
 import numpy as np
@@ -74,25 +73,48 @@ def test_softmax_bars_mark_argmax_and_true_class() -> None:
     assert figure.layout.title.text == "Softmax output: argmax Shirt, true T-shirt/top"
 
 
-def test_sample_grid_places_each_class_on_its_row() -> None:
+def test_sample_mosaic_places_each_class_on_its_row() -> None:
     labels = np.repeat(np.arange(10), 3)
     images = np.zeros((30, 28, 28), dtype=np.uint8)
     images[:, 0, 0] = labels * 20 + 1  # a class-identifying pixel
-    source = charts.sample_grid(images, labels, per_class=3).data[0].source
-    assert source.startswith("data:image/png;base64,")
-    mosaic = np.array(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+    mosaic = charts.sample_mosaic(images, labels, per_class=3)
     assert mosaic.shape == (300, 90)
     for label in range(10):
         assert mosaic[30 * label + 1, 1] == label * 20 + 1
 
 
-def test_class_balance_and_pixel_histogram() -> None:
+def test_sample_grid_is_the_mosaic_enlarged_with_a_name_left_of_every_row() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 2)
+    images = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    picture = np.array(Image.open(io.BytesIO(charts.sample_grid(images, labels, per_class=2, zoom=2))))
+    left = charts.LABEL_WIDTH * 2
+    assert picture.shape == (600, left + 120)
+    mosaic = picture[:, left:]
+    np.testing.assert_array_equal(mosaic[::2, ::2], charts.sample_mosaic(images, labels, per_class=2))
+    np.testing.assert_array_equal(mosaic[1::2, 1::2], mosaic[::2, ::2])  # each pixel drawn 2×2
+    for row in range(10):  # dark text on white in every row's label band
+        band = picture[60 * row : 60 * (row + 1), :left]
+        assert band.min() < 100 and np.median(band) == 255
+
+
+def test_class_balance_counts_every_class_in_both_sets() -> None:
     train, test = np.array([0, 0, 1, 9]), np.array([1, 1])
-    balance = charts.class_balance(train, test)
-    assert list(balance.data[0].y) == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1] and list(balance.data[1].y)[1] == 2
-    histogram = charts.pixel_histogram(np.array([[0, 0, 255, 128]], dtype=np.uint8), bins=4)
-    raw, scaled = histogram.data
-    assert list(raw.y) == [2, 0, 1, 1] and list(raw.x) == list(np.array(scaled.x) * 255)
+    spec = charts.class_balance(train, test)
+    counts: dict[str, list[int]] = {}
+    for value in spec["data"]["values"]:
+        counts.setdefault(value["set"], []).append(value["images"])
+    assert counts == {"training (4)": [2, 1, 0, 0, 0, 0, 0, 0, 0, 1], "test (2)": [0, 2, 0, 0, 0, 0, 0, 0, 0, 0]}
+    assert [v["class"] for v in spec["data"]["values"][:10]] == list(CLASS_NAMES)
+
+
+def test_pixel_histogram_counts_the_same_pixels_on_either_scale() -> None:
+    pixels = np.array([[0, 0, 255, 128, 3]], dtype=np.uint8)  # bins of 64: [0, 64) × 3, [128, 192), [192, 256)
+    raw = charts.pixel_histogram(pixels, bins=4)["data"]["values"]
+    scaled = charts.pixel_histogram(pixels, bins=4, divide_by=255)["data"]["values"]
+    assert [(v["low"], v["high"], v["pixels"]) for v in raw] == [(0, 64, 3), (128, 192, 1), (192, 256, 1)]  # no 0s
+    assert [v["pixels"] for v in scaled] == [3, 1, 1]
+    assert [v["low"] for v in scaled] == pytest.approx([0, 128 / 255, 192 / 255])
 
 
 def test_compare_curves_one_colour_per_run() -> None:

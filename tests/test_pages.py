@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from fmnist_lab import RunStore, TrainConfig, data
@@ -128,10 +129,13 @@ def test_home_page_shows_the_data_set(app_env: Path) -> None:
     app = open_page("dashboard.py")
     shown = texts(app)
     assert "Training images: 60,000" in shown and "Test images: 10,000" in shown and "Bytes per image: 784" in shown
-    balance = next(f for f in figures(app) if f["layout"]["title"]["text"] == "Class balance")
+    balance = next(c for c in app.get("vega_lite_chart") if json.loads(c.proto.spec)["title"] == "Class balance")
+    table = convert_arrow_bytes_to_pandas_df(balance.proto.data.data)  # Streamlit sends the values as Arrow
+    training = table[table["set"].str.startswith("training")]
     synthetic = data.load_dataset()
-    assert values(balance["data"][0]["y"]) == np.bincount(synthetic.y_train, minlength=10).tolist()
-    assert balance["data"][0]["x"] == list(data.CLASS_NAMES)
+    assert training["images"].tolist() == np.bincount(synthetic.y_train, minlength=10).tolist()
+    assert training["class"].tolist() == list(data.CLASS_NAMES)
+    assert len(app.get("image")) == 1  # the samples of every class, one picture
 
 
 def tensorflow_modules_after(steps: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
+
 import streamlit as st
 
 from .. import charts
@@ -10,10 +11,12 @@ from ..data import Dataset
 
 
 @st.cache_resource(show_spinner=False)
-def home_figures(_dataset: Dataset, source: str) -> tuple[go.Figure, go.Figure, go.Figure]:
-    """Sample grid, class balance and pixel histogram; ``source`` keys the cache."""
+def home_figures(_dataset: Dataset, source: str) -> tuple[bytes, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Sample grid (PNG), class balance, pixel histogram raw and ÷255 (Vega-Lite specs); ``source``
+    keys the cache."""
     return (
         charts.sample_grid(_dataset.x_train, _dataset.y_train),
         charts.class_balance(_dataset.y_train, _dataset.y_test),
         charts.pixel_histogram(_dataset.x_test),
+        charts.pixel_histogram(_dataset.x_test, divide_by=255),
     )
