@@ -3,7 +3,7 @@
 Trains the classic pair — 128 and 1024 hidden units, the full 5 epochs each (``--epochs``),
 everything else default — through the library on the real data (about 30 s on the 2-core
 development machine; the whole script takes about a minute), starts the app on them in a
-temporary lab home as ``streamlit run dashboard.py`` does, and saves, with a tall 1400×2200
+temporary lab home as ``streamlit run app.py`` does, and saves, with a tall 1400×2200
 viewport (Streamlit's main area scrolls inside its own container, so a full-page screenshot
 would not grow; see ``lab_server.VIEWPORT``):
 
