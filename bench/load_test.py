@@ -10,8 +10,9 @@ the queue drains keeps opening the home page in a new Streamlit session to time 
 It checks that every run finishes and none is lost, that no more than the limit
 trained at once, and that a home page load (navigation until the page is drawn and
 idle) takes under a second, 95th percentile. It prints those times idle (once the machine
-is quiet: the warm workers start with the server) and under load (the same run), when the server's answer reached the browser, and where the machine's
-CPU time went. Traffic stays on localhost.
+is quiet: the warm workers start with the server) and under load (the same run), when
+the server's answer reached the browser, and where the machine's CPU time went. Traffic
+stays on localhost.
 
 In a workshop each learner's browser runs on their own laptop. Here all 20 share the
 server's 2 cores, so their Chromium runs at the lowest CPU priority (nice 19, as the
