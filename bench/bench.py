@@ -104,7 +104,7 @@ def fresh_python(code: str, env: dict[str, str]) -> float:
 def bench_data(repeats: int, home: Path) -> list[str]:
     """First parse (empty cache) and a cached load, each in a fresh process."""
     env = {**os.environ, "FMNIST_LAB_HOME": str(home)}
-    code = "import time\nfrom fmnist_lab.data import load_dataset\nt = time.perf_counter()\nload_dataset()\n"
+    code = "import time\nfrom fmnist_lab.training.data import load_dataset\nt = time.perf_counter()\nload_dataset()\n"
     code += "print(time.perf_counter() - t)"
     parse, cached = [], []
     for _ in range(repeats):
@@ -204,7 +204,7 @@ def make_finished_run(home: Path, units: int = 128, epochs: int = 1) -> None:
 
     store = RunStore(home / "runs")
     run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs))
-    code = f"from fmnist_lab import RunStore\nfrom fmnist_lab.train import train_run\ntrain_run(RunStore(), {run.id!r})"
+    code = f"from fmnist_lab import RunStore, train_run\ntrain_run(RunStore(), {run.id!r})"
     env = {**os.environ, "FMNIST_LAB_HOME": str(home)}  # a fresh process, so this one never imports TensorFlow
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True)
 

@@ -123,7 +123,7 @@ RAY_PORT = 6392
 
 def nodes_of(store: RunStore, address: str) -> dict[str, str | None]:
     """Run id → the Ray node it trained on, asked of the cluster's dispatcher."""
-    from fmnist_lab.ray_executor import RayExecutor
+    from fmnist_lab.execution.ray_executor import RayExecutor
 
     executor = RayExecutor(store, address)
     return {run.id: executor.node_of(run.id) for run in store.list()}

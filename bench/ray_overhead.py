@@ -26,9 +26,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from ray_cluster import NotPrivate, loopback_cluster  # noqa: E402
 
 from fmnist_lab import RunStore, TrainConfig  # noqa: E402
-from fmnist_lab.executor import Executor  # noqa: E402
-from fmnist_lab.jobs import LocalExecutor  # noqa: E402
-from fmnist_lab.pool import WarmPool  # noqa: E402
+from fmnist_lab.execution.contract import Executor  # noqa: E402
+from fmnist_lab.execution.local import LocalExecutor  # noqa: E402
+from fmnist_lab.execution.warm import WarmPool  # noqa: E402
 
 PORT = 6391
 CONFIG = TrainConfig(hidden_units=(128,), epochs=1)
@@ -67,7 +67,7 @@ def main() -> None:
     local = series("local", LocalExecutor(local_store, pool=pool), args.runs)
     pool.close()
     with loopback_cluster(PORT) as address:
-        from fmnist_lab.ray_executor import RayExecutor
+        from fmnist_lab.execution.ray_executor import RayExecutor
 
         cluster = series("ray", RayExecutor(RunStore(home / "ray"), address), args.runs)
     for name, times in (("local", local), ("ray", cluster)):

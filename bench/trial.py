@@ -5,7 +5,7 @@
 
 ``notebook`` is the course notebook's code as written (``model.fit(images / 255.0,
 labels, epochs=…)``, batch 32, Keras' default progress bar on stderr).
-``project`` is ``fmnist_lab.train.train_run``: the path the app and CLI use.
+``project`` is ``fmnist_lab.training.train.train_run``: the path the app and CLI use.
 
 Both time the same span: the notebook's ``fit(images / 255.0, …)`` call (scaling and
 fitting), and the project's ``train_seconds`` (scaling, building the model, fitting,
@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def notebook(units: int, epochs: int, seed: int) -> dict[str, float]:
     import tensorflow as tf
 
-    from fmnist_lab.data import load_dataset
+    from fmnist_lab.training.data import load_dataset
 
     data = load_dataset()  # keras' fashion_mnist.load_data() would download; same arrays
     training_images, training_labels = data.x_train, data.y_train
@@ -53,8 +53,9 @@ def notebook(units: int, epochs: int, seed: int) -> dict[str, float]:
 
 
 def project(units: int, epochs: int, seed: int, live: bool, snapshots: bool = True) -> dict[str, float]:
-    from fmnist_lab import RunStore, TrainConfig, callbacks, train
-    from fmnist_lab.data import load_dataset
+    from fmnist_lab import RunStore, TrainConfig
+    from fmnist_lab.training import callbacks, train
+    from fmnist_lab.training.data import load_dataset
 
     data = load_dataset()
     spent = [

@@ -11,9 +11,13 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the console
 
-from .config import ConfigError, TrainConfig  # noqa: E402
-from .data import CLASS_NAMES, DataError, Dataset, DatasetNotFound, load_dataset, normalize  # noqa: E402
-from .runs import InvalidRunId, Run, RunBusy, RunNotFound, RunStore  # noqa: E402
+from fmnist_lab.config import (  # noqa: E402
+    CLASS_NAMES,  # noqa: E402
+    ConfigError,
+    TrainConfig,
+)
+from fmnist_lab.store.runs import InvalidRunId, Run, RunBusy, RunNotFound, RunStore  # noqa: E402
+from fmnist_lab.training.data import DataError, Dataset, DatasetNotFound, load_dataset, normalize  # noqa: E402
 
 __all__ = [
     "CLASS_NAMES",
@@ -34,7 +38,11 @@ __all__ = [
     "train_run",
 ]
 
-_LAZY = {"train_run": "train", "TrainResult": "train", "build_model": "model"}  # these import TensorFlow
+_LAZY = {
+    "train_run": "training.train",
+    "TrainResult": "training.train",
+    "build_model": "training.model",
+}  # these import TensorFlow
 
 
 def __getattr__(name: str) -> Any:

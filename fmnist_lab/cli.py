@@ -16,14 +16,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .config import DEFAULT, SETTINGS, ConfigError, TrainConfig
-from .data import DataError
-from .executor import CANCELLED_IN_QUEUE, executor
-from .runs import RunStore, RunStoreError, clean_name
-from .sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
+from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
+from fmnist_lab.config import DEFAULT, SETTINGS, ConfigError, TrainConfig
+from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, executor
+from fmnist_lab.store.runs import RunStore, RunStoreError, clean_name
+from fmnist_lab.training.data import DataError
 
 if TYPE_CHECKING:
-    from .train import TrainResult
+    from fmnist_lab.training.train import TrainResult
 
 BAR_WIDTH = 30
 
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
-    from .data import load_dataset
+    from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before a run folder is made
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the run as Ctrl-C does: recorded, not left running
@@ -182,7 +182,7 @@ def _train_one(store: RunStore, config: TrainConfig, name: str | None, **hooks: 
 
 def sweep_command(sweep: Sweep, out: TextIO) -> int:
     """Train the sweep's runs in turn through the executor; a JSON line per run, then the sweep's."""
-    from .data import load_dataset
+    from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before anything is stored
     signal.signal(signal.SIGTERM, _interrupt)
@@ -218,7 +218,7 @@ def runs_command(as_json: bool, out: TextIO) -> int:
 
 def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
     """Print the run's script, or write its notebook to ``notebook``."""
-    from . import codegen
+    from fmnist_lab.teaching import codegen
 
     config = RunStore().load(run_id).config  # a bad or unknown id raises RunStoreError: exit 1
     if notebook is None:
@@ -235,7 +235,7 @@ def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
 
 def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
     """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
-    from .jobs import LocalExecutor, lower_priority
+    from fmnist_lab.execution.local import LocalExecutor, lower_priority
 
     os.set_inheritable(lock_fd, False)  # a process TensorFlow starts must not keep the run "alive" after us
     lower_priority()  # training is background work: the web server answering learners comes first
@@ -255,7 +255,7 @@ def warm_command(runs_dir: str | None, channel_fd: int) -> int:
     """Be one warm worker of the app's pool (``pool.WarmPool`` starts this)."""
     import socket
 
-    from .pool import runs_per_worker, serve
+    from fmnist_lab.execution.warm import runs_per_worker, serve
 
     with socket.socket(fileno=channel_fd) as channel:
         return serve(RunStore(runs_dir), channel, runs_per_worker())

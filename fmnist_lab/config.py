@@ -13,11 +13,22 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .data import CLASS_NAMES
-from .settings import ConfigError, Setting
+from fmnist_lab.settings import ConfigError, Setting
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+CLASS_NAMES = (  # Fashion-MNIST's labels 0–9
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 HOLDOUTS = ("test", "split", "none")
 BALANCES = ("none", "class-weights", "oversample", "augment")
 DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01, "rmsprop": 0.001}  # Keras' defaults

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from fmnist_lab import ui
-from fmnist_lab.runs import RunStoreError
+from fmnist_lab.store.runs import RunStoreError
 from fmnist_lab.ui.code_ui import code_view
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from fmnist_lab import charts, metrics, ui
-from fmnist_lab.data import CLASS_NAMES
+from fmnist_lab import charts, ui
+from fmnist_lab.analysis import metrics
+from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.ui import analysis
 
 runs, current = ui.start_page("Confusion", "🧩", "Where the model gets confused")

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from fmnist_lab import charts, compare, metrics, ui
-from fmnist_lab.data import CLASS_NAMES
-from fmnist_lab.runs import RunStoreError
+from fmnist_lab import charts, ui
+from fmnist_lab.analysis import compare, metrics
+from fmnist_lab.config import CLASS_NAMES
+from fmnist_lab.store.runs import RunStoreError
 from fmnist_lab.ui import analysis
 
 runs, current = ui.start_page("Compare", "⚖️", "Compare runs")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from fmnist_lab import compare, ui
+from fmnist_lab import ui
+from fmnist_lab.analysis import compare
 from fmnist_lab.ui import analysis
 
 runs, current = ui.start_page("Class gallery", "👥", "Class gallery")

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from fmnist_lab import charts, inside, ui
-from fmnist_lab.data import CLASS_NAMES
-from fmnist_lab.runs import RunNotFound
+from fmnist_lab import charts, ui
+from fmnist_lab.analysis import inside
+from fmnist_lab.config import CLASS_NAMES
+from fmnist_lab.store.runs import RunNotFound
 from fmnist_lab.ui import analysis, inside_ui
 
 runs, current = ui.start_page("Inside", "🧠", "Inside the network")

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from fmnist_lab import ui
+from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, SweepStore, new_sweep
 from fmnist_lab.config import TrainConfig
-from fmnist_lab.sweep import DEFAULT_SETTING, DEFAULT_VALUES, SweepStore, new_sweep
 from fmnist_lab.ui import sweep_view
 
 runs, current = ui.start_page("Sweep", "📈", "Diminishing returns: a sweep")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from fmnist_lab import ui
-from fmnist_lab.lessons import LESSONS
+from fmnist_lab.teaching.lessons import LESSONS
 from fmnist_lab.ui import lessons_ui
 
 runs, current = ui.start_page("Lessons", "🎓", "Lessons: a path through the course")

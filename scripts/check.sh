@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 .venv/bin/mypy  # the package, as configured in pyproject.toml
 .venv/bin/python -m pytest -m "not ray" "$@"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
-    unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -m ray tests/test_ray.py'
+    unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -m ray tests/execution/test_ray_executor.py'
     if pgrep -x raylet >/dev/null; then
         echo "error: Ray processes left running" >&2
         exit 1
@@ -19,5 +19,5 @@ elif [ "${FMNIST_REQUIRE_RAY:-0}" = 1 ]; then
     echo "error: the Ray cluster tests need root, unshare and ip (FMNIST_REQUIRE_RAY=1)" >&2
     exit 1
 else
-    echo "skipped: the Ray cluster tests (tests/test_ray.py) need root, unshare and ip for a private network namespace"
+    echo "skipped: the Ray cluster tests (tests/execution/test_ray_executor.py) need root, unshare and ip for a private network namespace"
 fi

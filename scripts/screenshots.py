@@ -37,7 +37,7 @@ import lab_server  # beside this file
 sys.path.insert(0, str(lab_server.ROOT))  # fmnist_lab, wherever the script is started from
 
 from fmnist_lab import RunStore, TrainConfig  # noqa: E402
-from fmnist_lab.data import DataError, Dataset, load_dataset  # noqa: E402
+from fmnist_lab.training.data import DataError, Dataset, load_dataset  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def train_pair(store: RunStore, dataset: Dataset, epochs: int) -> list[str]:
     """The 128- and 1024-unit runs, trained here; returns their ids in that order."""
-    from fmnist_lab.train import train_run  # imports TensorFlow
+    from fmnist_lab.training.train import train_run  # imports TensorFlow
 
     ids = []
     for units in UNITS:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist_lab import data
-from fmnist_lab.data import Dataset
+from fmnist_lab.training import data
+from fmnist_lab.training.data import Dataset
 
 REQUIRE_REAL_DATA = os.environ.get("FMNIST_REQUIRE_REAL_DATA") == "1"  # CI sets it: no silent skip there
 
@@ -22,7 +22,9 @@ def isolated_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("FMNIST_LAB_HOME", str(home))
     monkeypatch.setenv("KERAS_HOME", str(home / "keras"))
     monkeypatch.setenv("FMNIST_DOWNLOAD", "0")
-    monkeypatch.setenv("FMNIST_WARM_WORKERS", "0")  # page tests start no pools; tests/test_pool.py asks for one
+    monkeypatch.setenv(
+        "FMNIST_WARM_WORKERS", "0"
+    )  # page tests start no pools; tests/execution/test_warm.py asks for one
     monkeypatch.delenv("FMNIST_DATA_DIR", raising=False)
     data._load_folder_cached.cache_clear()
     return home
@@ -119,7 +121,7 @@ def app_env(full_size_idx: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def trained_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Path) -> Path:
     """Two real tiny trainings, 128 and 1024 units, on the synthetic full-size data set."""
     from fmnist_lab import RunStore, TrainConfig
-    from fmnist_lab.train import train_run
+    from fmnist_lab.training.train import train_run
 
     root = tmp_path_factory.mktemp("trained") / "runs"
     store = RunStore(root)

@@ -13,7 +13,7 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 
-from .conftest import final_metrics
+from tests.conftest import final_metrics
 
 ROOT = Path(__file__).parents[1]
 
@@ -64,7 +64,7 @@ def test_help_lists_every_option(command: str, capsys: pytest.CaptureFixture[str
 def test_missing_data_is_a_message_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fmnist_lab import data
+    from fmnist_lab.training import data
 
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "none")
     assert main(["train", "--epochs", "1"]) == 1

@@ -27,7 +27,7 @@ def test_parameter_count(units: tuple[int, ...], expected: int) -> None:
 
 @pytest.mark.parametrize("units", [(128,), (1024,), (64, 32, 16)])
 def test_parameter_count_matches_keras(units: tuple[int, ...]) -> None:
-    from fmnist_lab.model import build_model
+    from fmnist_lab.training.model import build_model
 
     config = TrainConfig(hidden_units=units)
     assert build_model(config, fast=False).count_params() == config.parameter_count

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from fmnist_lab import compare, share
+from fmnist_lab.analysis import compare
 from fmnist_lab.cli import build_parser, config_from_args
 from fmnist_lab.config import DEFAULT, SETTINGS, Setting, TrainConfig
-from fmnist_lab.runs import RunStore
 from fmnist_lab.settings import ConfigError
+from fmnist_lab.store.runs import RunStore
+from fmnist_lab.teaching import share
 
 
 def other_value(setting: Setting, default: Any) -> Any:

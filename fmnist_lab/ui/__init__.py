@@ -4,7 +4,7 @@ The only part of the package that imports Streamlit. Pages call these helpers an
 the core library; the core never calls back here.
 """
 
-from .common import (
+from fmnist_lab.ui.common import (
     PAGES,
     current_run_id,
     dataset_or_stop,

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import charts, forward, metrics
-from ..runs import Run, RunNotFound, RunStore
-from .common import RUN_PARAM, plain
+from fmnist_lab import charts
+from fmnist_lab.analysis import forward, metrics
+from fmnist_lab.store.runs import Run, RunNotFound, RunStore
+from fmnist_lab.ui.common import RUN_PARAM, plain
 
 NO_ANALYSIS = {  # why a run has nothing to analyse, and what next
     "queued": "is waiting in the queue; its analysis appears once it has finished.",
@@ -200,7 +201,7 @@ def gallery(images: np.ndarray, captions: Sequence[str], columns: int = 6) -> No
 
 def top_caption(index: int, probabilities: np.ndarray, k: int = 3) -> str:
     """``#1234 · Shirt 61% · T-shirt/top 30% · Pullover 5%``."""
-    from ..data import CLASS_NAMES
+    from fmnist_lab.config import CLASS_NAMES
 
     best = metrics.top_k(probabilities, k)
     return f"#{index} · " + " · ".join(f"{CLASS_NAMES[c]} {p:.0%}" for c, p in best)
@@ -219,10 +220,10 @@ def run_weights(runs: RunStore, run_id: str) -> list[np.ndarray]:
 def predict_one(runs: RunStore, run: Run, image: np.ndarray) -> np.ndarray:
     """The run's softmax output (10,) for one 28×28 uint8 image, scaled as in training.
 
-    Computed in NumPy from the stored weights (``fmnist_lab.forward``): TensorFlow stays out
+    Computed in NumPy from the stored weights (``fmnist_lab.analysis.forward``): TensorFlow stays out
     of the server. Raises ``RunNotFound`` if the run has no weights file.
     """
-    from ..data import prepare
+    from fmnist_lab.training.data import prepare
 
     weights = run_weights(runs, run.id)
     return forward.predict(weights, run.config.activation, prepare(image[None], run.config.normalize))[0]

@@ -2,7 +2,7 @@
 
 The exercise's run ids live in the page address (``?exercise=id,id,…``) and in session state, so a
 reload or a copied link shows the same comparison. The numbers are computed from each run's stored
-test-set predictions (``fmnist_lab.fairness``), cached until the file changes.
+test-set predictions (``fmnist_lab.analysis.fairness``), cached until the file changes.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import charts, compare, fairness, metrics
-from ..config import TrainConfig
-from ..data import CLASS_NAMES
-from ..runs import InvalidRunId, Run, RunNotFound, RunStore, RunStoreError
-from . import analysis
-from .common import runs_executor, session_owner, set_current_run
+from fmnist_lab import charts
+from fmnist_lab.analysis import compare, fairness, metrics
+from fmnist_lab.config import CLASS_NAMES, TrainConfig
+from fmnist_lab.store.runs import InvalidRunId, Run, RunNotFound, RunStore, RunStoreError
+from fmnist_lab.ui import analysis
+from fmnist_lab.ui.common import runs_executor, session_owner, set_current_run
 
 EXERCISE_PARAM = "exercise"  # ?exercise=<id>,<id>,… in the address
 EXERCISE_KEY = "bias_exercise"  # session state: the same ids

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import codegen
-from ..config import TrainConfig
+from fmnist_lab.config import TrainConfig
+from fmnist_lab.teaching import codegen
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

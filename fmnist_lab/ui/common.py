@@ -7,11 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import ownership, paths
-from ..data import DataError, Dataset, load_dataset
-from ..executor import Executor, executor
-from ..runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
-from ..share import shown
+from fmnist_lab.execution import ownership
+from fmnist_lab.execution.contract import Executor, executor
+from fmnist_lab.store import paths
+from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
+from fmnist_lab.teaching.share import shown
+from fmnist_lab.training.data import DataError, Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (  # (file, label, icon); a page is listed once its file exists

@@ -1,6 +1,6 @@
 """The Train page's controls, grouped into small functions that return plain values or a TrainConfig.
 
-The settings live in the page address (``fmnist_lab.share``): a link sets the controls once, may lock
+The settings live in the page address (``fmnist_lab.teaching.share``): a link sets the controls once, may lock
 (disable) or hide some of them, and every change is written back, so the address is always a shareable
 link. Every control's key is set in session state before its widget exists and widgets get no default
 values, so Streamlit never sees two sources for one value.
@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from .. import share
-from ..config import DEFAULT, DEFAULT_LEARNING_RATES, OPTIMIZERS, SETTINGS, ConfigError, Setting, TrainConfig
-from ..limits import host_limits
-from ..share import SharedSetup
+from fmnist_lab.config import DEFAULT, DEFAULT_LEARNING_RATES, OPTIMIZERS, SETTINGS, ConfigError, Setting, TrainConfig
+from fmnist_lab.execution.limits import host_limits
+from fmnist_lab.teaching import share
+from fmnist_lab.teaching.share import SharedSetup
 
 CUSTOM = "custom…"
 FRACTION_STEP = 0.01  # a class_fractions slider's step (fits_widget checks two decimals)

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from .. import charts
-from ..data import Dataset
+from fmnist_lab import charts
+from fmnist_lab.training.data import Dataset
 
 
 @st.cache_resource(show_spinner=False)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from .. import forward, inside
-from ..data import CLASS_NAMES, prepare
-from ..runs import Run, RunStore
-from . import analysis
+from fmnist_lab.analysis import forward, inside
+from fmnist_lab.config import CLASS_NAMES
+from fmnist_lab.store.runs import Run, RunStore
+from fmnist_lab.training.data import prepare
+from fmnist_lab.ui import analysis
 
 MAP_IMAGES = 2_000  # test images on the hidden-space map: a fixed random sample keeps PCA and drawing quick
 GRID_PAGE = 128  # neuron pictures per page when a layer is wider

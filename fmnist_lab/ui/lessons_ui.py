@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import lessons
-from ..lessons import LESSONS, Evidence, Lesson, Verdict
-from ..runs import Run, RunStore, RunStoreError
+from fmnist_lab.store.runs import Run, RunStore, RunStoreError
+from fmnist_lab.teaching import lessons
+from fmnist_lab.teaching.lessons import LESSONS, Evidence, Lesson, Verdict
 
 LESSON_PARAM, DONE_PARAM = "lesson", "done"
 PROGRESS_KEY = "lessons_progress"  # session state: (step, done) last shown

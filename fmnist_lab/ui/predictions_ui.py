@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import charts, images, metrics
-from ..data import CLASS_NAMES, Dataset
-from ..runs import Run, RunNotFound, RunStore
-from . import analysis
-from .common import set_current_run
+from fmnist_lab import charts
+from fmnist_lab.analysis import images, metrics
+from fmnist_lab.config import CLASS_NAMES
+from fmnist_lab.store.runs import Run, RunNotFound, RunStore
+from fmnist_lab.training.data import Dataset
+from fmnist_lab.ui import analysis
+from fmnist_lab.ui.common import set_current_run
 
 MODES = {
     "all": "by index",

@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from .. import charts, ownership
-from .. import progress as where
-from ..runs import DamagedRun, Run, RunNotFound, RunStore
-from .code_ui import code_view
-from .common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
+from fmnist_lab import charts
+from fmnist_lab.execution import ownership
+from fmnist_lab.store.runs import DamagedRun, Run, RunNotFound, RunStore
+from fmnist_lab.training import progress as where
+from fmnist_lab.ui.code_ui import code_view
+from fmnist_lab.ui.common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
 
 # Seconds between redraws of the live view: quick for the few seconds in which a run starts, draws
 # its first point or ends; once a second while it trains or is next in line (that can last a whole

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import charts
-from ..config import SETTINGS
-from ..runs import RunStoreError
-from ..sweep import Sweep, SweepError, SweepStore, table_rows
-from .common import runs_executor, session_owner
+from fmnist_lab import charts
+from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, table_rows
+from fmnist_lab.config import SETTINGS
+from fmnist_lab.store.runs import RunStoreError
+from fmnist_lab.ui.common import runs_executor, session_owner
 
 PICK_KEY = "sweep_pick"  # session state: the sweep this tab shows
 POLL_SECONDS = 2.0  # the sweep view redraws this often while any of its runs is queued or training

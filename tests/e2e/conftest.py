@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from fmnist_lab.ownership import INSTRUCTOR_ENV
-from fmnist_lab.runs import Run, RunStore
+from fmnist_lab.execution.ownership import INSTRUCTOR_ENV
+from fmnist_lab.store.runs import Run, RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -18,10 +18,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from fmnist_lab import compare
-from fmnist_lab.config import TrainConfig
-from fmnist_lab.data import CLASS_NAMES
-from fmnist_lab.runs import Run, RunStore
+from fmnist_lab.analysis import compare
+from fmnist_lab.config import CLASS_NAMES, TrainConfig
+from fmnist_lab.store.runs import Run, RunStore
 
 from .conftest import PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
 

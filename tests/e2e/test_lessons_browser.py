@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from fmnist_lab.data import CLASS_NAMES
-from fmnist_lab.lessons import LESSONS
-from fmnist_lab.runs import Run, RunStore
+from fmnist_lab.config import CLASS_NAMES
+from fmnist_lab.store.runs import Run, RunStore
+from fmnist_lab.teaching.lessons import LESSONS
 
 from .conftest import lab_server, require_chromium
 from .test_browser import TRAINING_TIMEOUT, assert_no_exception, choose, slide, start_run

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..test_jobs import wait_for
-from ..test_pool import gone
+from tests.execution.test_local import wait_for
+from tests.execution.test_warm import gone
 from .conftest import lab_server
 
 

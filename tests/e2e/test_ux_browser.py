@@ -11,9 +11,9 @@ import sys
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from fmnist_lab import ownership
 from fmnist_lab.config import TrainConfig
-from fmnist_lab.runs import Run, RunStore
+from fmnist_lab.execution import ownership
+from fmnist_lab.store.runs import Run, RunStore
 
 from .conftest import INSTRUCTOR_SECRET, PAGE_NAMES, ROOT, lab_server
 from .test_browser import (

@@ -1,0 +1,181 @@
+"""The diminishing-returns sweep: a series of runs with everything equal but one setting (or a cross of two).
+
+A ``Sweep`` is one named object, stored as ``runs/.sweeps/<id>.json`` (written atomically, read back
+through one validating loader): the swept settings and their values, the base config and the ids of
+its runs. ``plan`` and ``cross`` make the configs; the runs themselves are ordinary runs in the store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fmnist_lab.config import SETTINGS, ConfigError, TrainConfig
+from fmnist_lab.store import atomic
+from fmnist_lab.store.runs import RUN_ID_PATTERN, RunStore, RunStoreError, new_run_id, now_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_SETTING = "hidden_units"
+DEFAULT_VALUES: tuple[Any, ...] = tuple((units,) for units in (16, 32, 64, 128, 256, 512, 1024))  # one layer each
+MAX_SETTINGS = 2  # one setting, or a cross of two (a heatmap)
+MAX_RUNS = 49  # 7 × 7 at most: each run is a full training
+FOLDER = ".sweeps"  # inside the run store's folder; run listings skip it (not a run id)
+
+
+class SweepError(RunStoreError):
+    """A sweep file is missing or damaged, or a sweep asks for too much."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The swept settings (field names), their values, the base config and the runs made so far."""
+
+    id: str
+    settings: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]  # one tuple of values per swept setting
+    base: TrainConfig
+    run_ids: tuple[str, ...] = ()
+    created: str = ""
+
+    def axis(self, index: int) -> list[Any]:
+        """The values of the ``index``-th swept setting, as the table shows them."""
+        return [plain_value(value) for value in self.values[index]]
+
+    @property
+    def name(self) -> str:
+        """``hidden units 16, 32, 64 · 7 epochs``: the swept values, then the base's other non-defaults."""
+        swept = " × ".join(
+            f"{SETTINGS[s].label.lower()} {_spelled(s, v)}" for s, v in zip(self.settings, self.values, strict=True)
+        )
+        rest = [setting.describe(v) for name, setting, v in self.base.differences() if name not in self.settings]
+        return " · ".join([swept, *rest])
+
+    def configs(self) -> list[TrainConfig]:
+        return cross(self.base, dict(zip(self.settings, self.values, strict=True)))
+
+    def to_dict(self) -> dict[str, Any]:
+        values = [[SETTINGS[s].format(v) for v in vs] for s, vs in zip(self.settings, self.values, strict=True)]
+        info = {"id": self.id, "created": self.created, "settings": list(self.settings), "values": values}
+        return info | {"base": self.base.to_dict(), "run_ids": list(self.run_ids)}
+
+
+def plan(base: TrainConfig, setting: str, values: Sequence[Any]) -> list[TrainConfig]:
+    """One config per value of ``setting``; every other setting (the seed too) as in ``base``."""
+    return cross(base, {setting: values})
+
+
+def cross(base: TrainConfig, axes: Mapping[str, Sequence[Any]]) -> list[TrainConfig]:
+    """One config per combination of the swept settings' values, the first setting varying slowest."""
+    if not 1 <= len(axes) <= MAX_SETTINGS or any(name not in SETTINGS for name in axes):
+        raise ConfigError(f"A sweep varies one or two settings; got {', '.join(axes) or 'none'}.")
+    combos = list(itertools.product(*axes.values()))
+    if not 2 <= len(combos) <= MAX_RUNS:
+        raise ConfigError(f"A sweep trains between 2 and {MAX_RUNS} runs; this one would train {len(combos)}.")
+    return [replace(base, **dict(zip(axes, combo, strict=True))) for combo in combos]  # replace re-checks
+
+
+def new_sweep(base: TrainConfig, axes: Mapping[str, Sequence[Any]]) -> Sweep:
+    """A sweep, checked (every config valid), with no runs yet."""
+    checked = cross(base, axes)  # raises ConfigError on any bad value or combination
+    values = tuple(tuple(dict.fromkeys(getattr(c, name) for c in checked)) for name in axes)
+    return Sweep(new_run_id(), tuple(axes), values, base, (), now_iso())
+
+
+class SweepStore:
+    """Sweeps on disk beside the runs, one JSON file each."""
+
+    def __init__(self, runs: RunStore) -> None:
+        self.runs = runs
+        self.root = Path(runs.root) / FOLDER
+
+    def save(self, sweep: Sweep) -> Sweep:
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(self._path(sweep.id), sweep.to_dict())
+        return sweep
+
+    def add_run(self, sweep: Sweep, run_id: str) -> Sweep:
+        return self.save(replace(sweep, run_ids=(*sweep.run_ids, run_id)))
+
+    def load(self, sweep_id: str) -> Sweep:
+        try:
+            return from_dict(json.loads(self._path(sweep_id).read_text()))
+        except FileNotFoundError:
+            raise SweepError(f"Sweep {sweep_id} was not found.") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # ConfigError is a ValueError
+            raise SweepError(f"Sweep {sweep_id} cannot be read ({exc}).") from None
+
+    def list(self) -> list[Sweep]:
+        """Every readable sweep, newest first; damaged files are skipped."""
+        found = []
+        for path in sorted(self.root.glob("*.json"), reverse=True) if self.root.is_dir() else []:
+            if RUN_ID_PATTERN.fullmatch(path.stem):
+                try:
+                    found.append(self.load(path.stem))
+                except SweepError:
+                    continue
+        return found
+
+    def _path(self, sweep_id: str) -> Path:
+        if not isinstance(sweep_id, str) or not RUN_ID_PATTERN.fullmatch(sweep_id):
+            raise SweepError(f"{str(sweep_id)[:40]!r} is not a sweep id.")
+        return self.root / f"{sweep_id}.json"
+
+
+def from_dict(data: Mapping[str, Any]) -> Sweep:
+    """The sweep stored as ``data``; ValueError (ConfigError) or KeyError says what is wrong."""
+    settings = tuple(data["settings"])
+    if not 1 <= len(settings) <= MAX_SETTINGS or any(s not in SETTINGS for s in settings):
+        raise ConfigError(f"unknown swept settings {settings!r}")
+    values = tuple(tuple(SETTINGS[s].parse(str(v)) for v in vs) for s, vs in zip(settings, data["values"], strict=True))
+    run_ids = tuple(str(i) for i in data["run_ids"])
+    if not all(RUN_ID_PATTERN.fullmatch(i) for i in run_ids) or not RUN_ID_PATTERN.fullmatch(str(data["id"])):
+        raise ConfigError("a run id has the wrong shape")
+    return Sweep(str(data["id"]), settings, values, TrainConfig.from_dict(data["base"]), run_ids, str(data["created"]))
+
+
+def table(sweep: Sweep, runs: RunStore) -> pd.DataFrame:
+    """``table_rows`` as a DataFrame, for the page and the chart."""
+    import pandas as pd  # not at import time: the CLI does without it
+
+    return pd.DataFrame(table_rows(sweep, runs))
+
+
+def table_rows(sweep: Sweep, runs: RunStore) -> list[dict[str, Any]]:
+    """One row per run of the sweep: the swept values, its state and how it did (None until it ends)."""
+    rows = []
+    for run_id in sweep.run_ids:
+        try:
+            run = runs.load(run_id)
+        except RunStoreError:
+            continue  # deleted: the sweep shows the rest
+        m = run.metrics
+        rows.append(
+            {"run_id": run.id}
+            | {SETTINGS[s].label: plain_value(getattr(run.config, s)) for s in sweep.settings}
+            | {
+                "state": run.state,
+                "parameters": run.config.parameter_count,
+                "held-out accuracy": m.get("val_accuracy"),
+                "test accuracy": m.get("test_accuracy"),
+                "s / epoch": m.get("seconds_per_epoch"),
+                "epochs run": m.get("epochs_run"),
+            }
+        )
+    return rows
+
+
+def plain_value(value: Any) -> Any:
+    """A single-layer size as its number, so it plots on a numeric axis; deeper layouts as text."""
+    if isinstance(value, tuple):
+        return value[0] if len(value) == 1 else "-".join(map(str, value))
+    return value
+
+
+def _spelled(setting: str, values: Sequence[Any]) -> str:
+    return ", ".join(SETTINGS[setting].format(v) for v in values)

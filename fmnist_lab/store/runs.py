@@ -1,0 +1,418 @@
+"""The run store: one folder per training run under ``$FMNIST_LAB_HOME/runs``.
+
+A run folder holds small files, each written atomically (temporary name + rename):
+
+    run.json         id, name, creation time, the TrainConfig
+    status.json      state (queued/running/finished/stopped/failed), error, stop reason, times
+    history.json     one record per epoch (loss, accuracy, held-out loss/accuracy, seconds)
+    progress.json    where training is now (epoch, batch, running loss/accuracy)
+    metrics.json     test-set loss and accuracy and run totals, written at the end
+    predictions.npz  test-set softmax outputs (n, 10) float32 and labels (n,) uint8
+    weights.npz      the Dense layers' kernels and biases
+    epochs/<k>.npz   after epoch k: test-set softmax (n, 10) and the first layer's kernel (784, m)
+                     and bias (m,) of its first m ≤ 128 neurons, all float16 (older runs have none)
+    model.keras      the trained model
+    logs/            TensorBoard event files
+    cancel           present when someone asked the run to stop
+
+Ids are generated here; an id from outside (URL, CLI) is checked against a strict
+pattern before it is joined to a path, so no id can reach outside the store.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import csv
+import io
+import logging
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fmnist_lab.config import TrainConfig
+from fmnist_lab.store import atomic, paths, stored
+
+log = logging.getLogger(__name__)
+
+STATES = stored.STATES
+ACTIVE_STATES = ("queued", "running")
+RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
+MAX_NAME_LENGTH = 80
+UNRECORDED: dict[Path, dict[str, Any]] = {}  # run folder → an end status the store could not take
+LEFTOVER_AGE = 600.0  # seconds: a temporary file this old has no writer left (saves take seconds)
+
+
+class RunStoreError(RuntimeError):
+    """Base class for run-store problems."""
+
+
+class InvalidRunId(RunStoreError, ValueError):
+    """An id that could not have come from this store."""
+
+
+class RunNotFound(RunStoreError, LookupError):
+    """No readable run with that id."""
+
+
+class StoreUnwritable(RunStoreError):
+    """The store's folder cannot be written (missing rights, full disk, not a folder)."""
+
+
+class DamagedRun(RunNotFound):
+    """One of the run's files is damaged; the message names it. Other runs are not affected."""
+
+
+@dataclass(frozen=True, eq=False)
+class EpochSnapshot:
+    """A run as it was after one epoch (``epochs/<k>.npz``), widened to float32 on reading."""
+
+    epoch: int
+    probabilities: np.ndarray  # (n, 10) test-set softmax outputs
+    kernel: np.ndarray  # (784, m) incoming weights of the first layer's first m neurons
+    bias: np.ndarray  # (m,)
+
+
+class RunBusy(RunStoreError):
+    """The run is queued or training; stop it first."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def check_run_id(run_id: object) -> str:
+    """Return ``run_id`` if it has the store's shape; raise ``InvalidRunId`` otherwise."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        shown = repr(run_id)[:40]
+        raise InvalidRunId(f"{shown} is not a run id (they look like 20261121-093015-a3f09c).")
+    return run_id
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the store knows of one run, read at one moment."""
+
+    id: str
+    name: str
+    created: str
+    config: TrainConfig
+    status: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    created_ns: int = 0
+
+    @property
+    def state(self) -> str:
+        return self.status.get("state", "queued")
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.metrics.get("test_accuracy")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def label(self) -> str:
+        """Short text for pickers: name, units, state, accuracy."""
+        accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
+        details = "" if self.name == self.config.summary() else f" · {self.config.summary()}"
+        return f"{self.name}{details} · {self.state}{accuracy}"
+
+
+class RunStore:
+    """Runs on disk; every method takes a run id and validates it first."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else paths.runs_dir()
+
+    # -- paths ------------------------------------------------------------
+    def path(self, run_id: str) -> Path:
+        folder = self.root / check_run_id(run_id)
+        if folder.resolve().parent != self.root.resolve():  # belt and braces against links
+            raise InvalidRunId(f"{run_id!r} points outside the run store.")
+        return folder
+
+    def model_path(self, run_id: str) -> Path:
+        return self.path(run_id) / "model.keras"
+
+    def logs_path(self, run_id: str) -> Path:
+        return self.path(run_id) / "logs"
+
+    # -- create, list, load -----------------------------------------------
+    def create(
+        self,
+        config: TrainConfig,
+        name: str | None = None,
+        owner: str | None = None,
+        on_staged: Callable[[Path], None] | None = None,
+    ) -> Run:
+        """Make a new run folder in state ``queued``; appears whole or not at all.
+
+        ``owner`` is an opaque token of the browser session that asked (its runs are listed first).
+        ``on_staged`` may add to the folder before it appears (an executor's liveness lock).
+        """
+        info: dict[str, Any] = {"name": clean_name(name or default_name(config)), "created": now_iso(), "owner": owner}
+        info["created_ns"] = time.time_ns()  # orders the training queue within one second
+        staging = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            run_id = next(i for i in iter(new_run_id, None) if not (self.root / i).exists())
+            staging = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}", dir=self.root))
+            atomic.write_json(staging / "run.json", {"id": run_id, **info, "config": config.to_dict()})
+            atomic.write_json(staging / "status.json", {"state": "queued", "queued": info["created"]})
+            if on_staged is not None:
+                on_staged(staging)
+            staging.chmod(0o755)
+            os.rename(staging, self.root / run_id)  # fails rather than overwrite an existing run
+        except OSError as exc:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise StoreUnwritable(
+                f"Cannot save a new run in {self.root} ({exc.strerror or exc}). "
+                f"Set {paths.HOME_ENV} to a folder with free space that you can write to."
+            ) from None
+        return self.load(run_id)
+
+    def load(self, run_id: str) -> Run:
+        """The run's description, status and final scores; RunNotFound, or DamagedRun naming the file."""
+        folder = self.path(run_id)
+        if not folder.is_dir():
+            raise RunNotFound(f"Run {run_id} was not found.")
+        with self._reading(run_id):
+            info = stored.run_info(stored.read_json(folder / "run.json"), run_id)
+            status = stored.status(stored.read_json(folder / "status.json"))
+            if status["state"] in ACTIVE_STATES and folder in UNRECORDED:
+                status = UNRECORDED[folder]  # its end could not be written: shown from memory
+            metrics = self._optional(folder / "metrics.json", stored.metrics, {})
+        name, created, owner, created_ns = info["name"], info["created"], info["owner"], info["created_ns"]
+        return Run(run_id, name, created, info["config"], status, metrics, owner, created_ns)
+
+    def list(self) -> builtins.list[Run]:
+        """Every readable run, newest first; damaged or foreign folders are skipped with a warning."""
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for entry in sorted(self.root.iterdir(), reverse=True):
+            if entry.name.startswith("."):  # temporary files, the queue and slot folders
+                continue
+            if not RUN_ID_PATTERN.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+                log.warning("skipping %s: not a run folder", entry)
+                continue
+            try:
+                runs.append(self.load(entry.name))
+            except (RunNotFound, InvalidRunId) as exc:
+                log.warning("skipping %s: %s", entry, exc)
+        return sorted(runs, key=lambda run: (run.created_ns, run.id), reverse=True)
+
+    def remove_leftovers(self, older_than: float = LEFTOVER_AGE) -> builtins.list[Path]:
+        """Delete temporary files and folders a killed writer left behind (``atomic`` names them)."""
+        if not self.root.is_dir():
+            return []
+        cutoff, removed = time.time() - older_than, []
+        folders = [self.root, *(entry for entry in self.root.iterdir() if RUN_ID_PATTERN.fullmatch(entry.name))]
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                for entry in folder.iterdir():
+                    if atomic.is_temporary(entry) and entry.lstat().st_mtime < cutoff:
+                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                        removed.append(entry)
+        return removed
+
+    # -- change -------------------------------------------------------------
+    def rename(self, run_id: str, name: str) -> Run:
+        folder = self.path(run_id)
+        with self._reading(run_id):
+            info = stored.read_json(folder / "run.json")
+            stored.run_info(info, run_id)
+        info["name"] = clean_name(name)
+        atomic.write_json(folder / "run.json", info)
+        return self.load(run_id)
+
+    def delete(self, run_id: str, force: bool = False) -> None:
+        """Remove a run; a queued or running one only with ``force``."""
+        run = self.load(run_id)
+        if run.is_active and not force:
+            raise RunBusy(f"Run {run_id} is {run.state}; stop it before deleting it.")
+        folder = self.path(run_id)
+        trash = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}deleted-", dir=self.root))
+        os.replace(folder, trash / run_id)  # disappears from listings at once
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def set_status(self, run_id: str, state: str, **fields: Any) -> dict[str, Any]:
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}")
+        folder = self.path(run_id)
+        try:
+            status = self._optional(folder / "status.json", stored.status, {})
+        except stored.Damage:
+            status = {}  # a damaged status is replaced by the new one
+        status.update(fields, state=state)
+        status.setdefault(state, now_iso())
+        atomic.write_json(folder / "status.json", status)
+        UNRECORDED.pop(folder, None)
+        return status
+
+    def record_end(self, run_id: str, state: str, **fields: Any) -> bool:
+        """Set an ended run's status; if the store cannot take it (full, read-only), this process
+        remembers it and shows it from memory, and False says it is not on disk."""
+        try:
+            self.set_status(run_id, state, **fields)
+        except OSError as exc:
+            status = {**fields, "state": state, state: now_iso()}
+            status["error"] = f"{fields.get('error', '')} (not saved: {exc.strerror or exc})".strip()
+            UNRECORDED[self.path(run_id)] = status
+            return False
+        return True
+
+    def problem(self) -> str | None:
+        """Why new files cannot be saved in the store right now (full disk, read-only, no rights), or None."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root) as probe:
+                probe.write(b"\0" * 4096)
+                probe.flush()
+        except OSError as exc:
+            return f"The lab cannot save anything in {self.root} ({exc.strerror or exc})."
+        return None
+
+    # -- training artefacts -------------------------------------------------
+    def write_history(self, run_id: str, epochs: builtins.list[dict[str, Any]]) -> None:
+        atomic.write_json(self.path(run_id) / "history.json", epochs)
+
+    def history(self, run_id: str) -> builtins.list[dict[str, Any]]:
+        with self._reading(run_id):
+            return self._optional(self.path(run_id) / "history.json", stored.history, [])
+
+    def history_csv(self, run_id: str) -> str:
+        """The per-epoch history as CSV text, one row per epoch."""
+        columns = ("epoch", "fraction", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.history(run_id))
+        return out.getvalue()
+
+    def write_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        atomic.write_json(self.path(run_id) / "progress.json", progress)
+
+    def progress(self, run_id: str) -> dict[str, Any]:
+        with self._reading(run_id):
+            return self._optional(self.path(run_id) / "progress.json", stored.progress, {})
+
+    def write_metrics(self, run_id: str, metrics: dict[str, Any]) -> None:
+        atomic.write_json(self.path(run_id) / "metrics.json", metrics)
+
+    def write_predictions(self, run_id: str, probabilities: np.ndarray, labels: np.ndarray) -> None:
+        probabilities = np.asarray(probabilities, dtype=np.float32)  # (n, 10) softmax outputs
+        labels = np.asarray(labels, dtype=np.uint8)  # (n,) true classes
+        if probabilities.ndim != 2 or probabilities.shape != (len(labels), 10):
+            raise ValueError(f"predictions must be (n, 10) for n labels, got {probabilities.shape}")
+        save = lambda tmp: np.savez(tmp, probabilities=probabilities, labels=labels)  # noqa: E731
+        atomic.write_with(self.path(run_id) / "predictions.npz", save, suffix=".npz")
+
+    def predictions(self, run_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Test-set softmax outputs ``(n, 10)`` and true labels ``(n,)``."""
+        missing = f"Run {run_id} has no predictions yet (it has not finished)."
+        with self._reading(run_id):
+            return stored.predictions(self._arrays(run_id, "predictions", missing))
+
+    def write_weights(self, run_id: str, weights: builtins.list[np.ndarray]) -> None:
+        """The Dense layers' arrays in ``model.get_weights()`` order, for ``forward.predict``."""
+        arrays: dict[str, Any] = {f"w{i}": np.asarray(w, dtype=np.float32) for i, w in enumerate(weights)}
+        atomic.write_with(self.path(run_id) / "weights.npz", lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+
+    def weights(self, run_id: str) -> builtins.list[np.ndarray]:
+        """The arrays ``write_weights`` stored: kernel, bias, kernel, bias … (at least one layer)."""
+        missing = f"Run {run_id} has no weights file (it has not finished, or an older lab trained it)."
+        config = self.load(run_id).config
+        with self._reading(run_id):
+            return stored.weights(self._arrays(run_id, "weights", missing), config)
+
+    def write_epoch_snapshot(
+        self, run_id: str, epoch: int, probabilities: np.ndarray, kernel: np.ndarray, bias: np.ndarray
+    ) -> None:
+        """Keep epoch ``epoch`` (from 1) as ``epochs/<epoch>.npz``, float16, one small file per epoch."""
+        given = {"probabilities": probabilities, "kernel": kernel, "bias": bias}
+        arrays: dict[str, Any] = {name: np.asarray(array, dtype=np.float16) for name, array in given.items()}
+        stored.snapshot(arrays, int(epoch))  # what is written is what the loader accepts
+        folder = self.path(run_id) / "epochs"
+        folder.mkdir(exist_ok=True)
+        save = lambda tmp: np.savez_compressed(tmp, **arrays)  # noqa: E731  (softmax zeros compress well)
+        atomic.write_with(folder / f"{int(epoch)}.npz", save, suffix=".npz")
+
+    def snapshot_epochs(self, run_id: str) -> builtins.list[int]:
+        """The epochs with a snapshot, in order; empty for runs trained before snapshots existed."""
+        folder = self.path(run_id) / "epochs"
+        if not folder.is_dir():
+            return []
+        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if entry.stem.isdigit())
+
+    def epoch_snapshot(self, run_id: str, epoch: int) -> EpochSnapshot:
+        """Epoch ``epoch``'s snapshot, checked; RunNotFound if it is missing or damaged."""
+        missing = f"Run {run_id} has no snapshot of epoch {epoch}."
+        with self._reading(run_id):
+            arrays = stored.snapshot(self._arrays(run_id, f"epochs/{int(epoch)}", missing), int(epoch))
+        return EpochSnapshot(
+            int(epoch), *(arrays[name].astype(np.float32) for name in ("probabilities", "kernel", "bias"))
+        )
+
+    def _arrays(self, run_id: str, what: str, missing: str) -> dict[str, np.ndarray]:
+        """Every array in ``<what>.npz``; RunNotFound with ``missing`` if there is no such file."""
+        try:
+            return stored.read_arrays(self.path(run_id) / f"{what}.npz")
+        except FileNotFoundError:
+            raise RunNotFound(missing) from None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _reading(run_id: str) -> Iterator[None]:
+        """Turn a stored file's damage into one DamagedRun for this run."""
+        try:
+            yield
+        except FileNotFoundError as exc:
+            raise RunNotFound(f"Run {run_id} was not found ({Path(exc.filename or '').name} is missing).") from None
+        except stored.Damage as exc:
+            raise DamagedRun(f"This run's files are damaged: {exc}. Other runs are not affected.") from None
+
+    def request_cancel(self, run_id: str) -> None:
+        atomic.write_text(self.path(run_id) / "cancel", now_iso() + "\n")
+
+    def cancel_requested(self, run_id: str) -> bool:
+        return (self.path(run_id) / "cancel").exists()
+
+    @staticmethod
+    def _optional(path: Path, check: Callable[[Any], Any], default: Any) -> Any:
+        """The checked content of an optional JSON file; ``default`` when it does not exist (yet)."""
+        try:
+            return check(stored.read_json(path))
+        except FileNotFoundError:
+            return default
+
+
+def clean_name(name: str) -> str:
+    """A display name: printable, one line, at most 80 characters."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(name)).split())[:MAX_NAME_LENGTH]
+    if not text:
+        raise ValueError("A run name needs at least one visible character.")
+    return text
+
+
+def default_name(config: TrainConfig) -> str:
+    """Units, epochs and every setting that is not the default: ``128 units · 5 epochs · no ÷255``."""
+    return config.summary()

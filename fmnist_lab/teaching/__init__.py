@@ -1,0 +1,1 @@
+"""What turns the lab into a course: guided lessons, shareable setup links and the Keras code behind a run."""

@@ -1,0 +1,120 @@
+"""The diminishing-returns sweep: its plans, its stored object, and the CLI command on tiny real trainings."""
+
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.analysis.sweep import DEFAULT_VALUES, SweepError, SweepStore, cross, new_sweep, plan, table_rows
+from fmnist_lab.cli import main
+from fmnist_lab.config import ConfigError
+
+BASE = TrainConfig(epochs=7, seed=42, dropout=0.2, l2=0.001, batch_size=64)
+
+
+def differing(a: TrainConfig, b: TrainConfig) -> set[str]:
+    return {f.name for f in fields(TrainConfig) if getattr(a, f.name) != getattr(b, f.name)}
+
+
+def test_plan_varies_only_the_swept_setting_and_keeps_the_seed() -> None:
+    configs = plan(BASE, "hidden_units", [(16,), (64,), (256,)])
+    assert [c.hidden_units for c in configs] == [(16,), (64,), (256,)]
+    assert all(c.seed == 42 for c in configs)
+    assert all(differing(c, BASE) <= {"hidden_units"} for c in configs)
+    assert all(differing(a, b) == {"hidden_units"} for a, b in zip(configs, configs[1:], strict=False))
+
+
+def test_a_sweep_is_named_by_what_it_sweeps_and_what_else_differs() -> None:
+    assert new_sweep(TrainConfig(), {"hidden_units": [(16,), (32,)]}).name == "hidden units 16, 32"
+    sweep = new_sweep(BASE, {"hidden_units": [(16,), (32,)], "epochs": [5, 30]})
+    assert sweep.name == "hidden units 16, 32 × epochs 5, 30 · dropout 0.2 · L2 0.001 · batch 64 · seed 42"
+
+
+def test_a_cross_of_units_and_epochs_makes_every_pair_once() -> None:
+    configs = cross(BASE, {"hidden_units": [(32,), (128,)], "epochs": [5, 30]})
+    assert [(c.hidden_units, c.epochs) for c in configs] == [((32,), 5), ((32,), 30), ((128,), 5), ((128,), 30)]
+    assert all(differing(c, BASE) <= {"hidden_units", "epochs"} and c.seed == 42 for c in configs)
+
+
+@pytest.mark.parametrize(
+    ("axes", "message"),
+    [
+        ({"epochs": [0, 5]}, "Epochs must be between 1 and 100"),
+        ({"epochs": [5]}, "between 2 and 49 runs; this one would train 1"),
+        ({"epochs": [1, 2], "seed": [1, 2], "dropout": [0.1, 0.2]}, "one or two settings"),
+        ({"epochs": list(range(1, 11)), "seed": list(range(6))}, "would train 60"),
+    ],
+)
+def test_bad_sweeps_are_refused(axes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        new_sweep(BASE, axes)
+
+
+def test_a_sweep_is_stored_and_read_back(isolated_lab: Path) -> None:
+    sweeps = SweepStore(RunStore())
+    sweep = sweeps.save(new_sweep(BASE, {"hidden_units": DEFAULT_VALUES}))
+    run = sweeps.runs.create(sweep.configs()[0])
+    sweep = sweeps.add_run(sweep, run.id)
+    assert (isolated_lab / "runs" / ".sweeps" / f"{sweep.id}.json").is_file()
+    assert sweeps.load(sweep.id) == sweep and sweeps.list() == [sweep]
+    assert [v[0] for v in sweep.values[0]] == [16, 32, 64, 128, 256, 512, 1024]
+    assert sweeps.runs.list() == [run]  # the sweeps folder is not mistaken for a run
+    (row,) = table_rows(sweep, sweeps.runs)
+    assert row["Hidden units"] == 16 and row["state"] == "queued" and row["test accuracy"] is None
+
+
+@pytest.mark.parametrize("damage", ["{not json", '{"id": "x"}', '{"settings": ["frob"], "values": [[1]]}'])
+def test_a_damaged_sweep_file_is_a_clear_error_and_skipped_in_listings(damage: str) -> None:
+    sweeps = SweepStore(RunStore())
+    good = sweeps.save(new_sweep(BASE, {"epochs": [1, 2]}))
+    bad_id = "20200101-000000-abcdef"
+    (sweeps.root / f"{bad_id}.json").write_text(damage)
+    with pytest.raises(SweepError, match=f"Sweep {bad_id} cannot be read"):
+        sweeps.load(bad_id)
+    assert sweeps.list() == [good]
+    with pytest.raises(SweepError, match="not a sweep id"):
+        sweeps.load("../../etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sweep", "--hidden-units", "16,0"], "--hidden-units: Hidden units must be between 1 and 4,096"),
+        (["sweep", "--epochs", "3,"], "between 2 and 49 runs; this one would train 1"),  # a list of one
+        (["sweep", "--l2", "0,0.5"], "--l2: L2 penalty must be at least 0 and at most 0.1"),
+        (["sweep", "--epochs", "1,2", "--seed", "1,2", "--dropout", "0,0.2"], "one or two settings"),
+    ],
+)
+def test_bad_sweep_arguments_exit_2_with_usage(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and "usage:" in err and message in err and "Traceback" not in err
+
+
+def test_sweep_command_trains_each_run_and_ends_with_the_table(
+    full_size_idx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(full_size_idx))
+    argv = ["sweep", "--hidden-units", "8,16", "--epochs", "1", "--seed", "3"]
+    handler = signal.getsignal(signal.SIGTERM)  # the command installs its own: put pytest's back after
+    try:
+        assert main([*argv, "--train-samples", "600", "--test-samples", "100"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    *runs, last = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r["parameters"] for r in runs] == [TrainConfig(hidden_units=(n,)).parameter_count for n in (8, 16)]
+    summary = last
+    assert summary["settings"] == ["hidden_units"]
+    assert [row["run_id"] for row in summary["table"]] == [r["run_id"] for r in runs]
+    assert [row["test accuracy"] for row in summary["table"]] == [r["test_accuracy"] for r in runs]
+    sweep = SweepStore(RunStore()).load(summary["sweep_id"])
+    configs = [RunStore().load(r["run_id"]).config for r in runs]
+    assert configs == sweep.configs() and differing(*configs) == {"hidden_units"} and configs[0].seed == 3

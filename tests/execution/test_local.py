@@ -1,0 +1,283 @@
+"""Training in a separate process: it trains, it stops on request, and a dead worker is recorded."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.execution.local import QUEUE_STALE, LocalExecutor, hold_lock, worker_processes
+
+QUICK = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
+
+
+def wait_for(predicate, timeout: float = 120.0, step: float = 0.1) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(step)
+
+
+def local(store: RunStore | None = None) -> LocalExecutor:
+    return LocalExecutor(store or RunStore())
+
+
+def pid_of(executor: LocalExecutor, run_id: str) -> int:
+    wait_for(lambda: run_id in worker_processes(executor.store))
+    return worker_processes(executor.store)[run_id]
+
+
+def test_a_worker_process_trains_the_run(app_env: Path) -> None:
+    executor = local()
+    run = executor.submit(QUICK)
+    assert pid_of(executor, run.id) != os.getpid() and executor.alive(run.id)
+    wait_for(lambda: not executor.store.load(run.id).is_active)
+    finished = executor.store.load(run.id)
+    assert finished.state == "finished", finished.status
+    assert finished.metrics["epochs_run"] == 2 and finished.metrics["test_samples"] == 500
+    assert finished.metrics["test_accuracy"] > 0.5  # the synthetic bands are easy
+    wait_for(lambda: not executor.alive(run.id), 10)  # the lock goes right after the final status
+    assert "pid" not in finished.status
+
+
+def test_cancel_ends_a_worker_early(app_env: Path) -> None:
+    executor = local()
+    store = executor.store
+    run = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500))
+    wait_for(lambda: len(store.history(run.id)) >= 1)
+    executor.cancel(run.id)
+    wait_for(lambda: not store.load(run.id).is_active, 60)
+    stopped = store.load(run.id)
+    assert stopped.state == "stopped" and stopped.metrics["epochs_run"] < 100
+    assert len(store.history(run.id)) < 100  # ended on request, long before its 100 epochs
+    assert store.model_path(run.id).exists()
+
+
+def test_a_killed_worker_marks_its_run_failed(app_env: Path) -> None:
+    executor = local()
+    store = executor.store
+    run = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    wait_for(lambda: store.load(run.id).state == "running" and store.progress(run.id))
+    os.kill(pid_of(executor, run.id), signal.SIGKILL)
+    wait_for(lambda: store.load(run.id).state == "failed", 10)
+    assert store.load(run.id).status["error"] == "the training process was killed (SIGKILL)"
+    assert store.progress(run.id)  # what it had recorded is kept
+
+
+def test_a_worker_with_damaged_data_fails_and_says_which_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"this is not gzip")
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(folder))
+    executor = local()
+    run = executor.submit(QUICK)
+    wait_for(lambda: executor.store.load(run.id).state == "failed", 60)
+    error = executor.store.load(run.id).status["error"]
+    assert "DataError" in error and "train-images-idx3-ubyte.gz" in error and "damaged" in error
+
+
+def worker_priority(pid: int | None) -> tuple[int, int | None] | None:
+    """(nice, its session group's nice or None without autogroups) of a worker that has lowered
+    its priority; None before that or once it is gone."""
+    try:
+        nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    except (OSError, IndexError):
+        return None
+    try:
+        group: int | None = int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except OSError:
+        group = None
+    return (nice, group) if nice == 19 else None
+
+
+def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    executor = local()
+    store = executor.store
+    config = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
+    started = [executor.submit(config).id for _ in range(3)]
+    most_running, positions_seen, priorities = 0, set(), {}
+    while any(store.load(run_id).is_active for run_id in started):
+        states = [store.load(run_id).state for run_id in started]
+        most_running = max(most_running, states.count("running"))
+        positions_seen |= {executor.queue_position(run_id) for run_id in started}
+        workers = worker_processes(store)
+        priorities |= {run_id: worker_priority(workers.get(run_id)) for run_id in started}
+        priorities = {run_id: p for run_id, p in priorities.items() if p is not None}
+        time.sleep(0.05)
+    assert most_running == 1
+    assert priorities and all(group in (19, None) for _, group in priorities.values())  # niceness and group's
+    assert {2} <= positions_seen  # a learner can be told their place in the line
+    finished = [store.load(run_id) for run_id in started]
+    assert [run.state for run in finished] == ["finished"] * 3
+    starts = [run.status["running"] for run in finished]
+    assert starts == sorted(starts)  # first come, first served
+
+
+def test_a_queued_run_can_be_cancelled_before_it_starts(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    executor = local()
+    store = executor.store
+    first = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    second = executor.submit(QUICK)
+    wait_for(lambda: executor.queue_position(second.id) == 1 and store.load(first.id).state == "running")
+    executor.cancel(second.id)
+    wait_for(lambda: not store.load(second.id).is_active, 10)
+    assert store.load(second.id).status["stop_reason"] == "stopped by request before it started"
+    assert store.history(second.id) == []
+    executor.cancel(first.id)
+    wait_for(lambda: not store.load(first.id).is_active, 30)
+
+
+def test_a_killed_worker_frees_its_slot_for_the_next_run(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    executor = local()
+    store = executor.store
+    first = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    second = executor.submit(QUICK)
+    wait_for(lambda: store.load(first.id).state == "running" and store.progress(first.id))
+    assert store.load(second.id).state == "queued"
+    os.kill(pid_of(executor, first.id), signal.SIGKILL)
+    wait_for(lambda: store.load(second.id).state == "finished")
+    assert store.load(first.id).state == "failed"
+
+
+def test_refresh_fails_active_runs_nobody_holds(tmp_path: Path) -> None:
+    executor = local(RunStore(tmp_path / "runs"))
+    store = executor.store
+    locks: list[int] = []
+    held = store.create(QUICK, on_staged=lambda folder: locks.append(hold_lock(folder)))
+    orphan, never_locked, done = store.create(QUICK, on_staged=hold_and_drop), store.create(QUICK), store.create(QUICK)
+    store.set_status(orphan.id, "running", pid=os.getpid())  # a pid that is alive (ours) keeps nothing alive
+    store.set_status(done.id, "finished")
+    try:
+        assert sorted(executor.refresh()) == sorted([orphan.id, never_locked.id])
+        assert store.load(held.id).state == "queued" and executor.alive(held.id)
+    finally:
+        os.close(locks[0])
+    assert (
+        store.load(orphan.id).state == "failed"
+        and "ended without recording why" in store.load(orphan.id).status["error"]
+    )
+    assert store.load(done.id).state == "finished"
+    assert executor.refresh() == [held.id]  # its lock was let go with the run still queued
+
+
+def hold_and_drop(folder: Path) -> None:
+    os.close(hold_lock(folder))
+
+
+def test_a_stalled_run_at_the_head_of_the_queue_loses_its_turn(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    executor = LocalExecutor(RunStore(tmp_path / "runs"), clock=lambda: now[0])
+    locks: list[int] = []
+    first, second = (executor.store.create(QUICK, on_staged=lambda f: locks.append(hold_lock(f))) for _ in range(2))
+    for run in (first, second):
+        marker = executor._marker(run.id)
+        marker.write_text(str(run.created_ns))
+        os.utime(marker, (now[0], now[0]))
+    assert executor.waiting() == [first.id, second.id]
+    os.utime(executor._marker(first.id), (now[0] - QUEUE_STALE - 1,) * 2)  # first stopped touching its marker
+    assert executor.waiting() == [second.id] and executor.queue_position(second.id) == 1
+    os.utime(executor._marker(first.id), (now[0], now[0]))  # and moves again: back at the head
+    assert executor.waiting() == [first.id, second.id]
+    os.close(locks[0])  # first dies: its marker goes
+    assert executor.waiting() == [second.id] and not executor._marker(first.id).exists()
+    (executor._queue_dir() / "not-a-run").write_text("1")  # a stray file is no place in line, nor a crash
+    assert executor.waiting() == [second.id]
+    os.close(locks[1])
+
+
+def cli(*argv: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    return subprocess.Popen([sys.executable, "-m", "fmnist_lab", *argv], env=env, stdout=subprocess.DEVNULL, text=True)
+
+
+def runs_json() -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "fmnist_lab", "runs", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("where", ["queued", "running"])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_a_killed_cli_training_is_not_shown_active(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, where: str, how: signal.Signals
+) -> None:
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    store = RunStore()
+    slot = None
+    if where == "queued":  # somebody else trains: hold the only slot
+        (store.root / ".slots").mkdir(parents=True)
+        slot = os.open(store.root / ".slots" / "0", os.O_CREAT | os.O_RDWR)
+        fcntl.flock(slot, fcntl.LOCK_EX)
+    process = cli("train", "--hidden-units", "16", "--epochs", "100", "--train-samples", "3000")
+    try:
+        wait_for(lambda: [row["status"] for row in runs_json()] == [where] and (where == "queued" or progressed()))
+        process.send_signal(how)
+        process.wait(60)
+    finally:
+        if slot is not None:
+            os.close(slot)
+    (row,) = runs_json()
+    assert row["status"] in ("failed", "stopped"), row
+
+
+def progressed() -> bool:
+    return any(RunStore().progress(run.id) for run in RunStore().list())
+
+
+def test_an_unusable_home_is_a_clear_message_and_leaves_nothing(tmp_path: Path) -> None:
+    from fmnist_lab.store.runs import StoreUnwritable
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(StoreUnwritable, match="Cannot save a new run in .*FMNIST_LAB_HOME"):
+        RunStore(not_a_folder / "runs").create(QUICK)
+
+
+def test_a_full_disk_leaves_no_half_written_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from fmnist_lab.store import atomic
+    from fmnist_lab.store.runs import StoreUnwritable
+
+    store = RunStore(tmp_path / "runs")
+    real = atomic.write_bytes
+    calls = []
+
+    def fill_up(target: Path, data: bytes) -> None:
+        calls.append(target.name)
+        if len(calls) == 2:  # run.json written, status.json hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(target, data)
+
+    monkeypatch.setattr(atomic, "write_bytes", fill_up)
+    with pytest.raises(StoreUnwritable, match="No space left on device"):
+        store.create(QUICK)
+    assert list(store.root.iterdir()) == [] and store.list() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup scheduling on this kernel")
+def test_lower_priority_sets_its_own_sessions_group_and_leaves_a_shells_alone() -> None:
+    """In a fresh session: a child (not the session leader, like a worker run from a shell) must
+    leave the group's nice alone; the leader (like a worker the app starts) lowers it."""
+    code = (
+        "import subprocess, sys\nfrom pathlib import Path\nfrom fmnist_lab import jobs\n"
+        "group = lambda: Path('/proc/self/autogroup').read_text().split()[-1]\n"
+        "subprocess.run([sys.executable, '-c', 'from fmnist_lab import jobs; jobs.lower_priority()'], check=True)\n"
+        "print(group())\njobs.lower_priority()\nimport os\nprint(group(), os.nice(0))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, start_new_session=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "19", "19"]

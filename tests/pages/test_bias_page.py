@@ -1,0 +1,106 @@
+"""The Bias lab page through AppTest: renders with no run, sets up the exercise, and tabulates finished runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.analysis import compare
+from fmnist_lab.ui import bias_ui
+
+from tests.pages.test_pages import finished_run, open_page, texts
+
+PAGE = "pages/8_Bias_lab.py"
+SHIRT = 6
+
+
+def predictions(shirts_right: int) -> tuple[np.ndarray, np.ndarray]:
+    """100 test images, 10 per class: every class right except Shirt, of which ``shirts_right`` are;
+    the other shirts are called T-shirt/top. Each prediction has confidence 0.9."""
+    labels = np.repeat(np.arange(10), 10)
+    guesses = labels.copy()
+    guesses[np.flatnonzero(labels == SHIRT)[shirts_right:]] = 0
+    probabilities = np.full((100, 10), 0.1 / 9)
+    probabilities[np.arange(100), guesses] = 0.9
+    return probabilities, labels
+
+
+def finished_with_predictions(store: RunStore, config: TrainConfig, shirts_right: int) -> str:
+    run_id = finished_run(store, **{name: getattr(config, name) for name in ("class_shares", "balance")})
+    store.write_predictions(run_id, *predictions(shirts_right))
+    return run_id
+
+
+def test_the_page_renders_with_no_run(app_env: Path) -> None:
+    app = open_page(PAGE)
+    assert not app.exception and app.title[0].value == "Bias lab"
+    shown = texts(app)
+    assert "The test set stays balanced and untouched" in shown and "Pick a finished run in the sidebar" in shown
+    assert not app.dataframe
+
+
+def test_set_up_the_exercise_queues_every_run_with_all_else_equal(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Queue:  # the executor's submit, without starting training processes
+        def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> object:
+            return RunStore().create(config, name, owner)
+
+    monkeypatch.setattr(bias_ui, "runs_executor", Queue)
+    app = open_page(PAGE)
+    app.selectbox(key="bias_class").select(4).run()  # Coat
+    app.slider(key="bias_share").set_value(0.2).run()
+    app.slider(key="bias_epochs").set_value(3).run()
+    app.button(key="bias_setup").click().run()
+    assert not app.exception
+    queued = sorted(RunStore().list(), key=lambda run: run.created_ns)
+    assert [compare.exercise_role(run.config) for run in queued] == [
+        "baseline",
+        "biased",
+        "class-weights",
+        "oversample",
+        "augment",
+        "L2 penalty",
+    ]
+    assert queued[0].config == TrainConfig(epochs=3)
+    assert all(
+        run.config == TrainConfig(epochs=3, class_shares=((4, 0.2),), balance=run.config.balance, l2=run.config.l2)
+        for run in queued[1:]
+    )
+    assert app.query_params["exercise"] == ",".join(run.id for run in queued)
+    table = app.dataframe[0].value
+    assert list(table["state"]) == ["queued"] * 6 and "Starved class: **Coat**." in texts(app)
+
+
+def test_finished_runs_fill_the_table_and_the_charts(app_env: Path) -> None:
+    store = RunStore()
+    baseline, biased, *mitigations = compare.bias_exercise(SHIRT, 0.1, 2)
+    ids = [finished_with_predictions(store, baseline, 10), finished_with_predictions(store, biased, 3)]
+    ids.append(store.create(mitigations[0]).id)  # queued with no worker: the page's refresh marks it failed
+    app = open_page(PAGE, exercise=",".join(ids))
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["state"]) == ["finished", "finished", "failed"]
+    # hand counts: the baseline gets all 100 right; the biased run 93 (7 shirts called T-shirt/top)
+    assert list(table["overall accuracy"][:2]) == pytest.approx([1.0, 0.93])
+    assert list(table["starved recall"][:2]) == pytest.approx([1.0, 0.3])
+    assert table["starved FPR"][1] == 0.0 and table["TPR gap"][1] == pytest.approx(0.7)
+    assert table["FPR gap"][1] == pytest.approx(7 / 90)  # T-shirt/top: 7 false alarms among 90 other images
+    assert table["ECE"][0] == pytest.approx(0.1) and table["ECE"][1] == pytest.approx(abs(0.93 - 0.9))
+    assert table.iloc[2][list(bias_ui.TABLE_FORMAT)].isna().all()  # no numbers for a run with no predictions
+    assert len(app.get("plotly_chart")) == 3  # recall, FPR, reliability
+    assert "Starved class: **Shirt**." in texts(app)
+
+
+def test_a_finished_run_is_analysed_alone(app_env: Path) -> None:
+    store = RunStore()
+    run_id = finished_with_predictions(store, compare.bias_exercise(SHIRT, 0.1, 2)[1], 3)
+    app = open_page(PAGE, run=run_id)
+    assert not app.exception
+    per_class = app.dataframe[1].value
+    assert per_class.loc["Shirt", "recall"] == pytest.approx(0.3)
+    assert per_class.loc["T-shirt/top", "predicted_share"] == pytest.approx(0.17)
+    assert "parity difference" in texts(app)

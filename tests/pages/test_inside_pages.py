@@ -1,0 +1,170 @@
+"""The Inside page and the epoch slider through AppTest, against runs a real (tiny) training made."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.analysis import inside
+from fmnist_lab.training import data
+
+from tests.pages.test_pages import figures, finished_run, open_page, tensorflow_modules_after, texts, values
+
+
+@pytest.fixture
+def runs(trained_store: Path) -> list:
+    return RunStore().list()  # newest first: the 1024-unit run, then the 128-unit one
+
+
+@pytest.fixture(scope="session")
+def replay_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Path) -> Path:
+    """Two real tiny trainings of three epochs, so there are epochs to replay."""
+    from fmnist_lab.training.train import train_run
+
+    root = tmp_path_factory.mktemp("replay") / "runs"
+    store = RunStore(root)
+    for units in (16, 32):  # two, for Compare
+        run = store.create(TrainConfig(hidden_units=(units,), epochs=3, train_samples=600, batch_size=64))
+        train_run(store, run.id, dataset=data.read_folder(full_size_idx))
+    return root
+
+
+@pytest.fixture
+def replay_run(replay_runs_dir: Path, isolated_lab: Path, app_env: Path) -> str:
+    shutil.copytree(replay_runs_dir, isolated_lab / "runs")
+    return RunStore().list()[0].id
+
+
+def open_tab(app, name: str):  # noqa: ANN001, ANN201
+    app.session_state["inside_tab"] = name
+    return app.run()
+
+
+def heatmaps(app) -> list[dict]:  # noqa: ANN001
+    return [f for f in figures(app) if f["data"][0]["type"] == "heatmap"]
+
+
+def counted(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The confusion matrix by np.add.at, independent of fmnist_lab.analysis.metrics."""
+    cm = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(cm, (labels, probabilities.argmax(axis=1)), 1)
+    return cm
+
+
+def test_the_epoch_slider_replays_the_confusion_matrix(replay_run: str) -> None:
+    store = RunStore()
+    assert store.snapshot_epochs(replay_run) == [1, 2, 3]
+    final, labels = store.predictions(replay_run)
+    app = open_page("pages/2_Confusion.py", run=replay_run)
+    assert not app.exception, app.exception
+    np.testing.assert_array_equal(values(heatmaps(app)[0]["data"][0]["z"]), counted(labels, final))
+    assert "after the last epoch" in texts(app)
+    app.select_slider(key=f"confusion_epoch_{replay_run}").set_value(1).run()
+    first = store.epoch_snapshot(replay_run, 1).probabilities
+    shown = np.array(values(heatmaps(app)[0]["data"][0]["z"]))
+    np.testing.assert_array_equal(shown, counted(labels, first))
+    assert not np.array_equal(shown, counted(labels, final))  # the matrix was still forming
+    assert "after epoch 1 (replayed)" in texts(app)
+
+
+def test_the_epoch_slider_replays_the_softmax_bars(replay_run: str) -> None:
+    app = open_page("pages/3_Predictions.py", run=replay_run)
+    app.select_slider(key=f"pred_epoch_{replay_run}").set_value(2).run()
+    app.number_input(key="pred_pos_all_None").set_value(7).run()
+    bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
+    expected = RunStore().epoch_snapshot(replay_run, 2).probabilities[7]
+    np.testing.assert_allclose(values(bars["y"]), expected, rtol=1e-6)
+
+
+def test_the_epoch_slider_replays_compare(replay_run: str) -> None:
+    store = RunStore()
+    chosen = [run.id for run in store.list()]  # the two replay runs, newest first, as Compare picks them
+    app = open_page("pages/4_Compare.py")
+    app.select_slider(key=f"compare_epoch_{'-'.join(chosen)}").set_value(1).run()
+    assert not app.exception, app.exception
+    bars = next(f for f in figures(app) if f["layout"]["title"]["text"] == "Accuracy per class")["data"]
+    for trace, run_id in zip(bars, chosen, strict=True):
+        guesses = store.epoch_snapshot(run_id, 1).probabilities.argmax(axis=1)
+        _, labels = store.predictions(run_id)
+        expected = [np.mean(guesses[labels == c] == c) for c in range(10)]
+        np.testing.assert_allclose(values(trace["y"]), expected)
+    assert any("after epoch 1 (replayed)" in header.value for header in app.subheader)
+
+
+def test_runs_without_snapshots_have_no_slider(runs: list) -> None:
+    app = open_page("pages/2_Confusion.py", run=runs[1].id)  # one epoch: nothing to replay
+    assert not app.exception and not app.select_slider
+
+
+def test_inside_shows_every_neuron_of_a_128_unit_run(runs: list) -> None:
+    run = runs[1]
+    app = open_page("pages/6_Inside.py", run=run.id)
+    assert not app.exception, app.exception
+    kernel, bias = RunStore().weights(run.id)[:2]
+    grid = heatmaps(app)[0]
+    z = np.array(values(grid["data"][0]["z"]), dtype=np.float64)
+    tile = z[9 : 9 + 28, 30 : 30 + 28]  # neuron 1: second tile of the first row, under its 9-row title band
+    np.testing.assert_allclose(tile, kernel[:, 1].reshape(28, 28), rtol=1e-6)
+    assert len(grid["layout"]["annotations"]) == 128
+    app.number_input(key="inside_neuron").set_value(5).run()
+    assert f"{bias[5]:.3f}" in texts(app)
+    assert inside.formula(kernel, bias, 5) in [c.value for c in app.code]
+
+
+def test_inside_ranks_a_1024_unit_run_a_page_at_a_time(runs: list) -> None:
+    run = runs[0]
+    app = open_page("pages/6_Inside.py", run=run.id)
+    assert not app.exception, app.exception
+    kernel = RunStore().weights(run.id)[0]
+    grid = heatmaps(app)[0]
+    strongest = np.argsort(-np.linalg.norm(kernel, axis=0), kind="stable")[:128]
+    assert [int(a["text"]) for a in grid["layout"]["annotations"]] == strongest.tolist()
+    assert not any(f["layout"]["title"]["text"].startswith("The hidden layer") for f in figures(app))  # lazy tabs
+    app.radio(key="inside_rank").set_value("separation").run()
+    _, labels = RunStore().predictions(run.id)
+    x = data.load_dataset().x_test.reshape(10_000, -1) / np.float32(255.0)
+    separation = inside.separation(np.maximum(x @ kernel + RunStore().weights(run.id)[1], 0), labels)
+    shown = [int(a["text"]) for a in heatmaps(app)[0]["layout"]["annotations"]]
+    assert sorted(separation[shown], reverse=True) == pytest.approx(separation[shown].tolist())
+    assert separation[shown].min() >= np.sort(separation)[-128] - 1e-6  # the 128 that separate best
+
+
+def test_inside_map_tab_draws_the_sample(runs: list) -> None:
+    app = open_tab(open_page("pages/6_Inside.py", run=runs[0].id), "Hidden-space map")
+    assert not app.exception, app.exception
+    scatter = next(f for f in figures(app) if f["layout"]["title"]["text"].startswith("The hidden layer"))
+    assert sum(len(values(trace["x"])) for trace in scatter["data"]) == 2_000
+
+
+def test_inside_path_names_the_largest_contributions(runs: list) -> None:
+    run = runs[1]
+    app = open_tab(open_page("pages/6_Inside.py", run=run.id), "One image's path")
+    app.number_input(key="inside_image").set_value(3).run()
+    weights = RunStore().weights(run.id)
+    path = inside.trace(weights, "relu", data.load_dataset().x_test[3] / np.float32(255.0))
+    neuron, value = path.contributions[0]
+    assert f"neuron {neuron} (+{value:.2f})" in texts(app)
+
+
+def test_inside_without_a_run_says_what_to_do(app_env: Path) -> None:
+    app = open_page("pages/6_Inside.py")
+    assert not app.exception and "No run chosen yet" in texts(app)
+
+
+def test_inside_for_a_run_without_weights_says_so(app_env: Path) -> None:
+    store = RunStore()
+    run_id = finished_run(store)  # as an older lab left it: predictions, no weights file
+    labels = data.load_dataset().y_test
+    store.write_predictions(run_id, np.full((len(labels), 10), 0.1, np.float32), labels)
+    app = open_page("pages/6_Inside.py", run=run_id)
+    assert not app.exception
+    assert "has no weights file" in texts(app)
+
+
+def test_inside_imports_no_tensorflow(runs: list) -> None:
+    steps = f"app.switch_page('pages/6_Inside.py')\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
+    assert tensorflow_modules_after(steps) == "[]"

@@ -1,0 +1,71 @@
+"""The Lessons page through AppTest: a step from the address, an answer checked against a stored run,
+progress written back to the address, and the code on the Train page and beside a finished run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fmnist_lab import RunStore
+from fmnist_lab.teaching import codegen
+
+from tests.pages.test_pages import finished_run, open_page, texts
+
+LESSONS_PAGE = "pages/9_Lessons.py"
+
+
+def run_with_predictions(store: RunStore) -> str:
+    """A finished run whose test predictions find every Shirt but one in four, and the rest all."""
+    run_id = finished_run(store)
+    labels = np.repeat(np.arange(10), 4)  # (40,) four test images per class
+    guesses = labels.copy()
+    guesses[labels == 6] = [6, 0, 0, 0]  # Shirt: 1 of 4 found
+    probabilities = np.full((40, 10), 0.01, dtype=np.float32)
+    probabilities[np.arange(40), guesses] = 0.91
+    store.write_predictions(run_id, probabilities, labels)
+    return run_id
+
+
+def test_a_step_in_the_address_opens_it(app_env: Path) -> None:
+    app = open_page(LESSONS_PAGE, lesson="9")
+    assert not app.exception
+    assert app.subheader[0].value == "9. Bias and its fixes"
+    assert "No finished run yet" in texts(app)
+
+
+def test_a_bad_step_in_the_address_opens_the_first(app_env: Path) -> None:
+    app = open_page(LESSONS_PAGE, lesson="99", done="2,x,42")
+    assert not app.exception and app.subheader[0].value == "1. The data set"
+    assert app.query_params["done"] == "2"
+
+
+def test_a_wrong_then_a_right_answer_from_the_learners_run(app_env: Path) -> None:
+    run_id = run_with_predictions(RunStore())
+    app = open_page(LESSONS_PAGE, lesson="9", run=run_id)
+    app.radio(key="lessons_answer_9").set_value("Trouser").run()
+    app.button(key="lessons_check").click().run()
+    assert not app.exception
+    assert app.error and "25% of the test Shirt images" in app.error[0].value
+    assert "done" not in app.query_params
+    app.radio(key="lessons_answer_9").set_value("Shirt").run()
+    app.button(key="lessons_check").click().run()
+    assert app.success and "Right." in app.success[0].value
+    assert app.query_params["done"] == "9" and app.query_params["lesson"] == "9"
+    assert "✓ 9. Bias and its fixes" in app.radio(key="lessons_step").options
+
+
+def test_the_train_page_shows_the_code_of_its_settings(app_env: Path) -> None:
+    app = open_page("pages/1_Train.py", units="64", epochs="3")
+    app.toggle(key="train_show_code").set_value(True).run()
+    assert not app.exception
+    assert 'keras.layers.Dense(64, activation="relu"),' in app.code[0].value and "epochs=3" in app.code[0].value
+    assert [b.label for b in app.get("download_button")] == ["Script (.py)", "Notebook (.ipynb)"]
+
+
+def test_a_finished_run_shows_its_code(app_env: Path) -> None:
+    store = RunStore()
+    run_id = finished_run(store)
+    app = open_page("pages/1_Train.py", run=run_id)
+    assert not app.exception
+    assert codegen.script(store.load(run_id).config, run_id).rstrip() in [c.value for c in app.code]

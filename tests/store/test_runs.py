@@ -1,0 +1,235 @@
+"""The run store: life cycle, hostile ids, damaged folders, crash-safe writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist_lab.config import TrainConfig
+from fmnist_lab.store import atomic
+from fmnist_lab.store.runs import DamagedRun, InvalidRunId, RunBusy, RunNotFound, RunStore, check_run_id, clean_name
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    return RunStore(tmp_path / "runs")
+
+
+def test_create_load_list_rename_delete(store: RunStore) -> None:
+    first = store.create(TrainConfig(hidden_units=(128,)))
+    second = store.create(TrainConfig(hidden_units=(1024,), epochs=30), name="wide")
+    assert first.state == "queued" and first.name == "128 units · 5 epochs"
+    assert [run.id for run in store.list()] == [second.id, first.id]
+    assert store.load(second.id).config == TrainConfig(hidden_units=(1024,), epochs=30)
+    assert store.rename(first.id, "  my\nfirst\trun ").name == "my first run"
+    for run in (first, second):
+        store.set_status(run.id, "finished")
+    store.delete(first.id)
+    assert [run.id for run in store.list()] == [second.id]
+    assert [p.name for p in store.root.iterdir()] == [second.id]  # no trash left behind
+    with pytest.raises(RunNotFound):
+        store.load(first.id)
+
+
+def test_default_home_comes_from_the_environment(isolated_lab: Path) -> None:
+    assert RunStore().root == isolated_lab / "runs"
+
+
+def test_status_keeps_its_history_of_times(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    store.set_status(run.id, "running", pid=123)
+    status = store.set_status(run.id, "failed", error="boom")
+    assert status["state"] == "failed" and status["error"] == "boom" and status["pid"] == 123
+    assert {"queued", "running", "failed"} <= set(status)
+    with pytest.raises(ValueError):
+        store.set_status(run.id, "exploded")
+
+
+def test_active_runs_are_not_deleted_without_force(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    with pytest.raises(RunBusy, match="queued"):
+        store.delete(run.id)
+    store.delete(run.id, force=True)
+    assert store.list() == []
+
+
+HOSTILE_IDS = [
+    "../../etc/passwd",
+    "..",
+    "",
+    "20261121-093015-a3f09c/../../x",
+    "20261121-093015-A3F09C",
+    "20261121-093015-a3f09c\n",
+    "/etc",
+    "20261121-093015-a3f09",
+    "２0261121-093015-a3f09c",
+    "x" * 10_000,
+    None,
+    42,
+]
+
+
+@pytest.mark.parametrize("run_id", HOSTILE_IDS)
+def test_hostile_ids_are_rejected_before_any_path_is_made(store: RunStore, run_id: object) -> None:
+    with pytest.raises(InvalidRunId):
+        check_run_id(run_id)
+    for method in (store.path, store.load, store.delete, store.history, store.request_cancel):
+        with pytest.raises(InvalidRunId):
+            method(run_id)  # type: ignore[arg-type]
+
+
+def test_a_linked_run_folder_cannot_lead_outside(store: RunStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    store.root.mkdir(parents=True)
+    (store.root / "20261121-093015-a3f09c").symlink_to(outside)
+    with pytest.raises(InvalidRunId, match="outside"):
+        store.path("20261121-093015-a3f09c")
+
+
+def test_damaged_and_foreign_folders_are_skipped_with_a_warning(
+    store: RunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = store.create(TrainConfig())
+    bad_json = store.create(TrainConfig())
+    (store.path(bad_json.id) / "status.json").write_text("{not json")
+    bad_config = store.create(TrainConfig())
+    info = json.loads((store.path(bad_config.id) / "run.json").read_text())
+    info["config"]["epochs"] = -3
+    (store.path(bad_config.id) / "run.json").write_text(json.dumps(info))
+    (store.root / "holiday-photos").mkdir()
+    (store.root / "notes.txt").write_text("hello")
+    (store.root / "20991231-000000-abcdef").mkdir()  # right shape, nothing inside
+    with caplog.at_level(logging.WARNING):
+        listed = store.list()
+    assert [run.id for run in listed] == [good.id]
+    for name in (bad_json.id, bad_config.id, "holiday-photos", "notes.txt", "20991231-000000-abcdef"):
+        assert name in caplog.text
+    with pytest.raises(RunNotFound, match="Epochs must be between"):
+        store.load(bad_config.id)
+
+
+def test_predictions_round_trip_and_shape_check(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    probabilities = np.full((5, 10), 0.1, dtype=np.float64)
+    store.write_predictions(run.id, probabilities, np.arange(5))
+    loaded, labels = store.predictions(run.id)
+    assert loaded.dtype == np.float32 and loaded.shape == (5, 10) and labels.tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError):
+        store.write_predictions(run.id, np.zeros((5, 9)), np.arange(5))
+
+
+def test_weights_round_trip_in_order_and_say_what_is_missing_or_damaged(store: RunStore) -> None:
+    run = store.create(TrainConfig(hidden_units=(3,)))
+    arrays = [np.arange(2352, dtype=np.float64).reshape(784, 3), np.ones(3), np.full((3, 10), 2.0), np.zeros(10)]
+    store.write_weights(run.id, arrays)
+    loaded = store.weights(run.id)
+    assert [w.shape for w in loaded] == [(784, 3), (3,), (3, 10), (10,)] and all(w.dtype == np.float32 for w in loaded)
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, loaded, strict=True))
+    other = store.create(TrainConfig(hidden_units=(3,)))
+    damaged: list[dict] = [
+        {},  # no layer
+        {"w0": np.ones((784, 3))},  # half a layer
+        {"w0": np.ones((784, 3)), "w2": np.ones(3)},  # a gap
+        {f"w{i}": a for i, a in enumerate(arrays[:2] + [np.ones((4, 10)), np.ones(10)])},  # wrong shape
+        {f"w{i}": a.astype(np.int32) for i, a in enumerate(arrays)},  # not floats
+        {f"w{i}": a for i, a in enumerate(arrays[:3] + [np.full(10, np.inf)])},  # not finite
+    ]
+    for bad in damaged:
+        np.savez(store.path(other.id) / "weights.npz", **bad)
+        with pytest.raises(DamagedRun, match="files are damaged: weights.npz"):
+            store.weights(other.id)
+
+
+@pytest.mark.parametrize(("what", "missing"), [("predictions", "no predictions yet"), ("weights", "no weights file")])
+def test_a_missing_or_corrupt_array_file_is_reported(store: RunStore, what: str, missing: str) -> None:
+    run = store.create(TrainConfig())
+    read = getattr(store, what)
+    with pytest.raises(RunNotFound, match=missing):
+        read(run.id)
+    (store.path(run.id) / f"{what}.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DamagedRun, match=f"files are damaged: {what}.npz: not a readable array file"):
+        read(run.id)
+
+
+def test_non_finite_numbers_are_stored_as_null(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    store.write_history(run.id, [{"epoch": 1, "loss": float("nan"), "accuracy": float("inf")}])
+    assert json.loads((store.path(run.id) / "history.json").read_text()) == [
+        {"epoch": 1, "loss": None, "accuracy": None}
+    ]
+    (record,) = store.history(run.id)
+    assert record["loss"] is None and record["accuracy"] is None
+
+
+def test_cancel_flag(store: RunStore) -> None:
+    run = store.create(TrainConfig())
+    assert not store.cancel_requested(run.id)
+    store.request_cancel(run.id)
+    assert store.cancel_requested(run.id)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\n\t"])
+def test_empty_names_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="visible character"):
+        clean_name(name)
+
+
+WRITER = """
+import sys
+from fmnist_lab.store.runs import RunStore
+store, run_id = RunStore(sys.argv[1]), sys.argv[2]
+history = [{"epoch": i, "loss": 1.0 / i, "note": "x" * 2000} for i in range(1, 101)]
+print("ready", flush=True)
+n = 0
+while True:
+    n += 1
+    store.write_history(run_id, history[: n % 100 + 1])
+    store.set_status(run_id, "running", step=n)
+"""
+
+
+def test_a_kill_mid_write_leaves_a_loadable_store(store: RunStore) -> None:
+    """SIGKILL a process that rewrites the run's files as fast as it can, several times."""
+    run = store.create(TrainConfig())
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    for delay in (0.05, 0.13, 0.29):
+        argv = [sys.executable, "-c", WRITER, str(store.root), run.id]
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, env=env) as writer:
+            assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+            time.sleep(delay)
+            writer.send_signal(signal.SIGKILL)
+        loaded = store.load(run.id)  # parses status.json and run.json
+        assert loaded.state == "running" and loaded.status["step"] >= 1
+        history = store.history(run.id)
+        assert history and history[-1]["epoch"] == len(history)
+    visible = sorted(p.name for p in store.path(run.id).iterdir() if not atomic.is_temporary(p))
+    assert visible == ["history.json", "run.json", "status.json"]
+    assert [r.id for r in store.list()] == [run.id]
+    assert store.remove_leftovers() == []  # too young: a writer may still be at work on them
+    left = {p for p in store.path(run.id).iterdir() if atomic.is_temporary(p)}
+    assert set(store.remove_leftovers(older_than=-1)) == left
+    assert sorted(p.name for p in store.path(run.id).iterdir()) == ["history.json", "run.json", "status.json"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "file.json"
+    atomic.write_json(target, {"version": 1})
+
+    def explode(tmp: Path) -> None:
+        tmp.write_text('{"version": 2, "half')
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_with(target, explode)
+    assert json.loads(target.read_text()) == {"version": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.json"]
