@@ -63,7 +63,7 @@ def niced_chromium(folder: Path) -> Path:
     """A Chromium launcher at the lowest CPU priority: learners' browsers as if on their own machines.
 
     Playwright starts the browser in a session of its own, so under Linux's autogroup scheduling
-    the session group's nice value is what counts (see ``jobs.lower_priority``); both are set.
+    the session group's nice value is what counts (see ``execution.processes.lower_priority``); both are set.
     """
     wrapper = folder / "chromium-nice"
     wrapper.write_text(f'#!/bin/sh\necho 19 > /proc/self/autogroup 2>/dev/null\nexec nice -n 19 {CHROMIUM} "$@"\n')

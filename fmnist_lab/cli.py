@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
 from fmnist_lab.config import DEFAULT, SETTINGS, ConfigError, TrainConfig
-from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, executor
+from fmnist_lab.environment import environment
+from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
+from fmnist_lab.execution.factory import executor
 from fmnist_lab.store.runs import RunStore, RunStoreError, clean_name
 from fmnist_lab.training.data import DataError
 
 if TYPE_CHECKING:
-    from fmnist_lab.training.train import TrainResult
+    from fmnist_lab.training.result import TrainResult
 
 BAR_WIDTH = 30
 
@@ -235,14 +237,16 @@ def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
 
 def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
     """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
-    from fmnist_lab.execution.local import LocalExecutor, lower_priority
+    from fmnist_lab.execution.processes import lower_priority
+    from fmnist_lab.execution.slots import SlotQueue
+    from fmnist_lab.execution.worker import work
 
     os.set_inheritable(lock_fd, False)  # a process TensorFlow starts must not keep the run "alive" after us
     lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
     store.load(run_id)  # a bad or unknown id ends here, before any waiting
     try:
-        LocalExecutor(store).work(run_id, lock_fd)
+        work(SlotQueue(store, environment().trainings()), run_id, lock_fd)
     except RunStoreError:
         raise
     except Exception as exc:  # already recorded in the run's status
@@ -252,13 +256,15 @@ def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
 
 
 def warm_command(runs_dir: str | None, channel_fd: int) -> int:
-    """Be one warm worker of the app's pool (``pool.WarmPool`` starts this)."""
+    """Be one warm worker of the app's pool (``execution.warm.WarmPool`` starts this)."""
     import socket
 
-    from fmnist_lab.execution.warm import runs_per_worker, serve
+    from fmnist_lab.execution.slots import SlotQueue
+    from fmnist_lab.execution.warm import serve
 
+    settings = environment()
     with socket.socket(fileno=channel_fd) as channel:
-        return serve(RunStore(runs_dir), channel, runs_per_worker())
+        return serve(SlotQueue(RunStore(runs_dir), settings.trainings()), channel, settings.worker_runs)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy  # the package, as configured in pyproject.toml
+.venv/bin/lint-imports --no-cache  # the layers, as configured in pyproject.toml
 .venv/bin/python -m pytest -m "not ray" "$@"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
     unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -m ray tests/execution/test_ray_executor.py'

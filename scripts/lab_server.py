@@ -203,7 +203,7 @@ def kill_workers(home: Path) -> list[int]:
     Workers start in their own session, so ending the server leaves them running.
     """
     from fmnist_lab import RunStore
-    from fmnist_lab.execution.local import worker_processes
+    from fmnist_lab.execution.processes import worker_processes
 
     killed = []
     for pid in worker_processes(RunStore(home / "runs")).values():

@@ -12,7 +12,6 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
-
 from tests.conftest import final_metrics
 
 ROOT = Path(__file__).parents[1]

@@ -69,7 +69,8 @@ def test_every_file_the_readme_links_to_exists() -> None:
 
 
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-LAYERS = ("ui", "cli", "teaching", "charts", "execution", "training", "analysis", "store", "config", "settings")
+LAYERS = ("ui", "cli", "teaching", "charts", "execution", "training", "analysis", "store", "config")
+LAYERS += ("settings", "environment")
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:

@@ -1,16 +1,14 @@
-"""The one seam through which pages and the CLI run trainings: submit, cancel, watch, and who is alive.
+"""The one contract through which pages and the CLI run trainings: submit, cancel, watch, and who is alive.
 
-``executor()`` picks the implementation: local worker processes (``fmnist_lab.execution.local``, warm ones
-from ``fmnist_lab.execution.warm`` in the server), or a Ray cluster (``fmnist_lab.execution.ray_executor``) when
-``$FMNIST_RAY_ADDRESS`` is set. Pages and the
-CLI never ask a process id, a lock or an actor anything themselves: whether a run is still
-being worked on is the executor's word, and ``refresh`` turns a run nobody works on any more
-into a failed one.
+This module names the contract only; it imports no implementation. ``factory.executor()`` builds the
+lab's executor from the environment (local worker processes, or a Ray cluster) and wraps it in the
+rules every executor obeys (the host's caps, refusals as ``SubmitRefused``). Pages and the CLI never
+ask a process id, a lock or an actor anything themselves: whether a run is still being worked on is
+the executor's word, and ``refresh`` turns a run nobody works on any more into a failed one.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,9 +16,8 @@ from fmnist_lab.config import TrainConfig
 from fmnist_lab.store.runs import Run, RunStore, RunStoreError
 
 if TYPE_CHECKING:
-    from fmnist_lab.training.train import TrainResult
+    from fmnist_lab.training.result import TrainResult
 
-RAY_ADDRESS_ENV = "FMNIST_RAY_ADDRESS"  # host:6379 or ray://host:10001; unset: local worker processes
 CANCELLED_IN_QUEUE = "stopped by request before it started"
 GONE = "its training process ended without recording why (killed, out of memory, or the machine restarted)"
 ProgressHook = Callable[[dict[str, Any]], None]
@@ -36,7 +33,8 @@ class Executor(Protocol):
     store: RunStore
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
-        """Create a run and start it in the background; returns at once (it may queue)."""
+        """Create a run and start it in the background; returns at once (it may queue).
+        Raises ``SubmitRefused`` (and keeps no half-made run active) when it cannot."""
         ...
 
     def run(
@@ -69,37 +67,3 @@ class Executor(Protocol):
     def refresh(self) -> list[str]:
         """Mark failed every queued or running run that nothing works on any more; returns their ids."""
         ...
-
-
-def executor(store: RunStore | None = None, warm: bool = False) -> Executor:
-    """The executor this lab is configured for: the Ray cluster at ``$FMNIST_RAY_ADDRESS`` if set
-    (Ray is imported only then), else local worker processes; ``warm``: keep warm local workers
-    waiting for runs (a long-lived server's choice, which owns them; the CLI trains in its own process)."""
-    store = store or RunStore()
-    if address := os.environ.get(RAY_ADDRESS_ENV, "").strip():
-        from fmnist_lab.execution.ray_executor import RayExecutor
-
-        return RayExecutor(store, address)
-    from fmnist_lab.execution.local import LocalExecutor, max_trainings
-    from fmnist_lab.execution.warm import WarmPool, pool_size
-
-    size = pool_size(max_trainings()) if warm else 0
-    return LocalExecutor(store, pool=WarmPool(store, size) if size else None)
-
-
-def refresh_runs(store: RunStore, alive: Callable[[str], bool]) -> list[str]:
-    """What every executor's ``refresh`` does: active runs that ``alive`` disowns become failed."""
-    store.remove_leftovers()
-    failed = []
-    for run in store.list():
-        if run.is_active and not alive(run.id) and _still_active(store, run.id):  # re-read: it may just have ended
-            store.record_end(run.id, "failed", error=GONE)  # kept in memory if the store is full or read-only
-            failed.append(run.id)
-    return failed
-
-
-def _still_active(store: RunStore, run_id: str) -> bool:
-    try:
-        return store.load(run_id).is_active
-    except RunStoreError:
-        return False  # deleted or damaged meanwhile: nothing to mark

@@ -8,13 +8,10 @@ the settings' own ranges are the only limit. The command line, run by the host, 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from fmnist_lab.config import TrainConfig
-
-PARAMETERS_ENV = "FMNIST_MAX_PARAMETERS"
-EPOCHS_ENV = "FMNIST_MAX_EPOCHS"
+from fmnist_lab.environment import Environment, environment
 
 
 @dataclass(frozen=True)
@@ -38,19 +35,15 @@ class Limits:
             )
         return found
 
+    @classmethod
+    def of(cls, settings: Environment) -> Limits:
+        return cls(settings.max_parameters, settings.max_epochs)
+
     def exceeded(self, config: TrainConfig) -> str | None:
         """Why this server will not train ``config``; None if it will."""
         return next(iter(self.problems(config).values()), None)
 
 
 def host_limits() -> Limits:
-    """The caps set in the environment; a value that is not a positive whole number is ignored."""
-    return Limits(_positive(PARAMETERS_ENV), _positive(EPOCHS_ENV))
-
-
-def _positive(name: str) -> int | None:
-    try:
-        value = int(os.environ.get(name, ""))
-    except ValueError:
-        return None
-    return value if value > 0 else None
+    """The caps set in this process's environment (``FMNIST_MAX_PARAMETERS``, ``FMNIST_MAX_EPOCHS``)."""
+    return Limits.of(environment())

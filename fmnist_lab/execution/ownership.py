@@ -17,9 +17,10 @@ import secrets
 from collections.abc import Mapping
 from typing import TypeGuard
 
+from fmnist_lab.environment import VARIABLES, Environment
 from fmnist_lab.store.runs import Run
 
-INSTRUCTOR_ENV = "FMNIST_INSTRUCTOR_KEY"
+INSTRUCTOR_ENV = VARIABLES["instructor_key"].name
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")  # what new_key() makes; anything else in a cookie is ignored
 
 
@@ -38,12 +39,12 @@ def owner_id(key: str) -> str:
 
 
 def instructor_enabled(env: Mapping[str, str] = os.environ) -> bool:
-    return bool(env.get(INSTRUCTOR_ENV, "").strip())
+    return bool(Environment.read(env).instructor_key)
 
 
 def is_instructor(entered: str, env: Mapping[str, str] = os.environ) -> bool:
     """Whether ``entered`` is the instructor's secret; always False when none is set."""
-    secret = env.get(INSTRUCTOR_ENV, "").strip()
+    secret = Environment.read(env).instructor_key or ""
     return bool(secret) and hmac.compare_digest(entered.strip().encode(), secret.encode())
 
 
@@ -51,7 +52,7 @@ def instructor_token(env: Mapping[str, str] = os.environ) -> str | None:
     """What an instructor's browser keeps (a cookie) to stay an instructor across reloads: an HMAC
     of a fixed label under the secret, never the secret itself; a new secret voids old tokens.
     None when no secret is set."""
-    secret = env.get(INSTRUCTOR_ENV, "").strip()
+    secret = Environment.read(env).instructor_key or ""
     return hmac.new(secret.encode(), b"fmnist-lab instructor", "sha256").hexdigest() if secret else None
 
 

@@ -19,7 +19,6 @@ never a pid or a lock. This module imports Ray: ``executor()`` imports it only w
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 import threading
@@ -32,13 +31,15 @@ from typing import Any
 import ray
 
 from fmnist_lab.config import TrainConfig
-from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, ProgressHook, refresh_runs
+from fmnist_lab.environment import Environment, environment
+from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, ProgressHook, SubmitRefused
+from fmnist_lab.execution.lifecycle import mark_lost, position, refresh_runs
+from fmnist_lab.execution.trainer import WarmTrainer
 from fmnist_lab.store import atomic
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset, load_dataset
+from fmnist_lab.training.result import TrainResult
 
-CPUS_ENV = "FMNIST_RAY_CPUS"  # CPUs each training reserves
-SLOTS_ENV = "FMNIST_RAY_TRAININGS"  # trainer actors (default: the cluster's CPUs / CPUs per training)
 NAMESPACE = "fmnist-lab"
 DISPATCHER = "fmnist-lab-dispatcher"
 SYNC_INTERVAL = 0.5  # seconds between copies of active runs' files to the server's store
@@ -48,37 +49,24 @@ STATUS = "status.json"
 Files = dict[str, tuple[int, bytes]]  # path in the run folder → (modified ns, contents)
 
 
-def cpus_per_training() -> float:
-    try:
-        return max(0.0, float(os.environ.get(CPUS_ENV, "")))
-    except ValueError:
-        return 1.0
-
-
 class Trainer:
     """A warm training process on some node, with a scratch run store of its own."""
 
     def __init__(self, dataset: Dataset) -> None:
-        from fmnist_lab.training.model import ModelCache
-        from fmnist_lab.training.train import warm_up
-
         self.store = RunStore(tempfile.mkdtemp(prefix="fmnist-ray-runs-"))
-        self.dataset, self.models = dataset, ModelCache()
-        warm_up(dataset, self.models)
+        self.trainer = WarmTrainer.start(dataset)
 
     def node(self) -> str:
         return ray.get_runtime_context().get_node_id()
 
     def train(self, run_id: str, files: dict[str, bytes]) -> str:
         """Train the run described by ``files`` (its run.json and status.json); its final state."""
-        from fmnist_lab.training.train import train_run
-
         folder = self.store.path(run_id)
         folder.mkdir()
         for name, data in files.items():
             atomic.write_bytes(folder / name, data)
         with contextlib.suppress(Exception):  # train_run records its failure in the run's status
-            train_run(self.store, run_id, dataset=self.dataset, models=self.models)
+            self.trainer.train(self.store, run_id)
         return self.store.load(run_id).state
 
     def cancel(self, run_id: str) -> None:
@@ -128,7 +116,7 @@ class Dispatcher:
         """The run's state (queued with its place, running, ended, cancelled, lost, unknown) and new files."""
         with self.lock:
             report = dict(self.runs.get(run_id, {"state": "unknown"}))
-            place = [queued for queued, _ in self.queue].index(run_id) + 1 if report["state"] == "queued" else None
+            place = position([queued for queued, _ in self.queue], run_id) if report["state"] == "queued" else None
             trainer = self.trainers[report["slot"]] if "slot" in report else None
         files: Files = {}
         if trainer is not None and report["state"] in ("running", "ended"):
@@ -143,7 +131,7 @@ class Dispatcher:
             return {
                 run_id: {
                     "state": self.runs.get(run_id, {}).get("state", "unknown"),
-                    "position": line.index(run_id) + 1 if run_id in line else None,
+                    "position": position(line, run_id),
                 }
                 for run_id in run_ids
             }
@@ -214,14 +202,14 @@ def _first_line(exc: BaseException) -> str:
 class RayExecutor:
     """Trainings on the Ray cluster at ``address``; the server's store gets every file back."""
 
-    def __init__(self, store: RunStore, address: str) -> None:
-        self.store = store
+    def __init__(self, store: RunStore, address: str, settings: Environment | None = None) -> None:
+        self.store, settings = store, settings or environment()
         if not ray.is_initialized():
             package = str(Path(__file__).resolve().parents[1])  # fmnist_lab/
             runtime = {"py_modules": [package], "env_vars": {"TF_CPP_MIN_LOG_LEVEL": "2"}}
             ray.init(address=address, namespace=NAMESPACE, runtime_env=runtime, log_to_driver=False)
-        cpus = cpus_per_training()
-        slots = _slots(cpus)
+        cpus = settings.ray_cpus
+        slots = settings.ray_trainings or _slots(cpus)
         self.dispatcher = DispatcherActor.options(
             name=DISPATCHER, lifetime="detached", get_if_exists=True, num_cpus=0
         ).remote(slots, cpus, load_dataset())
@@ -234,8 +222,13 @@ class RayExecutor:
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
         run = self.store.create(config, name, owner)
         folder = self.store.path(run.id)
-        files = {name: (folder / name).read_bytes() for name in ("run.json", STATUS)}
-        ray.get(self.dispatcher.submit.remote(run.id, files))
+        try:
+            files = {name: (folder / name).read_bytes() for name in ("run.json", STATUS)}
+            ray.get(self.dispatcher.submit.remote(run.id, files), timeout=30)
+        except (ray.exceptions.RayError, OSError) as exc:
+            why = _first_line(exc).removeprefix("lost on the Ray cluster: ")
+            mark_lost(self.store, run.id, f"the Ray cluster did not take it ({why})")
+            raise SubmitRefused(f"The Ray cluster could not take the run ({why}). Try again in a minute.") from None
         return run
 
     def run(
@@ -245,9 +238,7 @@ class RayExecutor:
         on_progress: ProgressHook | None = None,
         on_epoch: ProgressHook | None = None,
         on_created: Callable[[Run], None] | None = None,
-    ) -> Any:
-        from fmnist_lab.training.train import TrainResult
-
+    ) -> TrainResult | None:
         run = self.submit(config, name)
         if on_created:
             on_created(run)
@@ -313,7 +304,7 @@ class RayExecutor:
     def _settle(self, run_id: str, report: dict[str, Any]) -> None:
         state = report["state"]
         if state == "lost":
-            self.store.set_status(run_id, "failed", error=report["error"])
+            mark_lost(self.store, run_id, report["error"])
         elif state == "cancelled":
             self.store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
         elif not (state == "ended" and not report["files"] and not self.store.load(run_id).is_active):
@@ -351,8 +342,6 @@ class RayExecutor:
 
 
 def _slots(cpus: float) -> int:
-    try:
-        return max(1, int(os.environ[SLOTS_ENV]))
-    except (KeyError, ValueError):
-        total = ray.cluster_resources().get("CPU", 1.0)
-        return max(1, int(total // cpus)) if cpus else 1
+    """Trainer actors the cluster's CPUs hold at ``cpus`` each (one when they reserve none)."""
+    total = ray.cluster_resources().get("CPU", 1.0)
+    return max(1, int(total // cpus)) if cpus else 1

@@ -39,28 +39,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fmnist_lab.execution.lifecycle import exit_reason, mark_lost
+from fmnist_lab.execution.processes import lower_priority, spawn
+from fmnist_lab.execution.slots import SlotQueue
+from fmnist_lab.execution.trainer import WarmTrainer
+from fmnist_lab.execution.worker import work
 from fmnist_lab.store.runs import RunStore
 
-SIZE_ENV = "FMNIST_WARM_WORKERS"
-RUNS_ENV = "FMNIST_WORKER_RUNS"
-RUNS_PER_WORKER = 20  # runs a warm worker trains before it is replaced (TensorFlow's heap only grows)
 PARENT_POLL = 1.0  # seconds between an idle worker's looks at whether the server is still there
 MESSAGE = 256  # bytes: the longest message either side sends
-
-
-def pool_size(default: int) -> int:
-    """Warm workers to keep: ``$FMNIST_WARM_WORKERS``, else ``default``; 0 turns them off."""
-    try:
-        return max(0, int(os.environ.get(SIZE_ENV, "")))
-    except ValueError:
-        return default
-
-
-def runs_per_worker() -> int:
-    try:
-        return max(1, int(os.environ.get(RUNS_ENV, "")))
-    except ValueError:
-        return RUNS_PER_WORKER
 
 
 @dataclass(eq=False)
@@ -124,8 +111,6 @@ class WarmPool:
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        from fmnist_lab.execution.local import spawn  # jobs imports this module
-
         self.store.root.mkdir(parents=True, exist_ok=True)
         args = ["warm", "--runs-dir", str(self.store.root), "--channel-fd", str(theirs.fileno())]
         process = spawn(args, self.store.root / ".warm.log", theirs.fileno())
@@ -151,9 +136,7 @@ class WarmPool:
         with self._lock:
             self._workers.remove(worker)
         if worker.run_id is not None:
-            from fmnist_lab.execution.local import mark_dead_worker
-
-            mark_dead_worker(self.store, worker.run_id, code)
+            mark_lost(self.store, worker.run_id, exit_reason(code))
         self._top_up()  # its replacement
 
     def _top_up(self) -> None:
@@ -172,26 +155,20 @@ def _receive(channel: socket.socket) -> str:
 
 
 # -- the worker's side ------------------------------------------------------------
-def serve(store: RunStore, channel: socket.socket, runs: int) -> int:
+def serve(slots: SlotQueue, channel: socket.socket, runs: int) -> int:
     """Warm up, then train the runs the pool hands over, ``runs`` at most; returns an exit code."""
-    from fmnist_lab.execution.local import LocalExecutor, lower_priority
-    from fmnist_lab.training.data import load_dataset
-    from fmnist_lab.training.model import ModelCache
-    from fmnist_lab.training.train import warm_up
-
     lower_priority()  # training is background work: the web server answering learners comes first
     parent = os.getppid()
-    dataset, models = load_dataset(), ModelCache()
-    warm_up(dataset, models, waiting=lambda: bool(select.select([channel], [], [], 0)[0]))  # a waiting run goes first
+    trainer = WarmTrainer.start(waiting=lambda: bool(select.select([channel], [], [], 0)[0]))  # a waiting run first
     channel.sendall(b"ready")
     for count in range(1, runs + 1):
         job = _next_job(channel, parent)
         if job is None:
             return 0  # the server is gone or closed the pool
         run_id, lock = job
-        with _output_to(store.path(run_id) / "worker.log"):
+        with _output_to(slots.store.path(run_id) / "worker.log"):
             try:
-                LocalExecutor(store).work(run_id, lock, dataset=dataset, models=models)
+                work(slots, run_id, lock, trainer)
             except Exception as exc:  # already recorded in the run's status
                 print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         channel.sendall(f"{'last' if count == runs else 'done'} {run_id}".encode())

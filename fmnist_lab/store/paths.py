@@ -6,16 +6,16 @@ Default: ``~/.fmnist-lab``, holding ``runs/`` (one folder per training run) and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-HOME_ENV = "FMNIST_LAB_HOME"
+from fmnist_lab.environment import VARIABLES, environment
+
+HOME_ENV = VARIABLES["lab_home"].name
 
 
 def lab_home() -> Path:
     """The lab's folder; created on first write, not here."""
-    configured = os.environ.get(HOME_ENV, "").strip()
-    return Path(configured).expanduser() if configured else Path.home() / ".fmnist-lab"
+    return environment().home()
 
 
 def runs_dir() -> Path:

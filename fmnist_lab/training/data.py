@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_lab.environment import environment
 from fmnist_lab.store import atomic, paths
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ FILES = {
 EXPECTED_COUNT = {"x_train": 60_000, "y_train": 60_000, "x_test": 10_000, "y_test": 10_000}
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801  # unsigned bytes, 3 and 1 dimensions
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-DATA_DIR_ENV, DOWNLOAD_ENV = "FMNIST_DATA_DIR", "FMNIST_DOWNLOAD"
 CACHE_VERSION = "1"
 
 HOW_TO_GET = (
@@ -138,8 +138,8 @@ def read_folder(folder: Path, strict_counts: bool = True) -> Dataset:
 def candidate_folders() -> list[Path]:
     """The local places searched, in order."""
     folders = []
-    if os.environ.get(DATA_DIR_ENV, "").strip():
-        folders.append(Path(os.environ[DATA_DIR_ENV]).expanduser())
+    if configured := environment().data_dir:
+        folders.append(Path(configured).expanduser())
     folders.append(DEBIAN_DIR)
     keras_home = Path(os.environ.get("KERAS_HOME", "") or Path.home() / ".keras").expanduser()
     folders.append(keras_home / "datasets" / "fashion-mnist")
@@ -155,7 +155,7 @@ def find_source() -> Path | None:
 
 
 def download_allowed() -> bool:
-    return os.environ.get(DOWNLOAD_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    return environment().download
 
 
 def load_dataset(strict_counts: bool = True) -> Dataset:

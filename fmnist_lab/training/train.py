@@ -12,7 +12,7 @@ import gc
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -39,33 +39,8 @@ from fmnist_lab.training.callbacks import (
 )
 from fmnist_lab.training.data import Dataset, load_dataset, prepare
 from fmnist_lab.training.model import ModelCache, build_model
+from fmnist_lab.training.result import TrainResult
 from fmnist_lab.training.scoring import score
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """The summary line the CLI prints and the store keeps as ``metrics.json``."""
-
-    run_id: str
-    state: str  # "finished" or "stopped"
-    test_accuracy: float
-    test_loss: float
-    train_accuracy: float | None
-    train_loss: float | None
-    val_accuracy: float | None
-    val_loss: float | None
-    epochs_run: int
-    stop_reason: str
-    stopped_by: str | None  # "loss goal", "accuracy goal", "early stopping", "request"; None: all epochs ran
-    best_epoch: int | None  # with early stopping: the epoch whose weights were restored (and tested)
-    train_seconds: float  # scaling the data, building and fitting the model; not the final scoring
-    seconds_per_epoch: float | None
-    parameters: int
-    test_samples: int
-    fairness: dict[str, Any] | None = None  # fairness.fairness_summary of the test set
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from fmnist_lab.execution import ownership
-from fmnist_lab.execution.contract import Executor, executor
+from fmnist_lab.execution.contract import Executor
+from fmnist_lab.execution.factory import executor
 from fmnist_lab.store import paths
 from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
 from fmnist_lab.teaching.share import shown

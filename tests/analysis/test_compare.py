@@ -6,7 +6,6 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import compare
-
 from tests.conftest import final_metrics
 
 

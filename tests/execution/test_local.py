@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from fmnist_lab import RunStore, TrainConfig
-from fmnist_lab.execution.local import QUEUE_STALE, LocalExecutor, hold_lock, worker_processes
+from fmnist_lab.execution.local import LocalExecutor
+from fmnist_lab.execution.processes import hold_lock, worker_processes
+from fmnist_lab.execution.slots import QUEUE_STALE
 
 QUICK = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
 
@@ -181,18 +183,18 @@ def test_a_stalled_run_at_the_head_of_the_queue_loses_its_turn(tmp_path: Path) -
     locks: list[int] = []
     first, second = (executor.store.create(QUICK, on_staged=lambda f: locks.append(hold_lock(f))) for _ in range(2))
     for run in (first, second):
-        marker = executor._marker(run.id)
+        marker = executor.slots._marker(run.id)
         marker.write_text(str(run.created_ns))
         os.utime(marker, (now[0], now[0]))
-    assert executor.waiting() == [first.id, second.id]
-    os.utime(executor._marker(first.id), (now[0] - QUEUE_STALE - 1,) * 2)  # first stopped touching its marker
-    assert executor.waiting() == [second.id] and executor.queue_position(second.id) == 1
-    os.utime(executor._marker(first.id), (now[0], now[0]))  # and moves again: back at the head
-    assert executor.waiting() == [first.id, second.id]
+    assert executor.slots.waiting() == [first.id, second.id]
+    os.utime(executor.slots._marker(first.id), (now[0] - QUEUE_STALE - 1,) * 2)  # first stopped touching its marker
+    assert executor.slots.waiting() == [second.id] and executor.queue_position(second.id) == 1
+    os.utime(executor.slots._marker(first.id), (now[0], now[0]))  # and moves again: back at the head
+    assert executor.slots.waiting() == [first.id, second.id]
     os.close(locks[0])  # first dies: its marker goes
-    assert executor.waiting() == [second.id] and not executor._marker(first.id).exists()
-    (executor._queue_dir() / "not-a-run").write_text("1")  # a stray file is no place in line, nor a crash
-    assert executor.waiting() == [second.id]
+    assert executor.slots.waiting() == [second.id] and not executor.slots._marker(first.id).exists()
+    (executor.slots._folder() / "not-a-run").write_text("1")  # a stray file is no place in line, nor a crash
+    assert executor.slots.waiting() == [second.id]
     os.close(locks[1])
 
 
@@ -271,10 +273,10 @@ def test_lower_priority_sets_its_own_sessions_group_and_leaves_a_shells_alone() 
     """In a fresh session: a child (not the session leader, like a worker run from a shell) must
     leave the group's nice alone; the leader (like a worker the app starts) lowers it."""
     code = (
-        "import subprocess, sys\nfrom pathlib import Path\nfrom fmnist_lab import jobs\n"
+        "import subprocess, sys\nfrom pathlib import Path\nfrom fmnist_lab.execution import processes\n"
         "group = lambda: Path('/proc/self/autogroup').read_text().split()[-1]\n"
-        "subprocess.run([sys.executable, '-c', 'from fmnist_lab import jobs; jobs.lower_priority()'], check=True)\n"
-        "print(group())\njobs.lower_priority()\nimport os\nprint(group(), os.nice(0))"
+        "subprocess.run([sys.executable, '-c', 'from fmnist_lab.execution import processes as p; p.lower_priority()'],"
+        " check=True)\nprint(group())\nprocesses.lower_priority()\nimport os\nprint(group(), os.nice(0))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, start_new_session=True

@@ -17,7 +17,6 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.training.train import train_run
-
 from tests.execution.test_local import QUICK, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -142,3 +141,33 @@ def test_the_address_alone_sends_the_clis_trainings_to_the_cluster(executor, clu
     run_id = json.loads(done.stdout.strip().splitlines()[-1])["run_id"]
     assert executor.store.load(run_id).state == "finished"
     assert executor.node_of(run_id) in {node["NodeID"] for node in ray.nodes() if node["Alive"]}
+
+
+def test_the_factory_applies_the_host_caps_to_the_cluster_too(executor, cluster: str) -> None:  # noqa: ANN001
+    """The same rules for every executor: a run over FMNIST_MAX_PARAMETERS is refused before Ray sees it."""
+    from fmnist_lab.environment import Environment
+    from fmnist_lab.execution.contract import SubmitRefused
+    from fmnist_lab.execution.factory import Ruled
+    from fmnist_lab.execution.factory import executor as build
+    from fmnist_lab.execution.ray_executor import RayExecutor
+
+    ruled = build(executor.store, settings=Environment(ray_address=cluster, max_parameters=120_000))
+    assert isinstance(ruled, Ruled) and isinstance(ruled.inner, RayExecutor)
+    try:
+        with pytest.raises(SubmitRefused, match="at most 120,000 parameters"):
+            ruled.submit(TrainConfig(hidden_units=(1024,)))
+    finally:
+        ruled.inner.close()
+    assert executor.store.list() == []  # nothing was made, nothing queued on the cluster
+
+
+def test_a_cluster_that_cannot_take_the_run_is_a_refusal_and_the_run_ends_failed(executor) -> None:  # noqa: ANN001
+    """Last in this module: it kills the dispatcher (the next executor would make a new one)."""
+    from fmnist_lab.execution.contract import SubmitRefused
+
+    store = executor.store
+    ray.kill(executor.dispatcher, no_restart=True)  # the cluster's queue is gone
+    with pytest.raises(SubmitRefused, match="Ray cluster could not take the run"):
+        executor.submit(QUICK)
+    (run,) = store.list()
+    assert run.state == "failed" and "did not take it" in run.status["error"]

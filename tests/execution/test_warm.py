@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from fmnist_lab import RunStore, TrainConfig
-from fmnist_lab.execution.local import LocalExecutor, worker_processes
+from fmnist_lab.execution.local import LocalExecutor
+from fmnist_lab.execution.processes import worker_processes
 from fmnist_lab.execution.warm import WarmPool
-
 from tests.execution.test_local import QUICK, wait_for
 
 LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500)

@@ -12,7 +12,6 @@ from PIL import Image
 from fmnist_lab import RunStore
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.ui import plain
-
 from tests.pages.test_pages import figures, open_page, tensorflow_modules_after, texts, values
 
 

@@ -10,7 +10,6 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import bias_ui
-
 from tests.pages.test_pages import finished_run, open_page, texts
 
 PAGE = "pages/8_Bias_lab.py"

@@ -18,7 +18,6 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.store.runs import DamagedRun, RunNotFound
-
 from tests.pages.test_pages import open_page
 
 Damage = Callable[[Path], None]

@@ -18,8 +18,8 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.execution.contract import SubmitRefused
+from fmnist_lab.execution.factory import executor
 from fmnist_lab.execution.local import LocalExecutor
-
 from tests.pages.test_pages import open_page, texts
 
 ROOT = Path(__file__).parents[2]
@@ -115,7 +115,7 @@ def test_host_caps_turn_a_big_link_into_a_note(app_env: Path, monkeypatch: pytes
     assert "`units=1024`: This server trains models of at most 200,000 parameters" in warning.value
     assert "101,770 parameters to learn" in texts(app)  # the defaults, under both caps
     with pytest.raises(SubmitRefused, match="at most 200,000 parameters"):
-        LocalExecutor(RunStore()).submit(TrainConfig(hidden_units=(1024,)))
+        executor(RunStore()).submit(TrainConfig(hidden_units=(1024,)))
     assert RunStore().list() == []  # refused before anything was made
 
 

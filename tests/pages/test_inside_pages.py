@@ -11,7 +11,6 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import inside
 from fmnist_lab.training import data
-
 from tests.pages.test_pages import figures, finished_run, open_page, tensorflow_modules_after, texts, values
 
 

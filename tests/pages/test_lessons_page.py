@@ -9,7 +9,6 @@ import numpy as np
 
 from fmnist_lab import RunStore
 from fmnist_lab.teaching import codegen
-
 from tests.pages.test_pages import finished_run, open_page, texts
 
 LESSONS_PAGE = "pages/9_Lessons.py"

@@ -9,9 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.execution import ownership
-from fmnist_lab.execution.local import CANCELLED_IN_QUEUE
+from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.ui import common, run_view
-
 from tests.pages.test_pages import finished_run, open_page, texts
 
 TRAIN = "pages/1_Train.py"

@@ -14,7 +14,6 @@ from streamlit.testing.v1 import AppTest
 from fmnist_lab import RunStore
 from fmnist_lab.teaching.share import KEYS
 from fmnist_lab.ui.controls import CUSTOM, STATE_KEYS, fraction_key
-
 from tests.pages.test_pages import finished_run, open_page, texts
 
 TRAIN = "pages/1_Train.py"

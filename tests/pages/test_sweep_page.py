@@ -10,7 +10,6 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis.sweep import SweepStore, new_sweep
 from fmnist_lab.store.runs import Run
 from fmnist_lab.ui import sweep_view
-
 from tests.pages.test_pages import figures, finished_run, open_page, texts, values
 
 PAGE = "pages/7_Sweep.py"

@@ -9,7 +9,6 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import metrics
-
 from tests.pages.test_pages import finished_run, open_page, texts
 
 

@@ -20,7 +20,6 @@ from fmnist_lab.cli import main
 from fmnist_lab.config import SETTINGS
 from fmnist_lab.teaching import codegen
 from fmnist_lab.training.data import Dataset
-
 from tests.conftest import make_dataset, write_idx_folder
 
 # One value off the default per setting: a new setting without one fails test_every_setting_has_a_test_value

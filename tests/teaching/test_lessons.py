@@ -10,7 +10,6 @@ from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.teaching import lessons
 from fmnist_lab.teaching.lessons import LESSONS, Evidence
 from fmnist_lab.teaching.share import parse_setup
-
 from tests.conftest import final_metrics
 
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from fmnist_lab.config import MAX_BATCH, MAX_EPOCHS, MAX_SEED, TrainConfig
 from fmnist_lab.teaching import share
 from fmnist_lab.teaching.share import CONTROLS, KEYS, SharedSetup, parse_setup, setup_params
-
 from tests import strategies
 
 DEFAULT = TrainConfig()

@@ -13,7 +13,6 @@ import pytest
 from fmnist_lab import config
 from fmnist_lab.training import data
 from fmnist_lab.training.data import DataError, DatasetNotFound
-
 from tests.conftest import idx_bytes, make_dataset, write_idx_folder
 
 

@@ -16,7 +16,6 @@ from fmnist_lab.analysis import forward
 from fmnist_lab.training.callbacks import CancelOnRequest, ProgressRecorder, StopAtLoss
 from fmnist_lab.training.data import Dataset, normalize, prepare
 from fmnist_lab.training.train import frozen_heap, make_splits, train_run, training_data
-
 from tests.conftest import make_dataset
 
 TINY = {"epochs": 2, "hidden_units": (16,), "batch_size": 32}

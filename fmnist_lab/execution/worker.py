@@ -1,0 +1,52 @@
+"""The worker's side of a local run: wait in line for a slot, train, and let go of the run's lock.
+
+A cold worker process (``python -m fmnist_lab worker``), a warm one (``warm.serve``) and the CLI
+training in its own process all end up here, so a run waits, trains and ends the same way whoever
+works on it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from fmnist_lab.execution.slots import SlotQueue
+from fmnist_lab.store.runs import RunStore
+
+if TYPE_CHECKING:
+    from fmnist_lab.execution.contract import ProgressHook
+    from fmnist_lab.execution.trainer import WarmTrainer
+    from fmnist_lab.training.result import TrainResult
+
+
+def work(
+    slots: SlotQueue,
+    run_id: str,
+    lock: int,
+    trainer: WarmTrainer | None = None,
+    on_progress: ProgressHook | None = None,
+    on_epoch: ProgressHook | None = None,
+) -> TrainResult | None:
+    """Wait for a slot and train, holding ``lock`` (an fd on the run's alive.lock) throughout; None if the
+    run was cancelled in line. ``trainer``: a warm process's data and models (else loaded and built)."""
+    store = slots.store
+    try:
+        with slots.slot(run_id) as granted:
+            if not granted:
+                return None
+            if trainer is not None:
+                return trainer.train(store, run_id, on_progress, on_epoch)
+            from fmnist_lab.training.train import train_run
+
+            return train_run(store, run_id, on_progress=on_progress, on_epoch=on_epoch)
+    except BaseException as exc:  # train_run records its own failures; this is for the wait in line
+        _record_wait_failure(store, run_id, exc)
+        raise
+    finally:
+        os.close(lock)  # after the final status: from here the run is over for every reader
+
+
+def _record_wait_failure(store: RunStore, run_id: str, exc: BaseException) -> None:
+    if store.load(run_id).state == "queued":
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        store.set_status(run_id, "failed", error=f"{why} while waiting in the queue")
