@@ -2,7 +2,8 @@
 
 Everything here is computed from the runs' own stored files (``metrics.json``, ``history.json``,
 ``predictions.npz``): each side's test accuracy as mean ± sd, the mean curve per epoch with a band of
-±1 sd (the data says which band), per-class accuracy mean ± sd, the table, and the verdict of
+±1 sd (the data says which band), per-class accuracy and the confusion matrix's cells as mean ± sd,
+the table, and the verdict of
 ``statistics.compare``. Accuracies are fractions 0–1 in summaries, as in ``metrics.json``; the
 difference of two sides and its interval are in percentage points (B − A).
 """
@@ -194,6 +195,24 @@ def side_class_spread(store: RunStore, side: Side) -> dict[str, Any]:
         probabilities, labels = store.predictions(run.id)
         per_run.append(class_accuracy(labels, probabilities))
     return class_spread(per_run)
+
+
+def confusion_spread(per_run: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Row-normalised confusion matrices over runs: each cell's mean and sd (None with one run), in percent."""
+    rows = np.asarray([metrics.row_normalised(cm) for cm in per_run], dtype=np.float64)  # (runs, 10, 10)
+    if len(rows) == 0:
+        raise ValueError("a confusion spread needs at least one run")
+    sd = rows.std(axis=0, ddof=1) if len(rows) > 1 else None
+    return {"mean": rows.mean(axis=0), "sd": sd, "n": len(rows), "band": BAND}
+
+
+def side_confusion(store: RunStore, side: Side) -> dict[str, Any]:
+    """The side's mean confusion matrix (rows in percent of each true class) with each cell's sd."""
+    per_run = []
+    for run in side.runs:
+        probabilities, labels = store.predictions(run.id)
+        per_run.append(metrics.confusion_matrix(labels, metrics.predicted(probabilities)))
+    return confusion_spread(per_run)
 
 
 def _interval_text(interval: tuple[float, float]) -> str:

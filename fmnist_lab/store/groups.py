@@ -33,6 +33,7 @@ from fmnist_lab.store.runs import (
     RunNotFound,
     RunStore,
     RunStoreError,
+    StoreUnwritable,
     check_run_id,
     clean_name,
     now_iso,
@@ -157,10 +158,13 @@ class GroupStore:
         setup, seeds = _common_setup(runs)
         label = None if name is None else clean_name(name)
         group = Group(new_group_id(), setup, seeds, tuple(run_ids), now_iso(), label, owner)
-        self.root.mkdir(parents=True, exist_ok=True)
-        while self.path(group.id).exists():  # two groups in the same second with the same 3 random bytes
-            group = replace(group, id=new_group_id())
-        atomic.write_json(self.path(group.id), group.to_dict())
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            while self.path(group.id).exists():  # two groups in the same second with the same 3 random bytes
+                group = replace(group, id=new_group_id())
+            atomic.write_json(self.path(group.id), group.to_dict())
+        except OSError as exc:
+            raise StoreUnwritable(f"Cannot save a new group in {self.root} ({exc.strerror or exc}).") from None
         return group
 
     def load(self, group_id: str) -> Group:

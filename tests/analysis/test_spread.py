@@ -128,6 +128,11 @@ def test_class_spread_from_predictions(groups: GroupStore) -> None:
     assert result["mean"][6] == pytest.approx(0.5) and result["sd"][6] == pytest.approx(np.std([1.0, 0.0], ddof=1))
     assert result["mean"][0] == 1.0 and result["sd"][0] == 0.0
     assert spread.class_spread([np.ones(10)])["sd"] == [None] * 10
+    confusion = spread.side_confusion(groups.runs, side)
+    assert confusion["n"] == 2 and confusion["mean"].shape == (10, 10)
+    assert confusion["mean"][6, 0] == 50.0 and confusion["mean"][6, 6] == 50.0 and confusion["mean"][1, 1] == 100.0
+    assert confusion["sd"][6, 0] == pytest.approx(np.std([0.0, 100.0], ddof=1)) and confusion["sd"][1, 1] == 0.0
+    assert spread.confusion_spread([np.eye(10, dtype=np.int64)])["sd"] is None
 
 
 def test_table_rows(groups: GroupStore) -> None:

@@ -21,7 +21,7 @@ from fmnist_lab.store.groups import (
     check_group_id,
     new_group_id,
 )
-from fmnist_lab.store.runs import RUN_ID_PATTERN, InvalidRunId, RunStore, new_run_id
+from fmnist_lab.store.runs import RUN_ID_PATTERN, InvalidRunId, RunStore, StoreUnwritable, new_run_id
 
 from tests.conftest import finished_run
 
@@ -44,7 +44,7 @@ def test_create_load_and_list(groups: GroupStore) -> None:
     assert group.seeds == (3, 1, 2) and group.run_ids == tuple(run.id for run in runs)
     assert group.setup == {k: v for k, v in SETUP.to_dict().items() if k != "seed"}
     assert group.config(7) == TrainConfig(hidden_units=(64,), epochs=2, seed=7)
-    assert (group.name, group.owner) == ("wide net", "session-a")
+    assert (group.name, group.owner) == ("wide net", "session-a") and group.label() == "wide net · 3 seeds"
     assert groups.load(group.id) == group
     on_disk = json.loads((groups.runs.root / FOLDER / f"{group.id}.json").read_text())
     assert on_disk["run_ids"] == [run.id for run in runs] and "seed" not in on_disk["setup"]
@@ -153,3 +153,11 @@ def test_runs_that_cannot_form_a_group(groups: GroupStore) -> None:
     with pytest.raises(InvalidRunId, match="not a run id"):
         groups.create([a.id, "../b"])
     assert groups.list() == [] and b.state == "finished"
+
+
+def test_an_unwritable_store_is_a_clear_error(groups: GroupStore) -> None:
+    run = finished_run(groups.runs, seeded(0), 0.85)
+    groups.root.parent.mkdir(parents=True, exist_ok=True)
+    groups.root.write_text("a file where the folder should be")
+    with pytest.raises(StoreUnwritable, match="Cannot save a new group in"):
+        groups.create([run.id])
