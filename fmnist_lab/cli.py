@@ -1,9 +1,10 @@
-"""Command line: ``python -m fmnist_lab train …``, ``… sweep …``, ``… runs`` and ``… code RUN_ID``.
+"""Command line: ``python -m fmnist_lab train …``, ``… sweep …``, ``… runs``, ``… code RUN_ID`` and ``… compare A B``.
 
 ``train`` prints one line per epoch (and a progress bar on a terminal), then exactly
 one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
-line per run and a last one with the sweep's id and table. Bad arguments
-exit with a usage message and code 2; a missing data set or a failed run with 1.
+line per run and a last one with the sweep's id and table. ``compare`` prints one JSON line: the
+difference B − A in points, its 95 % interval, the test and the verdict. Bad arguments (an unknown or
+damaged id for ``compare``) exit with a message and code 2; a missing data set or a failed run with 1.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     code = commands.add_parser("code", help="print the plain Keras script that reproduces a run")
     code.add_argument("run_id", help="the run's id, as `runs` lists it")
     code.add_argument("--notebook", metavar="FILE", help="write a Jupyter notebook to FILE instead of printing")
+    compare = commands.add_parser(
+        "compare",
+        help="compare two groups or runs: the difference B − A, its 95%% interval and a verdict in words",
+    )
+    compare.add_argument("a", metavar="A", help="a group or run id")
+    compare.add_argument("b", metavar="B", help="a group or run id; the difference is B − A")
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
@@ -142,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return warm_command(args.runs_dir, args.channel_fd)
         if args.command == "code":
             return code_command(args.run_id, args.notebook, sys.stdout)
+        if args.command == "compare":
+            return compare_command(args.a, args.b, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -232,6 +241,23 @@ def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
         print(f"error: cannot write {notebook}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"wrote {notebook}", file=sys.stderr)
+    return 0
+
+
+def compare_command(id_a: str, id_b: str, out: TextIO) -> int:
+    """Print B against A as one JSON line; an unknown, hostile or damaged id exits 2, nothing finished 1."""
+    from fmnist_lab.analysis.spread import NothingToCompare, report
+    from fmnist_lab.store.groups import GroupStore
+
+    try:
+        line = report(GroupStore(RunStore()), id_a, id_b)
+    except NothingToCompare as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except RunStoreError as exc:  # GroupError, InvalidRunId, RunNotFound and DamagedRun are ones
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(line), file=out)
     return 0
 
 

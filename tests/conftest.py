@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,3 +149,16 @@ def final_metrics(**scores: object) -> dict[str, object]:
     metrics |= {"epochs_run": 5, "stop_reason": "completed all 5 epochs", "parameters": 101_770}
     metrics |= {"train_seconds": 6.5, "seconds_per_epoch": 1.3, "test_samples": 10_000}
     return metrics | scores
+
+
+def finished_run(store: Any, config: Any, test_accuracy: float, curve: Sequence[float] = ()) -> Any:
+    """A run stored as a finished one with ``test_accuracy`` and, per epoch, held-out accuracies ``curve``."""
+    run = store.create(config)
+    store.write_metrics(run.id, final_metrics(test_accuracy=test_accuracy, epochs_run=max(len(curve), 1)))
+    history = [
+        {"epoch": k, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": v, "seconds": 1.0}
+        for k, v in enumerate(curve, start=1)
+    ]
+    store.write_history(run.id, history)
+    store.set_status(run.id, "finished")
+    return store.load(run.id)

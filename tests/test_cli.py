@@ -1,4 +1,4 @@
-"""The command line: bad arguments exit 2 with usage; a real end-to-end run on a small subset."""
+"""The command line: bad arguments exit 2 with usage; a real run on a small subset; compare on stored runs."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scipy import stats
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
-from tests.conftest import final_metrics
+from fmnist_lab.store.groups import GroupStore, new_group_id
+from tests.conftest import final_metrics, finished_run
 
 ROOT = Path(__file__).parents[1]
 
@@ -112,3 +115,99 @@ def test_train_end_to_end_on_a_small_subset(real_dataset: object, isolated_lab: 
     run = RunStore(isolated_lab / "runs").load(result["run_id"])
     assert run.state == "finished" and run.config.hidden_units == (32, 16)
     assert len(result["fairness"]["recall"]) == 10 and 0 <= result["fairness"]["tpr_gap"] <= 1
+
+
+NARROW = {0: 0.8695, 1: 0.8729, 2: 0.8756, 3: 0.8744, 4: 0.8760}  # the issue's table: seed → test accuracy
+WIDE = {0: 0.8781, 1: 0.8715, 2: 0.8814, 3: 0.8713, 4: 0.8843}
+
+
+def stored_group(units: int, accuracies: dict[int, float]) -> str:
+    """A group of finished runs (no training): ``units`` hidden units, one run per seed."""
+    store = RunStore()
+    configs = {seed: TrainConfig(hidden_units=(units,), seed=seed) for seed in accuracies}
+    runs = [finished_run(store, configs[seed], accuracy) for seed, accuracy in accuracies.items()]
+    return GroupStore(store).create([run.id for run in runs]).id
+
+
+def compare_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    return json.loads(out[0])
+
+
+def test_compare_two_groups_prints_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    narrow, wide = stored_group(128, NARROW), stored_group(1024, WIDE)
+    line = compare_line(["compare", narrow, wide], capsys)
+    assert line["difference"] == pytest.approx(0.364) and line["test"] == "paired t-test"
+    assert line["interval"] == pytest.approx([-0.3212, 1.0492], abs=1e-4)
+    assert line["verdict"] == (
+        "1024 units beat 128 units by 0.36 points on average over 5 seeds, but the seeds disagree (−0.31 to +0.86): "
+        "this could be luck. More seeds, or more epochs, would tell."
+    )
+    assert line["a"]["id"] == narrow and line["a"]["kind"] == "group" and line["a"]["finished"] == 5
+    assert line["b"]["test_accuracy"]["n"] == 5 and line["b"]["seeds"] == [0, 1, 2, 3, 4]
+
+
+def test_compare_two_runs_says_one_run_each(capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore()
+    a = finished_run(store, TrainConfig(hidden_units=(128,)), 0.87)
+    b = finished_run(store, TrainConfig(hidden_units=(1024,)), 0.88)
+    line = compare_line(["compare", a.id, b.id], capsys)
+    assert line["difference"] == pytest.approx(1.0) and line["interval"] is None and line["test"] is None
+    assert line["verdict"] == "One run each: no way to know how much of this is luck — repeat over seeds."
+    assert line["a"]["test_accuracy"] == {"mean": 0.87, "sd": None, "min": 0.87, "max": 0.87, "n": 1}
+
+
+def test_compare_recomputes_from_the_members_own_files(isolated_lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    narrow, wide = stored_group(128, NARROW), stored_group(1024, {1: 0.8715, 2: 0.8814, 3: 0.8713, 0: 0.8781})
+    line = compare_line(["compare", wide, narrow], capsys)
+    runs = isolated_lab / "runs"
+
+    def by_seed(group_id: str) -> dict[int, float]:  # read the files themselves, not through the store
+        group = json.loads((runs / ".groups" / f"{group_id}.json").read_text())
+        scores = [json.loads((runs / i / "metrics.json").read_text())["test_accuracy"] for i in group["run_ids"]]
+        return dict(zip(group["seeds"], scores, strict=True))
+
+    a, b = by_seed(wide), by_seed(narrow)
+    assert set(a) == {0, 1, 2, 3} and set(b) == {0, 1, 2, 3, 4}  # not the same seeds: Welch's t-test
+    expected = stats.ttest_ind([100 * v for v in b.values()], [100 * v for v in a.values()], equal_var=False)
+    assert line["test"] == "Welch's t-test" and line["p_value"] == pytest.approx(expected.pvalue)
+    assert line["interval"] == pytest.approx(list(expected.confidence_interval(0.95)))
+    assert line["difference"] == pytest.approx(100 * (sum(b.values()) / 5 - sum(a.values()) / 4))
+    for side, scores in (("a", a), ("b", b)):
+        summary = line[side]["test_accuracy"]
+        assert summary["mean"] == pytest.approx(sum(scores.values()) / len(scores))
+        assert summary["sd"] == pytest.approx(stats.tstd(list(scores.values())))
+        assert (summary["min"], summary["max"], summary["n"]) == (
+            min(scores.values()),
+            max(scores.values()),
+            len(scores),
+        )
+
+
+def test_compare_with_a_damaged_unknown_or_hostile_id_exits_2(
+    isolated_lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = stored_group(128, {0: 0.87, 1: 0.88})
+    damaged = stored_group(1024, {0: 0.88, 1: 0.89})
+    (isolated_lab / "runs" / ".groups" / f"{damaged}.json").write_text('{"id": "')
+    unknown_run = "20260101-000000-000000"
+    cases = {
+        damaged: f"Group {damaged}'s file is damaged: {damaged}.json: not valid JSON",
+        new_group_id(): "was not found",
+        unknown_run: f"Run {unknown_run} was not found",
+        "../../etc/passwd": "is neither a run id nor a group id",
+    }
+    for bad, message in cases.items():
+        assert main(["compare", good, bad]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert captured.err.startswith("error: ") and message in captured.err and "Traceback" not in captured.err
+
+
+def test_compare_with_nothing_finished_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    queued = RunStore().create(TrainConfig())
+    good = stored_group(128, {0: 0.87})
+    assert main(["compare", good, queued.id]) == 1
+    assert f"Run {queued.id} has no finished run to compare yet." in capsys.readouterr().err
