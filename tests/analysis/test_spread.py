@@ -60,7 +60,10 @@ def test_a_group_against_a_run_uses_no_test(groups: GroupStore) -> None:
 def test_groups_with_other_seeds_use_welch_and_skip_unfinished_members(groups: GroupStore) -> None:
     failed = groups.runs.create(TrainConfig(hidden_units=(1024,), seed=99))
     groups.runs.set_status(failed.id, "failed", error="boom")
-    wide = [finished_run(groups.runs, TrainConfig(hidden_units=(1024,), seed=s), v) for s, v in zip((5, 6, 7), WIDE)]
+    wide = [
+        finished_run(groups.runs, TrainConfig(hidden_units=(1024,), seed=s), v)
+        for s, v in zip((5, 6, 7), WIDE, strict=True)
+    ]
     group = groups.create([failed.id, *(run.id for run in wide)])
     a, b = spread.load_side(groups, make_group(groups, 128, NARROW)), spread.load_side(groups, group.id)
     assert b.counts["failed"] == 1 and b.counts["finished"] == 3 and b.seeds == [5, 6, 7]
