@@ -16,8 +16,9 @@ from fmnist_lab.ui.common import runs_executor
 
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
-    runs_executor()  # the server's one executor (its warm pool starts here), as every page uses it
+    executor = runs_executor()  # the server's one executor (its warm pool starts here), as every page uses it
     yield
+    executor.close()  # runs still waiting for their turn are reported, not left to look queued
 
 
 app = st.App("dashboard.py", lifespan=lifespan)

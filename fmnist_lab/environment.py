@@ -69,6 +69,9 @@ class Environment:
     worker_runs: int = 20
     max_parameters: int | None = None
     max_epochs: int | None = None
+    max_run_seconds: int | None = None
+    max_queued_per_learner: int = 6
+    max_queued: int = 100
     instructor_key: str | None = None
     ray_address: str | None = None
     ray_cpus: float = 1.0
@@ -138,6 +141,19 @@ VARIABLES: dict[str, Variable] = {  # Environment field → its variable
         "the largest model (weights + biases) a learner may queue from the app; a link asking for more gets a note",
     ),
     "max_epochs": Variable("FMNIST_MAX_EPOCHS", _positive, "unset", "the most epochs a learner may queue from the app"),
+    "max_run_seconds": Variable(
+        "FMNIST_MAX_RUN_SECONDS",
+        _positive,
+        "unset",
+        "the longest training a learner may queue, estimated from its steps and size at this server's measured speed",
+    ),
+    "max_queued_per_learner": Variable(
+        "FMNIST_MAX_QUEUED_PER_LEARNER",
+        _positive,
+        "`6`",
+        "runs one learner may have waiting; a click that would queue more is refused whole",
+    ),
+    "max_queued": Variable("FMNIST_MAX_QUEUED", _positive, "`100`", "runs waiting on the whole server"),
     "instructor_key": Variable(
         "FMNIST_INSTRUCTOR_KEY",
         _text,

@@ -16,8 +16,7 @@ with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=Fa
     if st.button("Train 128 vs 1024", icon=":material/play_arrow:", key="compare_train_pair"):
         try:
             pair = [
-                ui.runs_executor().submit(config, owner=ui.session_owner()).id
-                for config in compare.classic_pair(epochs)
+                run.id for run in ui.runs_executor().submit_all(compare.classic_pair(epochs), None, ui.session_owner())
             ]
         except RunStoreError as exc:
             st.error(f"**Could not start the runs.** {exc}")

@@ -67,3 +67,7 @@ class Executor(Protocol):
     def refresh(self) -> list[str]:
         """Mark failed every queued or running run that nothing works on any more; returns their ids."""
         ...
+
+    def close(self) -> None:
+        """The server is stopping: let go of what this executor holds (runs already training go on)."""
+        ...

@@ -3,17 +3,22 @@
 ``executor()`` picks the implementation (a Ray cluster when ``FMNIST_RAY_ADDRESS`` is set, Ray
 imported only then; else local worker processes, with warm workers for a long-lived server) and
 wraps it in ``Ruled``, so every rule holds for every implementation: the host's caps on a run's
-size (``limits``), and every refusal raised as ``SubmitRefused`` with a learner-readable reason.
+size (``limits``), the caps on waiting runs per learner and in all (``policy``), a click that
+queues several runs taken whole or refused whole, and every refusal raised as ``SubmitRefused``
+with a learner-readable reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.environment import Environment, environment
 from fmnist_lab.execution.contract import Executor, ProgressHook, SubmitRefused
-from fmnist_lab.execution.limits import Limits
+from fmnist_lab.execution.limits import Limits, measured_speed
+from fmnist_lab.execution.policy import CLI, QueueCaps
 from fmnist_lab.store.runs import Run, RunStore
 from fmnist_lab.training.result import TrainResult
 
@@ -21,16 +26,40 @@ from fmnist_lab.training.result import TrainResult
 class Ruled:
     """An executor that applies the host's rules before handing runs to ``inner``."""
 
-    def __init__(self, inner: Executor, limits: Limits) -> None:
-        self.inner, self.limits, self.store = inner, limits, inner.store
+    def __init__(self, inner: Executor, limits: Limits, caps: QueueCaps | None = None) -> None:
+        self.inner, self.limits, self.caps, self.store = inner, limits, caps or QueueCaps(), inner.store
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
-        if why := self.limits.exceeded(config):
-            raise SubmitRefused(why)
+        (run,) = self.submit_all([config], [name], owner)
+        return run
+
+    def submit_all(
+        self, configs: Sequence[TrainConfig], names: Sequence[str | None] | None = None, owner: str | None = None
+    ) -> list[Run]:
+        """Queue every run of one click, or none: all are checked first, and a failure part-way stops
+        the ones already queued. Raises ``SubmitRefused`` saying why."""
+        names = list(names) if names is not None else [None] * len(configs)
+        self.check(configs, owner)
+        runs: list[Run] = []
         try:
-            return self.inner.submit(config, name, owner)
-        except OSError as exc:  # e.g. the store is full: nothing was queued
-            raise SubmitRefused(f"The run could not be started ({exc.strerror or exc}).") from None
+            for config, name in zip(configs, names, strict=True):
+                runs.append(self.inner.submit(config, name, owner))
+        except (OSError, SubmitRefused) as exc:
+            for run in runs:
+                self.inner.cancel(run.id)
+            why = exc if isinstance(exc, SubmitRefused) else f"The run could not be started ({exc.strerror or exc})."
+            raise SubmitRefused(str(why)) from None
+        return runs
+
+    def check(self, configs: Sequence[TrainConfig], owner: str | None = None) -> None:
+        """Raise ``SubmitRefused`` if these runs may not be queued for ``owner`` now."""
+        limits = self.limits if self.limits.seconds is None else replace(self.limits, speed=measured_speed(self.store))
+        for config in configs:
+            if why := limits.exceeded(config):
+                raise SubmitRefused(why)
+        waiting = Counter(run.owner or CLI for run in self.store.list() if run.state == "queued")
+        if why := self.caps.refusal(len(configs), waiting[owner or CLI], waiting.total()):
+            raise SubmitRefused(why)
 
     def run(
         self,
@@ -40,7 +69,9 @@ class Ruled:
         on_epoch: ProgressHook | None = None,
         on_created: Callable[[Run], None] | None = None,
     ) -> TrainResult | None:
-        """The host's own training (the CLI): not capped, the host decides."""
+        """Train in this process (the CLI): the caps on size and work hold; the CLI waits in line itself."""
+        if why := self.limits.exceeded(config):
+            raise SubmitRefused(why)
         return self.inner.run(config, name, on_progress, on_epoch, on_created)
 
     def cancel(self, run_id: str) -> None:
@@ -58,13 +89,17 @@ class Ruled:
     def refresh(self) -> list[str]:
         return self.inner.refresh()
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 def executor(store: RunStore | None = None, warm: bool = False, settings: Environment | None = None) -> Ruled:
     """The executor this lab is configured for; ``warm``: keep warm local workers waiting for runs
     (a long-lived server's choice, which owns them; the CLI trains in its own process)."""
     settings = settings or environment()
     store = store or RunStore()
-    return Ruled(_implementation(store, warm, settings), Limits.of(settings))
+    caps = QueueCaps(settings.max_queued_per_learner, settings.max_queued)
+    return Ruled(_implementation(store, warm, settings), Limits.of(settings), caps)
 
 
 def _implementation(store: RunStore, warm: bool, settings: Environment) -> Executor:

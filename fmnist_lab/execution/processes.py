@@ -30,15 +30,20 @@ def hold_lock(folder: Path) -> int:
 
 
 def lock_held(folder: Path) -> bool:
-    """Whether some process holds ``folder``'s alive.lock (works on the run)."""
+    """Whether some process holds ``folder``'s alive.lock (works on the run, or vouches for it in line)."""
+    return flock_held(folder / LOCK_NAME)
+
+
+def flock_held(path: Path) -> bool:
+    """Whether some process holds an flock on ``path``; False when there is no such file."""
     try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False  # no lock file: the run folder is gone, or an older lab made it
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True  # someone holds it: the run's process is alive
+        return True  # someone holds it
     finally:
         os.close(fd)  # also drops the shared lock if we got it
     return False

@@ -4,7 +4,7 @@ Three kinds of process take part:
 
 - ``Trainer`` actors, one per training slot, each reserving ``$FMNIST_RAY_CPUS`` CPUs (default
   1): warm processes holding the data set, training into a scratch run store on their own node;
-- one ``Dispatcher``, a detached named actor: the queue (oldest run first), which trainer works
+- one ``Dispatcher``, a detached named actor: the queue (``policy.fair_order``, as locally), which trainer works
   on which run, and what became of each. It outlives the server, so a restarted server finds
   the runs still training; a trainer that dies (its node lost, killed) has its run reported
   lost with Ray's reason, and is replaced;
@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -34,6 +35,7 @@ from fmnist_lab.config import TrainConfig
 from fmnist_lab.environment import Environment, environment
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, ProgressHook, SubmitRefused
 from fmnist_lab.execution.lifecycle import mark_lost, position, refresh_runs
+from fmnist_lab.execution.policy import CLI, Waiting, fair_order
 from fmnist_lab.execution.trainer import WarmTrainer
 from fmnist_lab.store import atomic
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
@@ -93,21 +95,26 @@ class Dispatcher:
     def __init__(self, slots: int, cpus: float, dataset: Dataset) -> None:
         self.cpus, self.dataset = cpus, ray.put(dataset)
         self.lock = threading.Lock()
-        self.queue: list[tuple[str, dict[str, bytes]]] = []  # oldest first
+        self.queue: dict[str, tuple[dict[str, bytes], Waiting]] = {}  # run id → its files and place; fair_order
         self.runs: dict[str, dict[str, Any]] = {}  # run id → state, trainer slot, node, error
         self.trainers = [self._trainer() for _ in range(slots)]
         self.busy: dict[int, tuple[str, Any]] = {}  # slot → (run id, the train call's ref)
         threading.Thread(target=self._loop, daemon=True).start()
 
-    def submit(self, run_id: str, files: dict[str, bytes]) -> None:
+    def submit(self, run_id: str, files: dict[str, bytes], owner: str = CLI, created_ns: int = 0) -> None:
         with self.lock:
-            self.queue.append((run_id, files))
-            self.runs[run_id] = {"state": "queued"}
+            self.queue[run_id] = (files, Waiting(run_id, owner, created_ns or time.time_ns()))
+            self.runs[run_id] = {"state": "queued", "owner": owner}
+
+    def line(self) -> list[str]:
+        """The waiting runs in the order they will start (call with the lock held)."""
+        training = Counter(self.runs[run_id].get("owner", CLI) for run_id, _ in self.busy.values())
+        return fair_order((place for _, place in self.queue.values()), training)
 
     def cancel(self, run_id: str) -> None:
         with self.lock:
-            if any(queued == run_id for queued, _ in self.queue):
-                self.queue = [job for job in self.queue if job[0] != run_id]
+            if run_id in self.queue:
+                del self.queue[run_id]
                 self.runs[run_id] = {"state": "cancelled"}
             elif (slot := self.runs.get(run_id, {}).get("slot")) is not None:
                 self.trainers[slot].cancel.remote(run_id)
@@ -116,7 +123,7 @@ class Dispatcher:
         """The run's state (queued with its place, running, ended, cancelled, lost, unknown) and new files."""
         with self.lock:
             report = dict(self.runs.get(run_id, {"state": "unknown"}))
-            place = position([queued for queued, _ in self.queue], run_id) if report["state"] == "queued" else None
+            place = position(self.line(), run_id) if report["state"] == "queued" else None
             trainer = self.trainers[report["slot"]] if "slot" in report else None
         files: Files = {}
         if trainer is not None and report["state"] in ("running", "ended"):
@@ -127,7 +134,7 @@ class Dispatcher:
     def states(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Each run's state and place in line, in one call and without files (cheap to ask often)."""
         with self.lock:
-            line = [queued for queued, _ in self.queue]
+            line = self.line()
             return {
                 run_id: {
                     "state": self.runs.get(run_id, {}).get("state", "unknown"),
@@ -174,14 +181,15 @@ class Dispatcher:
                 self.runs[run_id] = self.runs[run_id] | state
 
     def _dispatch(self) -> None:
-        """Hand the oldest queued runs to free trainers."""
+        """Hand the queued runs whose turn has come to free trainers."""
         with self.lock:
             for slot, trainer in enumerate(self.trainers):
                 if slot in self.busy or not self.queue:
                     continue
-                run_id, files = self.queue.pop(0)
+                run_id = self.line()[0]
+                files, place = self.queue.pop(run_id)
                 self.busy[slot] = (run_id, trainer.train.remote(run_id, files))
-                self.runs[run_id] = {"state": "running", "slot": slot, "node": None}
+                self.runs[run_id] = {"state": "running", "slot": slot, "node": None, "owner": place.owner}
         for slot, (run_id, _) in list(self.busy.items()):
             if self.runs[run_id].get("node") is None:
                 with contextlib.suppress(ray.exceptions.RayError):
@@ -224,7 +232,7 @@ class RayExecutor:
         folder = self.store.path(run.id)
         try:
             files = {name: (folder / name).read_bytes() for name in ("run.json", STATUS)}
-            ray.get(self.dispatcher.submit.remote(run.id, files), timeout=30)
+            ray.get(self.dispatcher.submit.remote(run.id, files, run.owner or CLI, run.created_ns), timeout=30)
         except (ray.exceptions.RayError, OSError) as exc:
             why = _first_line(exc).removeprefix("lost on the Ray cluster: ")
             mark_lost(self.store, run.id, f"the Ray cluster did not take it ({why})")

@@ -1,10 +1,11 @@
 """The local queue: at most N trainings at once on this machine, the others waiting their turn.
 
-A slot is an ``flock`` on ``runs/.slots/<k>``. A waiting run leaves a marker in ``runs/.queue/``,
-touched every ``QUEUE_POLL`` seconds; the oldest run goes first. A marker not touched for
-``QUEUE_STALE`` seconds (its process is stopped or hung) loses its turn until it moves again, so a
-hung run never blocks free slots for longer than that. Markers of runs whose alive lock nobody
-holds are removed.
+A slot is an ``flock`` on ``runs/.slots/<k>``, whose file names the learner training in it. A
+waiting run has a marker in ``runs/.queue/`` holding its creation time and learner, touched every
+``QUEUE_POLL`` seconds by whoever vouches for it (the server while it waits, then its worker); the
+line is in ``policy.fair_order``. A marker not touched for ``QUEUE_STALE`` seconds (its process is
+stopped or hung) loses its turn until it moves again, so a hung run never blocks free slots for
+longer than that. Markers of runs whose alive lock nobody holds are removed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import contextlib
 import fcntl
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.execution.lifecycle import position
-from fmnist_lab.execution.processes import lock_held
+from fmnist_lab.execution.policy import CLI, Waiting, fair_order
+from fmnist_lab.execution.processes import flock_held, lock_held
 from fmnist_lab.store.runs import RUN_ID_PATTERN, RunStore, check_run_id
 
 QUEUE_POLL = 0.25  # seconds between a waiting run's looks at the queue (and touches of its marker)
@@ -31,39 +34,61 @@ class SlotQueue:
     def __init__(self, store: RunStore, size: int, clock: Callable[[], float] = time.time) -> None:
         self.store, self.size, self.clock = store, size, clock
 
-    def enter(self, run_id: str) -> None:
-        """Put the run in line (its place: when it was created)."""
-        self._marker(run_id).write_text(str(self.store.load(run_id).created_ns))
+    def enter(self, run_id: str) -> str:
+        """Put the run in line (its place: when it was created, and its learner's turn); its learner."""
+        run = self.store.load(run_id)
+        owner = run.owner or CLI
+        self.marker(run_id).write_text(f"{run.created_ns} {owner}")
+        return owner
+
+    def touch(self, run_id: str) -> None:
+        """Still waiting, still moving."""
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(self.marker(run_id))
 
     def position(self, run_id: str) -> int | None:
         return position(self.waiting(), run_id)
 
     def waiting(self) -> list[str]:
-        """Runs waiting for a slot and moving, oldest first; markers of dead runs are removed."""
+        """Runs waiting for a slot and moving, in the order they will start; markers of dead runs are removed."""
         line = []
         for marker in self._folder().iterdir():
             if not RUN_ID_PATTERN.fullmatch(marker.name):
                 continue  # not ours: a stray file never takes a place in line
             try:
-                created_ns, touched = int(marker.read_text()), marker.stat().st_mtime
+                created, _, owner = marker.read_text().partition(" ")
+                entry, touched = Waiting(marker.name, owner, int(created)), marker.stat().st_mtime
             except (OSError, ValueError):
                 continue  # being written or removed right now
             if not lock_held(self.store.path(marker.name)):
                 marker.unlink(missing_ok=True)
             elif self.clock() - touched <= QUEUE_STALE:
-                line.append((created_ns, marker.name))
-        return [run_id for _, run_id in sorted(line)]
+                line.append(entry)
+        return fair_order(line, self.training())
+
+    def training(self) -> Counter[str]:
+        """Each learner's runs holding a slot now."""
+        held: Counter[str] = Counter()
+        for k in range(self.size):
+            path = self._slots() / str(k)
+            with contextlib.suppress(FileNotFoundError):
+                if flock_held(path):
+                    held[path.read_text()] += 1
+        return held
+
+    def free(self) -> int:
+        """Slots nobody holds right now."""
+        return sum(not flock_held(self._slots() / str(k)) for k in range(self.size))
 
     @contextlib.contextmanager
     def slot(self, run_id: str) -> Iterator[bool]:
         """Wait in line for a slot; yields True holding it, or False (the run recorded as stopped)
         if it was cancelled while waiting."""
-        self.enter(run_id)
-        marker = self._marker(run_id)
+        owner = self.enter(run_id)
         try:
-            fd = self._wait(run_id, marker)
+            fd = self._wait(run_id, owner)
         finally:
-            marker.unlink(missing_ok=True)
+            self.marker(run_id).unlink(missing_ok=True)
         if fd is None:
             self.store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
             yield False
@@ -73,30 +98,37 @@ class SlotQueue:
         finally:
             os.close(fd)  # releases the flock
 
-    def _wait(self, run_id: str, marker: Path) -> int | None:
-        slots = self.store.root / ".slots"
-        slots.mkdir(exist_ok=True)
+    def _wait(self, run_id: str, owner: str) -> int | None:
         while not self.store.cancel_requested(run_id):
-            os.utime(marker)  # still here, still moving
-            if self.position(run_id) == 1 and (fd := self._free_slot(slots)) is not None:
+            self.touch(run_id)
+            if self.position(run_id) == 1 and (fd := self._take(owner)) is not None:
                 return fd
             time.sleep(QUEUE_POLL)
         return None
 
-    def _free_slot(self, slots: Path) -> int | None:
+    def _take(self, owner: str) -> int | None:
+        """A free slot's fd, locked and naming ``owner``; None when all are taken."""
         for k in range(self.size):
-            fd = os.open(slots / str(k), os.O_CREAT | os.O_RDWR, 0o644)
+            fd = os.open(self._slots() / str(k), os.O_CREAT | os.O_RDWR, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
             except BlockingIOError:
                 os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, owner.encode(), 0)
+            return fd
         return None
 
-    def _marker(self, run_id: str) -> Path:
+    def marker(self, run_id: str) -> Path:
         return self._folder() / check_run_id(run_id)
 
     def _folder(self) -> Path:
         folder = self.store.root / ".queue"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _slots(self) -> Path:
+        folder = self.store.root / ".slots"
         folder.mkdir(parents=True, exist_ok=True)
         return folder

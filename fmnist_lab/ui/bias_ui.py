@@ -55,7 +55,7 @@ def exercise_ui() -> tuple[int, float, int]:
 def submit_exercise(configs: Sequence[TrainConfig]) -> list[str] | str:
     """Queue every run of the exercise and remember their ids; or a message saying why not."""
     try:
-        ids = [runs_executor().submit(config, owner=session_owner()).id for config in configs]
+        ids = [run.id for run in runs_executor().submit_all(configs, owner=session_owner())]  # all or none
     except RunStoreError as exc:
         return f"**Could not start the runs.** {exc}"
     remember(ids)

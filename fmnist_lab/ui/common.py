@@ -8,8 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from fmnist_lab.execution import ownership
-from fmnist_lab.execution.contract import Executor
-from fmnist_lab.execution.factory import executor
+from fmnist_lab.execution.factory import Ruled, executor
 from fmnist_lab.store import paths
 from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
 from fmnist_lab.teaching.share import shown
@@ -94,13 +93,13 @@ def _cached_dataset() -> Dataset:
     return load_dataset()
 
 
-def runs_executor() -> Executor:
+def runs_executor() -> Ruled:
     """Where this server's trainings run (local worker processes, or a Ray cluster)."""
     return _server_executor(str(store().root))
 
 
 @st.cache_resource(show_spinner=False)
-def _server_executor(root: str) -> Executor:
+def _server_executor(root: str) -> Ruled:
     # cache_resource: one per server process, so its warm workers live (and die) with the server
     return executor(RunStore(root), warm=True)
 

@@ -16,14 +16,16 @@ TABLE_FORMAT = {"held-out accuracy": "{:.2%}", "test accuracy": "{:.2%}", "s / e
 
 
 def start(sweeps: SweepStore, sweep: Sweep) -> None:
-    """Submit every run of ``sweep`` to the queue, recording each as it is made; then show the sweep."""
-    sweep = sweeps.save(sweep)
+    """Queue every run of ``sweep`` (all or none), record them in it; then show the sweep."""
+    configs = sweep.configs()
     try:
-        for config in sweep.configs():
-            run = runs_executor().submit(config, f"sweep · {config.summary()}", owner=session_owner())
-            sweep = sweeps.add_run(sweep, run.id)
+        runs = runs_executor().submit_all(configs, [f"sweep · {c.summary()}" for c in configs], session_owner())
     except RunStoreError as exc:
-        st.error(f"**Could not start every run of the sweep.** {exc}")
+        st.error(f"**Could not start the sweep** (no run was queued). {exc}")
+        return
+    sweep = sweeps.save(sweep)
+    for run in runs:
+        sweep = sweeps.add_run(sweep, run.id)
     st.session_state[PICK_KEY] = sweep.id
 
 

@@ -183,16 +183,16 @@ def test_a_stalled_run_at_the_head_of_the_queue_loses_its_turn(tmp_path: Path) -
     locks: list[int] = []
     first, second = (executor.store.create(QUICK, on_staged=lambda f: locks.append(hold_lock(f))) for _ in range(2))
     for run in (first, second):
-        marker = executor.slots._marker(run.id)
+        marker = executor.slots.marker(run.id)
         marker.write_text(str(run.created_ns))
         os.utime(marker, (now[0], now[0]))
     assert executor.slots.waiting() == [first.id, second.id]
-    os.utime(executor.slots._marker(first.id), (now[0] - QUEUE_STALE - 1,) * 2)  # first stopped touching its marker
+    os.utime(executor.slots.marker(first.id), (now[0] - QUEUE_STALE - 1,) * 2)  # first stopped touching its marker
     assert executor.slots.waiting() == [second.id] and executor.queue_position(second.id) == 1
-    os.utime(executor.slots._marker(first.id), (now[0], now[0]))  # and moves again: back at the head
+    os.utime(executor.slots.marker(first.id), (now[0], now[0]))  # and moves again: back at the head
     assert executor.slots.waiting() == [first.id, second.id]
     os.close(locks[0])  # first dies: its marker goes
-    assert executor.slots.waiting() == [second.id] and not executor.slots._marker(first.id).exists()
+    assert executor.slots.waiting() == [second.id] and not executor.slots.marker(first.id).exists()
     (executor.slots._folder() / "not-a-run").write_text("1")  # a stray file is no place in line, nor a crash
     assert executor.slots.waiting() == [second.id]
     os.close(locks[1])
@@ -283,3 +283,31 @@ def test_lower_priority_sets_its_own_sessions_group_and_leaves_a_shells_alone() 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "19", "19"]
+
+
+LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500)
+
+
+def test_a_flood_is_capped_refused_whole_and_waits_without_processes(app_env: Path) -> None:
+    """A 1-slot server: learner A's six runs queue, a seventh click is refused whole, learner B's one
+    run is next in line, and only the training run has a process: waiting runs are records."""
+    from fmnist_lab.environment import Environment
+    from fmnist_lab.execution.contract import SubmitRefused
+    from fmnist_lab.execution.factory import executor as build
+
+    lab = build(RunStore(), settings=Environment(max_trainings=1, max_queued_per_learner=6, warm_workers=0))
+    store, a, b = lab.store, "a" * 24, "b" * 24
+    flood = lab.submit_all([LONG] * 6, owner=a)
+    with pytest.raises(SubmitRefused, match="at most 6 runs per learner"):
+        lab.submit_all([LONG] * 2, owner=a)  # one more would fit the line, two do not: neither is queued
+    wait_for(lambda: store.load(flood[0].id).state == "running", 300)
+    assert len(store.list()) == 6
+    mine = lab.submit(QUICK, owner=b)
+    assert lab.queue_position(mine.id) == 1  # one learner (A) ahead, and A is training already
+    assert set(worker_processes(store)) == {flood[0].id}  # five waiting runs of A's and B's hold no process
+    assert all(lab.alive(run.id) for run in [*flood, mine])  # yet all are vouched for
+    for run in [*flood, mine]:
+        lab.cancel(run.id)
+    wait_for(lambda: not any(run.is_active for run in store.list()), 60)
+    states = [store.load(run.id).state for run in [*flood[1:], mine]]
+    assert states == ["stopped"] * 6  # taken out of the line by the dispatcher, never started
