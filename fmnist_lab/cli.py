@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train one model and store it as a run")
     add_setting_options(train)
     train.add_argument("--name", help="a display name for the run")
+    train.add_argument(
+        "--repeats",
+        type=_repeats,
+        default=1,
+        metavar="K",
+        help="train the setup over K seeds (the seed, then the next ones) and store them as a group, 1-10 (1)",
+    )
     train.set_defaults(parser=train)
     sweep = commands.add_parser(
         "sweep",
@@ -135,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 name = None if args.name is None else clean_name(args.name)
             except ValueError as exc:  # ConfigError is one too
                 args.parser.error(str(exc))
+            if args.repeats > 1:
+                return repeat_command(config, name, args.repeats, sys.stdout)
             return train_command(config, name, sys.stdout)
         if args.command == "sweep":
             try:
@@ -175,6 +185,43 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
         return 1
     print(json.dumps(result.to_dict()), file=out, flush=True)
     return 0
+
+
+def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: TextIO) -> int:
+    """Train the setup over ``repeats`` seeds one after another: a JSON line per run, then the group's
+    (``group_id``, ``runs``, member counts, ``test_accuracy`` as mean, sd, min, max and n)."""
+    from fmnist_lab.analysis.spread import group_summary
+    from fmnist_lab.store.groups import GroupStore
+    from fmnist_lab.training.data import load_dataset
+
+    load_dataset()  # fail on missing data before a run folder is made
+    signal.signal(signal.SIGTERM, _interrupt)
+    store, ids = RunStore(), []
+    for config_k in seeds_of(config, repeats):
+        hooks = {"on_epoch": _epoch_line(sys.stderr, False), "on_created": lambda run: ids.append(run.id)}
+        result = _train_one(store, config_k, name, **hooks)
+        if result is not None:
+            print(json.dumps(result.to_dict()), file=out, flush=True)
+    groups = GroupStore(store)
+    summary = group_summary(groups, groups.create(ids, name))
+    print(json.dumps(summary | {"engine": "sequential"}), file=out, flush=True)
+    return 0 if summary["finished"] == repeats else 1
+
+
+def seeds_of(config: TrainConfig, repeats: int) -> list[TrainConfig]:
+    """The setup with ``repeats`` consecutive seeds, starting at its own (wrapping past the largest)."""
+    top = SETTINGS["seed"].high or 0
+    return [replace(config, seed=(config.seed + k) % (int(top) + 1)) for k in range(repeats)]
+
+
+def _repeats(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 10, not {text[:20]!r}") from None
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 10, not {value}")
+    return value
 
 
 def _train_one(store: RunStore, config: TrainConfig, name: str | None, **hooks: Any) -> TrainResult | None:

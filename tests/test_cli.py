@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -211,3 +212,31 @@ def test_compare_with_nothing_finished_exits_1(capsys: pytest.CaptureFixture[str
     good = stored_group(128, {0: 0.87})
     assert main(["compare", good, queued.id]) == 1
     assert f"Run {queued.id} has no finished run to compare yet." in capsys.readouterr().err
+
+
+def test_train_repeats_trains_a_group_and_its_summary_recomputes_from_the_members(
+    real_dataset: object, isolated_lab: Path
+) -> None:
+    """The issue's command: three run lines, then the group's line, every figure from the members' files."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", "16", "--epochs", "1"]
+    argv += ["--train-samples", "2000", "--repeats", "3", "--seed", "7"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    *runs, group = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    assert len(runs) == 3 and group["runs"] == [run["run_id"] for run in runs] and group["finished"] == 3
+    store = RunStore(isolated_lab / "runs")
+    members = [store.load(run_id) for run_id in group["runs"]]
+    assert [run.config.seed for run in members] == [7, 8, 9]  # one setup, three seeds
+    accuracies = np.array([run.metrics["test_accuracy"] for run in members])  # each member's own metrics.json
+    expected = {"mean": accuracies.mean(), "sd": accuracies.std(ddof=1), "min": accuracies.min()}
+    expected |= {"max": accuracies.max(), "n": 3}
+    assert group["test_accuracy"] == pytest.approx(expected)
+    assert GroupStore(store).load(group["group_id"]).run_ids == tuple(group["runs"])
+
+
+@pytest.mark.parametrize("repeats", ["0", "11", "two"])
+def test_repeats_out_of_range_is_a_usage_error(repeats: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--repeats", repeats])
+    assert exited.value.code == 2 and "--repeats" in capsys.readouterr().err
