@@ -1,6 +1,6 @@
 """The lab in a real browser: every page opens, a run trains and stops from the real controls, analysis works.
 
-One server serves the module (see conftest.py); each test opens its own browser session.
+One server serves the session (see conftest.py); each test opens its own browser session.
 Waits ask Streamlit whether its page script has finished, or poll the page, never sleep.
 """
 
@@ -22,9 +22,9 @@ from fmnist_lab.analysis import compare
 from fmnist_lab.config import CLASS_NAMES, TrainConfig
 from fmnist_lab.store.runs import Run, RunStore
 
-from .conftest import PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
+from .conftest import E2E_GROUP, PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, E2E_GROUP]
 
 require_chromium()
 

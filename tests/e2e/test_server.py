@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tests.execution.test_local import wait_for
 from tests.execution.test_warm import gone
+
 from .conftest import lab_server
 
 
