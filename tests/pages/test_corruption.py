@@ -163,11 +163,13 @@ def corpus(corpus_home: tuple[Path, str, dict[str, str]], app_env: Path, monkeyp
 
 
 def page_cases(damaged: dict[str, str], turn: int) -> dict[str, str]:
-    """One case per file kind (so per loader): the ``turn``-th of that file's cases, so pages take turns."""
+    """One case per file kind (so per loader), spread over that file's list by the page's ``turn``: the first
+    page takes the first (generic) case, later pages reach into the JSON and file-specific ones."""
     by_file: dict[str, list[str]] = {}
     for case in damaged:
         by_file.setdefault(case.split(":")[0], []).append(case)
-    return {cases[turn % len(cases)]: damaged[cases[turn % len(cases)]] for cases in by_file.values()}
+    chosen = [cases[turn * len(cases) // len(PAGES)] for cases in by_file.values()]
+    return {case: damaged[case] for case in chosen}
 
 
 def test_the_corpus_covers_every_file_kind() -> None:
