@@ -22,6 +22,29 @@ from fmnist_lab.training import data
 from fmnist_lab.training.data import Dataset
 
 REQUIRE_REAL_DATA = os.environ.get("FMNIST_REQUIRE_REAL_DATA") == "1"  # CI sets it: no silent skip there
+# Tests that one xdist worker runs together (``--dist loadgroup``), by path prefix: the browser tests share
+# one server, the corruption corpus is built once per module. Every other test is a work unit of its own.
+XDIST_GROUPS = {"tests/e2e/": "e2e", "tests/pages/test_corruption.py": "corruption"}
+
+
+def xdist_group(nodeid: str) -> str:
+    """The work unit ``nodeid`` belongs to: its group, or itself."""
+    return next((group for prefix, group in XDIST_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadgroup`` with the groups above. xdist 3.8 groups ``xdist_group`` marks by appending
+    ``@group`` to ``item._nodeid``, which pytest 9.2 no longer reads (a node id is now built from
+    ``item._id``), so the marks would be ignored silently; the controller sees only node ids, hence paths."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

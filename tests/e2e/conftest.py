@@ -3,8 +3,8 @@
 The server, its helpers and the browser launch live in ``scripts/lab_server.py``, shared with
 ``scripts/screenshots.py`` (which must not import the tests). One server and one browser serve the
 whole session: no browser test needs an empty store (each looks for the runs it made, by id or by
-settings no other test uses, and ends them), and every browser test is in the xdist group ``e2e``
-(``E2E_GROUP``), so one xdist worker owns them all and starts the server once.
+settings no other test uses, and ends them), and ``tests/e2e`` is one xdist group (``XDIST_GROUPS`` in
+``tests/conftest.py``), so one xdist worker owns them all and starts the server once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ PAGE_NAMES = sorted(path.stem.split("_", 1)[1] for path in (ROOT / "pages").glob
 DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")
 ANALYSABLE = ("finished", "stopped")
 INSTRUCTOR_SECRET = "e2e-instructor-secret"  # every test server has an instructor
-E2E_GROUP = pytest.mark.xdist_group("e2e")  # every browser test module's pytestmark: one worker, one server
 # The tests train one run at a time: one warm worker serves them (the server's default is one per core)
 SERVER_ENV = {INSTRUCTOR_ENV: INSTRUCTOR_SECRET, "FMNIST_WARM_WORKERS": "1"}
 

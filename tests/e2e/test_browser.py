@@ -22,9 +22,9 @@ from fmnist_lab.analysis import compare
 from fmnist_lab.config import CLASS_NAMES, TrainConfig
 from fmnist_lab.store.runs import Run, RunStore
 
-from .conftest import E2E_GROUP, PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
+from .conftest import PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
 
-pytestmark = [pytest.mark.e2e, E2E_GROUP]
+pytestmark = pytest.mark.e2e
 
 require_chromium()
 

@@ -14,10 +14,10 @@ from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import Run, RunStore
 from fmnist_lab.teaching.lessons import LESSONS
 
-from .conftest import E2E_GROUP, lab_server, require_chromium
+from .conftest import lab_server, require_chromium
 from .test_browser import TRAINING_TIMEOUT, assert_no_exception, choose, slide, start_run
 
-pytestmark = [pytest.mark.e2e, E2E_GROUP]
+pytestmark = pytest.mark.e2e
 
 require_chromium()
 

@@ -15,7 +15,7 @@ from fmnist_lab.config import TrainConfig
 from fmnist_lab.execution import ownership
 from fmnist_lab.store.runs import Run, RunStore
 
-from .conftest import E2E_GROUP, INSTRUCTOR_SECRET, PAGE_NAMES, ROOT, lab_server
+from .conftest import INSTRUCTOR_SECRET, PAGE_NAMES, ROOT, lab_server
 from .test_browser import (
     LIVE_EPOCHS,
     TRAINING_TIMEOUT,
@@ -27,7 +27,7 @@ from .test_browser import (
     start_run,
 )
 
-pytestmark = [pytest.mark.e2e, E2E_GROUP]
+pytestmark = pytest.mark.e2e
 
 # Every element under the metric cards that clips its text (an ellipsis) rather than showing it whole
 CLIPPED = """() => [...document.querySelectorAll('[data-testid="stMetric"] *')]

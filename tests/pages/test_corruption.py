@@ -2,10 +2,11 @@
 and every page.
 
 One damaged run is one damaged run: it is skipped or explained, never a traceback, and the healthy
-run beside it still lists and opens. The corpus is built once for the module. Every case is read back
-through its own loader (the store) and listed (`runs --json`, the listing pages); a page reaches a damaged
-file only through that loader's ``DamagedRun``, so each run-opening page opens one case per file kind,
-a different one per page (``page_cases``), rather than all of them.
+run beside it still lists and opens. The corpus is built once for the module (one xdist group, see
+``XDIST_GROUPS`` in tests/conftest.py). Every case is read back through its own loader (the store) and
+listed (`runs --json`, the listing pages); a page reaches a damaged file only through that loader's
+``DamagedRun``, so each run-opening page opens one case per file kind, a different one per page
+(``page_cases``), rather than all of them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.store.runs import DamagedRun, RunNotFound
 from tests.pages.test_pages import open_page
-
-pytestmark = pytest.mark.xdist_group("corruption")  # one xdist worker builds the module's corpus
 
 Damage = Callable[[Path], None]
 Corpus = tuple[RunStore, str, dict[str, str]]  # the store, the healthy run's id, case → damaged run's id
