@@ -33,8 +33,10 @@ PAGE_NAMES = sorted(path.stem.split("_", 1)[1] for path in (ROOT / "pages").glob
 DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")
 ANALYSABLE = ("finished", "stopped")
 INSTRUCTOR_SECRET = "e2e-instructor-secret"  # every test server has an instructor
-# The tests train one run at a time: one warm worker serves them (the server's default is one per core)
-SERVER_ENV = {INSTRUCTOR_ENV: INSTRUCTOR_SECRET, "FMNIST_WARM_WORKERS": "1"}
+# No warm workers (the server's default is one per core): each warms up by compiling and training 128- and
+# 1024-unit throwaway runs, shapes no browser test trains, and a run handed over mid-warm-up waits for that.
+# The warm path is tested on its own: test_server.py (a real server's worker) and tests/execution/test_warm.py.
+SERVER_ENV = {INSTRUCTOR_ENV: INSTRUCTOR_SECRET, "FMNIST_WARM_WORKERS": "0"}
 
 
 @pytest.fixture(scope="session")
