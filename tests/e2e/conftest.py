@@ -78,9 +78,14 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def store(server: lab_server.LabServer) -> RunStore:
-    """The server's runs, read from disk (not through this process's FMNIST_LAB_HOME)."""
-    return RunStore(server.runs_dir)
+def store(server: lab_server.LabServer) -> Iterator[RunStore]:
+    """The server's runs, read from disk (not through this process's FMNIST_LAB_HOME). Afterwards any run
+    still active is asked to stop: a failed test's run must not hold a training slot on the shared server."""
+    runs = RunStore(server.runs_dir)
+    yield runs
+    for run in runs.list():
+        if run.is_active:
+            runs.request_cancel(run.id)
 
 
 def analysable(store: RunStore) -> list[Run]:
