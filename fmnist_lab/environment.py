@@ -63,6 +63,7 @@ class Environment:
 
     lab_home: str | None = None
     data_dir: str | None = None
+    cache_dir: str | None = None
     download: bool = True
     max_trainings: int | None = None
     warm_workers: int | None = None
@@ -115,6 +116,12 @@ VARIABLES: dict[str, Variable] = {  # Environment field → its variable
         "where runs (`runs/<id>/`) and the parsed-data cache (`cache/`) live",
     ),
     "data_dir": Variable("FMNIST_DATA_DIR", _text, "unset", "a folder holding the four IDX files; searched first"),
+    "cache_dir": Variable(
+        "FMNIST_CACHE_DIR",
+        _text,
+        "`$FMNIST_LAB_HOME/cache`",
+        "where the parsed data set is cached; several lab homes may share one",
+    ),
     "download": Variable("FMNIST_DOWNLOAD", _switch, "`1`", "`0` forbids the Keras download fallback"),
     "max_trainings": Variable(
         "FMNIST_MAX_TRAININGS",

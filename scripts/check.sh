@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check .
 .venv/bin/mypy  # the package, as configured in pyproject.toml
 .venv/bin/lint-imports --no-cache  # the layers, as configured in pyproject.toml
-.venv/bin/python -m pytest -m "not ray" "$@"
+# Two xdist workers at most (fewer on a 1-core machine); --dist loadgroup keeps each group of XDIST_GROUPS
+# (tests/conftest.py) on one worker: the browser tests share one server, the corruption corpus is built once.
+.venv/bin/python -m pytest -m "not ray" -n auto --maxprocesses 2 --dist loadgroup --durations=15 "$@"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
     unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -m ray tests/execution/test_ray_executor.py'
     if pgrep -x raylet >/dev/null; then

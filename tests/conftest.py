@@ -1,10 +1,18 @@
-"""Shared fixtures: an isolated lab home for every test, small synthetic data, the real data when present."""
+"""Shared fixtures: an isolated lab home for every test, small synthetic data, the real data when present.
+
+Each expensive thing is built once per session and, under pytest-xdist, once for all workers: the
+synthetic full-size data set, the trained runs and the parsed-data cache live in a folder the workers
+share (``shared_folder``), built by whichever worker asks first while the others wait on a file lock.
+Tests never write into them: they copy what they change into their own lab home.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import os
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +23,70 @@ from fmnist_lab.training import data
 from fmnist_lab.training.data import Dataset
 
 REQUIRE_REAL_DATA = os.environ.get("FMNIST_REQUIRE_REAL_DATA") == "1"  # CI sets it: no silent skip there
+# Tests that one xdist worker runs together (``--dist loadgroup``), by path prefix: the browser tests share
+# one server, the corruption corpus is built once per module. Every other test is a work unit of its own.
+XDIST_GROUPS = {"tests/e2e/": "e2e", "tests/pages/test_corruption.py": "corruption"}
+
+
+def xdist_group(nodeid: str) -> str:
+    """The work unit ``nodeid`` belongs to: its group, or itself."""
+    return next((group for prefix, group in XDIST_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadgroup`` with the groups above. xdist 3.8 groups ``xdist_group`` marks by appending
+    ``@group`` to ``item._nodeid``, which pytest 9.2 no longer reads (a node id is now built from
+    ``item._id``), so the marks would be ignored silently; the controller sees only node ids, hence paths."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """``name`` in this session's temporary folder, the same for every xdist worker (not yet created)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's basetemp is popen-gwN inside the session's
+        root = root.parent
+    return root / name
+
+
+def built_once(folder: Path, build: Callable[[Path], None]) -> Path:
+    """``folder``, filled by ``build(folder)`` unless a worker of this session already did; a lock orders them."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    done = folder.with_name(f"{folder.name}.built")
+    with open(folder.with_name(f"{folder.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if build fails
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+            build(folder)
+            done.touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The parsed-data cache every test shares (FMNIST_CACHE_DIR): each source is parsed once per session.
+
+    Its entries are named by the source files' fingerprint (path, size, time), so sharing it changes no answer.
+    """
+    folder = shared_folder(tmp_path_factory, "data-cache")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)
-def isolated_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own FMNIST_LAB_HOME and Keras home, and downloads are off."""
+def isolated_lab(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, data_cache: Path) -> Path:
+    """Every test gets its own FMNIST_LAB_HOME and Keras home, and downloads are off; the parsed-data
+    cache is the session's."""
     home = tmp_path_factory.mktemp("lab")
     monkeypatch.setenv("FMNIST_LAB_HOME", str(home))
+    monkeypatch.setenv("FMNIST_CACHE_DIR", str(data_cache))
     monkeypatch.setenv("KERAS_HOME", str(home / "keras"))
     monkeypatch.setenv("FMNIST_DOWNLOAD", "0")
     monkeypatch.setenv(
@@ -102,10 +167,11 @@ def real_dataset() -> Dataset:
 def full_size_idx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic data set with the real counts (60,000/10,000), as raw IDX files.
 
-    Lets the app and its worker processes run end to end without the real download.
+    Lets the app and its worker processes run end to end without the real download. Built once for
+    all xdist workers; never written to afterwards (the data cache's fingerprint is its files' times).
     """
-    folder = tmp_path_factory.mktemp("full-size-idx")
-    return write_idx_folder(folder, make_dataset(60_000, 10_000), compress=False)
+    folder = shared_folder(tmp_path_factory, "full-size-idx")
+    return built_once(folder, lambda into: write_idx_folder(into, make_dataset(60_000, 10_000), compress=False))
 
 
 @pytest.fixture
@@ -125,20 +191,19 @@ def trained_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Pa
     from fmnist_lab import RunStore, TrainConfig
     from fmnist_lab.training.train import train_run
 
-    root = tmp_path_factory.mktemp("trained") / "runs"
-    store = RunStore(root)
-    dataset = data.read_folder(full_size_idx)
-    for units in (128, 1024):
-        run = store.create(TrainConfig(hidden_units=(units,), epochs=1, train_samples=1000))
-        train_run(store, run.id, dataset=dataset)
-    return root
+    def train(root: Path) -> None:
+        store = RunStore(root)
+        dataset = data.read_folder(full_size_idx)
+        for units in (128, 1024):
+            run = store.create(TrainConfig(hidden_units=(units,), epochs=1, train_samples=1000))
+            train_run(store, run.id, dataset=dataset)
+
+    return built_once(shared_folder(tmp_path_factory, "trained") / "runs", train)
 
 
 @pytest.fixture
 def trained_store(trained_runs_dir: Path, isolated_lab: Path, app_env: Path) -> Path:
     """This test's own copy of the trained runs, in its lab home."""
-    import shutil
-
     shutil.copytree(trained_runs_dir, isolated_lab / "runs")
     return isolated_lab / "runs"
 

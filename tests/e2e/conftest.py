@@ -1,7 +1,10 @@
 """End-to-end fixtures: the app served as a user starts it, and Debian's Chromium driving it.
 
 The server, its helpers and the browser launch live in ``scripts/lab_server.py``, shared with
-``scripts/screenshots.py`` (which must not import the tests).
+``scripts/screenshots.py`` (which must not import the tests). One server and one browser serve the
+whole session: no browser test needs an empty store (each looks for the runs it made, by id or by
+settings no other test uses, and ends them), and ``tests/e2e`` is one xdist group (``XDIST_GROUPS`` in
+``tests/conftest.py``), so one xdist worker owns them all and starts the server once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from fmnist_lab.execution.ownership import INSTRUCTOR_ENV
+from fmnist_lab.store.paths import CACHE_ENV
 from fmnist_lab.store.runs import Run, RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,17 +33,24 @@ PAGE_NAMES = sorted(path.stem.split("_", 1)[1] for path in (ROOT / "pages").glob
 DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")
 ANALYSABLE = ("finished", "stopped")
 INSTRUCTOR_SECRET = "e2e-instructor-secret"  # every test server has an instructor
+# No warm workers (the server's default is one per core): each warms up by compiling and training 128- and
+# 1024-unit throwaway runs, shapes no browser test trains, and a run handed over mid-warm-up waits for that.
+# The warm path is tested on its own: test_server.py (a real server's worker) and tests/execution/test_warm.py.
+SERVER_ENV = {INSTRUCTOR_ENV: INSTRUCTOR_SECRET, "FMNIST_WARM_WORKERS": "0"}
 
 
-@pytest.fixture(scope="module")
-def server(full_size_idx: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab_server.LabServer]:
-    """``streamlit run app.py`` on a free port, its own lab home, the synthetic full-size data set."""
-    home, instructor = tmp_path_factory.mktemp("e2e-lab"), {INSTRUCTOR_ENV: INSTRUCTOR_SECRET}
-    with lab_server.running_server(home, full_size_idx, env=instructor) as running:
+@pytest.fixture(scope="session")
+def server(
+    full_size_idx: Path, data_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[lab_server.LabServer]:
+    """``streamlit run app.py`` on a free port, its own lab home, the synthetic full-size data set
+    (parsed into the session's data cache)."""
+    home, env = tmp_path_factory.mktemp("e2e-lab"), SERVER_ENV | {CACHE_ENV: str(data_cache)}
+    with lab_server.running_server(home, full_size_idx, env=env) as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = lab_server.launch_browser(playwright)
@@ -67,16 +78,21 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def store(server: lab_server.LabServer) -> RunStore:
-    """The server's runs, read from disk (not through this process's FMNIST_LAB_HOME)."""
-    return RunStore(server.runs_dir)
+def store(server: lab_server.LabServer) -> Iterator[RunStore]:
+    """The server's runs, read from disk (not through this process's FMNIST_LAB_HOME). Afterwards any run
+    still active is asked to stop: a failed test's run must not hold a training slot on the shared server."""
+    runs = RunStore(server.runs_dir)
+    yield runs
+    for run in runs.list():
+        if run.is_active:
+            runs.request_cancel(run.id)
 
 
 def analysable(store: RunStore) -> list[Run]:
     return [run for run in store.list() if run.state in ANALYSABLE and run.metrics]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished_runs(server: lab_server.LabServer) -> list[Run]:
     """Two or more finished or stopped runs, newest first: the training tests' runs, topped up by the CLI."""
     store = RunStore(server.runs_dir)

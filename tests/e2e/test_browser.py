@@ -1,6 +1,6 @@
 """The lab in a real browser: every page opens, a run trains and stops from the real controls, analysis works.
 
-One server serves the module (see conftest.py); each test opens its own browser session.
+One server serves the session (see conftest.py); each test opens its own browser session.
 Waits ask Streamlit whether its page script has finished, or poll the page, never sleep.
 """
 

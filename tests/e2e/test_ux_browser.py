@@ -27,6 +27,8 @@ from .test_browser import (
     start_run,
 )
 
+pytestmark = pytest.mark.e2e
+
 # Every element under the metric cards that clips its text (an ellipsis) rather than showing it whole
 CLIPPED = """() => [...document.querySelectorAll('[data-testid="stMetric"] *')]
   .filter((e) => e.children.length === 0 && e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent)"""

@@ -1,7 +1,12 @@
-"""A corruption corpus: every stored file kind, damaged every way we know, against `runs --json` and every page.
+"""A corruption corpus: every stored file kind, damaged every way we know, against the store, `runs --json`
+and every page.
 
 One damaged run is one damaged run: it is skipped or explained, never a traceback, and the healthy
-run beside it still lists and opens.
+run beside it still lists and opens. The corpus is built once for the module (one xdist group, see
+``XDIST_GROUPS`` in tests/conftest.py). Every case is read back through its own loader (the store) and
+listed (`runs --json`, the listing pages); a page reaches a damaged file only through that loader's
+``DamagedRun``, so each run-opening page opens one case per file kind, a different one per page
+(``page_cases``), rather than all of them.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from fmnist_lab.store.runs import DamagedRun, RunNotFound
 from tests.pages.test_pages import open_page
 
 Damage = Callable[[Path], None]
+Corpus = tuple[RunStore, str, dict[str, str]]  # the store, the healthy run's id, case → damaged run's id
 JSON_FILES = ("run.json", "status.json", "metrics.json", "history.json", "progress.json")
 ARRAY_FILES = ("predictions.npz", "weights.npz")
 
@@ -127,22 +133,42 @@ VALID = {("history.json", "list"), ("progress.json", "no keys")}  # no epoch yet
 CASES = cases()
 
 
-@pytest.fixture
-def corpus(trained_store: Path) -> tuple[RunStore, str, dict[str, str]]:
-    """The trained store, plus one copy of its 128-unit run per case, each damaged its own way."""
-    store = RunStore(trained_store)
+@pytest.fixture(scope="module")
+def corpus_home(tmp_path_factory: pytest.TempPathFactory, trained_runs_dir: Path) -> tuple[Path, str, dict[str, str]]:
+    """A lab home with the trained runs plus one copy of the 128-unit run per case, each damaged its own way."""
+    home = tmp_path_factory.mktemp("corruption")
+    runs = shutil.copytree(trained_runs_dir, home / "runs")
+    store = RunStore(runs)
     healthy = next(run for run in store.list() if run.config.hidden_units == (128,))
     (store.path(healthy.id) / "progress.json").write_text(json.dumps(store.progress(healthy.id)))
     damaged = {}
     for number, (name, kind, damage) in enumerate(CASES):
         run_id = f"20200101-000000-{number:06x}"
-        shutil.copytree(store.path(healthy.id), trained_store / run_id)
-        info = json.loads((trained_store / run_id / "run.json").read_text())
-        (trained_store / run_id / "run.json").write_text(json.dumps(info | {"id": run_id}))
-        damage(trained_store / run_id / name)
+        shutil.copytree(store.path(healthy.id), runs / run_id)
+        info = json.loads((runs / run_id / "run.json").read_text())
+        (runs / run_id / "run.json").write_text(json.dumps(info | {"id": run_id}))
+        damage(runs / run_id / name)
         damaged[f"{name}: {kind}"] = run_id
-    (trained_store / "20200101-000000-ffffff").symlink_to(trained_store / healthy.id)  # a linked folder
-    return store, healthy.id, damaged
+    (runs / "20200101-000000-ffffff").symlink_to(runs / healthy.id)  # a linked folder
+    return home, healthy.id, damaged
+
+
+@pytest.fixture
+def corpus(corpus_home: tuple[Path, str, dict[str, str]], app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Corpus:
+    """The module's corpus as this test's lab home: its store, the healthy run's id, case → damaged run id."""
+    home, healthy, damaged = corpus_home
+    monkeypatch.setenv("FMNIST_LAB_HOME", str(home))
+    return RunStore(home / "runs"), healthy, damaged
+
+
+def page_cases(damaged: dict[str, str], turn: int) -> dict[str, str]:
+    """One case per file kind (so per loader), spread over that file's list by the page's ``turn``: the first
+    page takes the first (generic) case, later pages reach into the JSON and file-specific ones."""
+    by_file: dict[str, list[str]] = {}
+    for case in damaged:
+        by_file.setdefault(case.split(":")[0], []).append(case)
+    chosen = [cases[turn * len(cases) // len(PAGES)] for cases in by_file.values()]
+    return {case: damaged[case] for case in chosen}
 
 
 def test_the_corpus_covers_every_file_kind() -> None:
@@ -150,7 +176,7 @@ def test_the_corpus_covers_every_file_kind() -> None:
     assert len(CASES) >= 80
 
 
-def test_each_damaged_file_is_one_clear_error(corpus: tuple[RunStore, str, dict[str, str]]) -> None:
+def test_each_damaged_file_is_one_clear_error(corpus: Corpus) -> None:
     store, _, damaged = corpus
     for case, run_id in damaged.items():
         name = case.split(":")[0]
@@ -168,7 +194,7 @@ def test_each_damaged_file_is_one_clear_error(corpus: tuple[RunStore, str, dict[
 
 
 def test_runs_json_lists_every_readable_run_and_no_damaged_one(
-    corpus: tuple[RunStore, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+    corpus: Corpus, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, healthy, damaged = corpus
     assert main(["runs", "--json"]) == 0
@@ -183,10 +209,17 @@ def test_runs_json_lists_every_readable_run_and_no_damaged_one(
 PAGES = ("pages/1_Train.py", "pages/2_Confusion.py", "pages/3_Predictions.py", "pages/4_Compare.py")
 
 
+def test_each_page_opens_one_case_of_every_file_kind_and_together_they_open_distinct_cases() -> None:
+    damaged = {f"{name}: {kind}": str(number) for number, (name, kind, _) in enumerate(CASES)}
+    chosen = [page_cases(damaged, turn) for turn in range(len(PAGES))]
+    assert all({case.split(":")[0] for case in cases} == {*JSON_FILES, *ARRAY_FILES} for cases in chosen)
+    assert len(set().union(*chosen)) == len(PAGES) * len(JSON_FILES + ARRAY_FILES)
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_no_page_raises_on_any_damaged_run(corpus: tuple[RunStore, str, dict[str, str]], page: str) -> None:
+def test_no_page_raises_on_a_damaged_run(corpus: Corpus, page: str) -> None:
     _, healthy, damaged = corpus
-    for case, run_id in damaged.items():
+    for case, run_id in page_cases(damaged, PAGES.index(page)).items():
         app = open_page(page, run=run_id)
         assert not app.exception, (case, app.exception)
         if case.split(":")[0] in ("run.json", "status.json", "metrics.json"):
@@ -196,7 +229,7 @@ def test_no_page_raises_on_any_damaged_run(corpus: tuple[RunStore, str, dict[str
 
 
 @pytest.mark.parametrize("page", ["dashboard.py", "pages/5_Gallery.py"])
-def test_listing_pages_skip_damaged_runs(corpus: tuple[RunStore, str, dict[str, str]], page: str) -> None:
+def test_listing_pages_skip_damaged_runs(corpus: Corpus, page: str) -> None:
     app = open_page(page)
     assert not app.exception
 

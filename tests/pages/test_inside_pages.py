@@ -11,6 +11,7 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import inside
 from fmnist_lab.training import data
+from tests.conftest import built_once, shared_folder
 from tests.pages.test_pages import figures, finished_run, open_page, tensorflow_modules_after, texts, values
 
 
@@ -24,12 +25,13 @@ def replay_runs_dir(tmp_path_factory: pytest.TempPathFactory, full_size_idx: Pat
     """Two real tiny trainings of three epochs, so there are epochs to replay."""
     from fmnist_lab.training.train import train_run
 
-    root = tmp_path_factory.mktemp("replay") / "runs"
-    store = RunStore(root)
-    for units in (16, 32):  # two, for Compare
-        run = store.create(TrainConfig(hidden_units=(units,), epochs=3, train_samples=600, batch_size=64))
-        train_run(store, run.id, dataset=data.read_folder(full_size_idx))
-    return root
+    def train(root: Path) -> None:
+        store = RunStore(root)
+        for units in (16, 32):  # two, for Compare
+            run = store.create(TrainConfig(hidden_units=(units,), epochs=3, train_samples=600, batch_size=64))
+            train_run(store, run.id, dataset=data.read_folder(full_size_idx))
+
+    return built_once(shared_folder(tmp_path_factory, "replay") / "runs", train)  # once for all xdist workers
 
 
 @pytest.fixture

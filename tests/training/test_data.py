@@ -18,8 +18,10 @@ from tests.conftest import idx_bytes, make_dataset, write_idx_folder
 
 @pytest.fixture(autouse=True)
 def no_debian_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Hide the real data set so each test decides which sources exist."""
+    """Hide the real data set so each test decides which sources exist, and give the test a data cache
+    of its own (not the session's), so it sees only the entries it made."""
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian-data")
+    monkeypatch.setenv("FMNIST_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def test_reads_back_what_was_written(idx_folder: Path, tiny_dataset: data.Dataset) -> None:
