@@ -29,7 +29,8 @@ ROOT = Path(__file__).parents[1]
         (["train", "--l2", "-0.1"], "--l2: L2 penalty must be at least 0 and at most 0.1"),
         (["train", "--l1", "1"], "--l1: L1 penalty must be at least 0 and at most 0.1"),
         (["train", "--early-stopping", "0"], "--early-stopping: Early stopping must be between 1 and 100"),
-        (["train", "--early-stopping", "3", "--holdout", "none"], "Early stopping watches the held-out loss"),
+        (["train", "--early-stopping", "3", "--holdout", "none"], "--early-stopping: Early stopping watches the"),
+        (["sweep", "--early-stopping", "3", "--holdout", "none"], "--early-stopping: Early stopping watches the"),
         (["train", "--stop-accuracy", "1.5"], "--stop-accuracy: Accuracy goal must be above 0 and at most 1"),
         (["train", "--stop-accuracy", "0"], "Accuracy goal must be above 0"),
         (["train", "--class-share", "Hat=0.1"], "--class-share: Class shares: there is no class 'Hat'; use one of"),
@@ -47,6 +48,31 @@ def test_bad_arguments_exit_2_with_usage(argv: list[str], message: str, capsys: 
     err = capsys.readouterr().err
     assert caught.value.code == 2
     assert "usage:" in err and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--early-stopping", "3", "--holdout", "none"],
+            "--early-stopping: Early stopping watches the held-out loss: score something after each epoch "
+            "(holdout test or split), or turn early stopping off.",
+        ),
+        (
+            [f"--class-share={c}=0" for c in range(10)],
+            "--class-share: Class shares of 0 for every class leave nothing to train on; keep some of one class.",
+        ),
+    ],
+)
+def test_a_broken_rule_is_one_line_naming_the_flag(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["train", *argv])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("usage:") and err[-1] == f"python -m fmnist_lab train: error: {line}"
+    assert [row for row in err if "error" in row] == [err[-1]]
 
 
 @pytest.mark.parametrize("command", ["train", "runs"])

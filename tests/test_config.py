@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from fmnist_lab.config import ConfigError, TrainConfig
+from fmnist_lab.config import ConfigError, RuleError, TrainConfig
 
 
 def test_defaults_are_the_course_model() -> None:
@@ -97,3 +97,15 @@ def test_summary_names_the_choices() -> None:
     assert TrainConfig(train_samples=3000, seed=4, dropout=0.2).summary() == (
         "128 units · 5 epochs · dropout 0.2 · seed 4 · 3,000 images"
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"early_stopping": 3, "holdout": "none"}, "Early stopping watches the held-out loss"),
+        ({"class_shares": {name: 0 for name in range(10)}}, "Class shares of 0 for every class leave nothing"),
+    ],
+)
+def test_settings_that_break_a_rule_together_are_refused(changes: dict, message: str) -> None:
+    with pytest.raises(RuleError, match=message):
+        TrainConfig(**changes)

@@ -90,6 +90,21 @@ def test_a_bias_link_finer_than_the_sliders_falls_back_with_a_note(app_env: Path
     assert "the Class shares sliders here move in steps of 0.01; using the default" in app.warning[0].value
 
 
+def test_a_link_that_breaks_a_rule_loses_that_setting_with_a_note(app_env: Path) -> None:
+    app = open_page(TRAIN, patience="3", holdout="none", epochs="9")
+    assert not app.exception
+    (warning,) = app.warning
+    assert "- `patience`: Early stopping watches the held-out loss" in warning.value
+    assert shown(app, "train_early_stopping", "train_holdout", "train_epochs") == [None, "none", 9]
+    assert app.query_params == {"holdout": "none", "epochs": "9"}
+    app.selectbox(key="train_early_stopping").select(3).run()  # the learner breaks it: the same rule says why
+    assert [error.value for error in app.error] == [
+        "Early stopping watches the held-out loss: score something after each epoch (holdout test or split), "
+        "or turn early stopping off."
+    ]
+    assert app.button(key="train_start").disabled
+
+
 def test_locked_controls_are_disabled_and_keep_the_link_value(app_env: Path) -> None:
     app = open_page(TRAIN, units="1024", epochs="30", lock="units,epochs")
     assert all(widget(app, key).disabled for key in ("train_units", "train_extra_layers", "train_epochs"))
