@@ -220,6 +220,21 @@ class TrainConfig:
         widget={"range": (0.00001, 1.0), "format": "%.5f"},
         default_by=("optimizer", DEFAULT_LEARNING_RATES),  # the Train page keeps one rate per optimizer
     )
+    momentum: float = _setting(
+        0.0,  # SGD's momentum: each step adds this share of the previous one
+        label="Momentum",
+        help="SGD only: each step adds this share of the previous step, so the weights roll past small bumps and "
+        "speed up along steady slopes (try 0.9 with sgd).",
+        kind="float",
+        param="momentum",
+        flag="--momentum",
+        meaning="the share of the previous step kept",
+        low=0.0,
+        high=0.99,
+        short="momentum {:g}",
+        group="advanced",
+        applies_when=("optimizer", "sgd"),
+    )
     batch_size: int = _setting(
         32,  # Keras' default, as in the course notebook
         label="Batch size",

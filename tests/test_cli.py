@@ -37,6 +37,10 @@ ROOT = Path(__file__).parents[1]
         (["train", "--class-share", "Shirt=1.5"], "Class shares of Shirt must be at least 0 and at most 1"),
         (["train", "--label-noise", "Shirt"], "write a class and its fraction, like Shirt:0.1"),
         (["train", "--balance", "smote"], "invalid choice: 'smote'"),
+        (
+            ["train", "--optimizer", "sgd", "--momentum", "1"],
+            "--momentum: Momentum must be at least 0 and at most 0.99",
+        ),
         (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["fly"], "invalid choice: 'fly'"),
         ([], "required: COMMAND"),
@@ -59,6 +63,14 @@ def test_bad_arguments_exit_2_with_usage(argv: list[str], message: str, capsys: 
             "(holdout test or split), or turn early stopping off.",
         ),
         (
+            ["--momentum", "0.9", "--optimizer", "adam"],
+            "--momentum: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0.",
+        ),
+        (
+            ["--momentum", "0.9"],
+            "--momentum: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0.",
+        ),
+        (
             [f"--class-share={c}=0" for c in range(10)],
             "--class-share: Class shares of 0 for every class leave nothing to train on; keep some of one class.",
         ),
@@ -73,6 +85,16 @@ def test_a_broken_rule_is_one_line_naming_the_flag(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("usage:") and err[-1] == f"python -m fmnist_lab train: error: {line}"
     assert [row for row in err if "error" in row] == [err[-1]]
+
+
+def test_momentum_with_sgd_reaches_the_config_and_the_help_says_sgd_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from fmnist_lab.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["train", "--optimizer", "sgd", "--momentum", "0.9"])
+    assert config_from_args(args) == TrainConfig(optimizer="sgd", momentum=0.9)
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "Only with --optimizer sgd. (momentum 0)" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("command", ["train", "runs"])

@@ -213,3 +213,29 @@ def test_the_parameter_table_says_when_a_parameter_applies() -> None:
         if setting.applies_when is not None:
             by, wanted = setting.applies_when
             assert rows[setting.param].endswith(f"; only with {SETTINGS[by].param}={SETTINGS[by].format(wanted)}")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "notes"),
+    [
+        ({"momentum": "0.9", "opt": "sgd"}, TrainConfig(optimizer="sgd", momentum=0.9), ()),
+        (
+            {"momentum": "0.9", "epochs": "7"},  # adam, the default: momentum does not apply
+            TrainConfig(epochs=7),
+            ("`momentum`: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0.",),
+        ),
+        ({"momentum": "0", "opt": "rmsprop"}, TrainConfig(optimizer="rmsprop"), ()),  # 0 is the default: fine
+        ({"momentum": "1", "opt": "sgd"}, TrainConfig(optimizer="sgd"), ("`momentum=1`: Momentum must be",)),
+    ],
+)
+def test_momentum_in_a_link_counts_only_with_sgd(params: dict, expected: TrainConfig, notes: tuple[str, ...]) -> None:
+    setup = parse_setup(params)
+    assert setup.config == expected
+    assert len(setup.notes) == len(notes) and all(n.startswith(w) for n, w in zip(setup.notes, notes, strict=True))
+    if not notes:
+        assert parse_setup(setup_params(expected)) == SharedSetup(expected)
+
+
+def test_the_parameter_table_says_momentum_needs_sgd() -> None:
+    rows = {param: accepted for param, _, accepted in share.parameter_table()}
+    assert rows["momentum"] == "0 to 0.99; only with opt=sgd"
