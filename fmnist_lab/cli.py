@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
-from fmnist_lab.config import DEFAULT, SETTINGS, ConfigError, TrainConfig
+from fmnist_lab.config import DEFAULT, SETTINGS, ConfigError, RuleError, Setting, TrainConfig
 from fmnist_lab.environment import environment
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.execution.factory import executor
@@ -79,7 +79,7 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
     """One option per ``TrainConfig`` setting, generated from its ``Setting``; absent ones keep the default."""
     for name, setting in SETTINGS.items():
         default = setting.describe(getattr(DEFAULT, name))
-        text = f"{setting.help} ({default})".replace("%", "%%")  # argparse formats help with %
+        text = f"{setting.help}{_only_with(setting)} ({default})".replace("%", "%%")  # argparse formats with %
         options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
         if setting.kind == "bool":
             options["action"] = argparse.BooleanOptionalAction
@@ -99,6 +99,22 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(setting.flag, **options)
 
 
+def _only_with(setting: Setting) -> str:
+    """`` Only with --optimizer sgd.`` for a setting that applies only when another has one value."""
+    if setting.applies_when is None:
+        return ""
+    by, wanted = setting.applies_when
+    return f" Only with {SETTINGS[by].flag} {SETTINGS[by].format(wanted)}."
+
+
+def _checked(values: dict[str, Any]) -> TrainConfig:
+    """The config of ``values``; a broken rule between settings is one ConfigError naming the flag to drop."""
+    try:
+        return TrainConfig(**values)
+    except RuleError as exc:
+        raise ConfigError(f"{SETTINGS[exc.rule.reset].flag}: {exc}") from None
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The config the options ask for; ConfigError names the first bad one."""
     values = {}
@@ -111,7 +127,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                 values[name] = given
         except ConfigError as exc:
             raise ConfigError(f"{setting.flag}: {exc}") from None
-    return TrainConfig(**values)
+    return _checked(values)
 
 
 def sweep_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, list[Any]]]:
@@ -130,7 +146,7 @@ def sweep_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, li
                 fixed[name] = text
         except ConfigError as exc:
             raise ConfigError(f"{setting.flag}: {exc}") from None
-    return TrainConfig(**fixed), axes or {DEFAULT_SETTING: list(DEFAULT_VALUES)}
+    return _checked(fixed), axes or {DEFAULT_SETTING: list(DEFAULT_VALUES)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,9 @@
 """One frozen ``TrainConfig``: every choice a learner can make about a training run.
 
 Each field describes itself once (``settings.Setting`` in its metadata): label, help, range or
-choices, URL parameter, CLI flag, control group, and how it reads in a summary. Widgets, links
-and the CLI all build a ``TrainConfig`` from those descriptions; the library takes it. Frozen
+choices, URL parameter, CLI flag, control group, and how it reads in a summary. The rules between
+fields are declared here too (``RULES``: the explicit ones, and one per setting with ``applies_when``).
+Widgets, links and the CLI all build a ``TrainConfig`` from those descriptions; the library takes it. Frozen
 makes it hashable, so it can key a cache, and ``to_dict``/``from_dict`` give the JSON stored
 beside each run.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from fmnist_lab.settings import ConfigError, Setting
+from fmnist_lab.settings import ConfigError, Rule, RuleError, Setting, applies_rule
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -45,7 +46,7 @@ TEST_SIZE = 10_000
 INPUT_PIXELS = 28 * 28
 NUM_CLASSES = 10
 
-__all__ = ["ConfigError", "Setting", "TrainConfig", "SETTINGS", "setting_of"]
+__all__ = ["ConfigError", "Rule", "RuleError", "Setting", "TrainConfig", "SETTINGS", "RULES", "setting_of"]
 
 
 def _setting(default: Any, **description: Any) -> Any:
@@ -217,6 +218,22 @@ class TrainConfig:
         short="lr {:g}",
         group="advanced",
         widget={"range": (0.00001, 1.0), "format": "%.5f"},
+        default_by=("optimizer", DEFAULT_LEARNING_RATES),  # the Train page keeps one rate per optimizer
+    )
+    momentum: float = _setting(
+        0.0,  # SGD's momentum: each step adds this share of the previous one
+        label="Momentum",
+        help="SGD only: each step adds this share of the previous step, so the weights roll past small bumps and "
+        "speed up along steady slopes (try 0.9 with sgd).",
+        kind="float",
+        param="momentum",
+        flag="--momentum",
+        meaning="the share of the previous step kept",
+        low=0.0,
+        high=0.99,
+        short="momentum {:g}",
+        group="advanced",
+        applies_when=("optimizer", "sgd"),
     )
     batch_size: int = _setting(
         32,  # Keras' default, as in the course notebook
@@ -356,17 +373,21 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, setting in SETTINGS.items():
             object.__setattr__(self, name, setting.check(getattr(self, name)))
-        if self.early_stopping is not None and self.holdout == "none":
-            raise ConfigError(
-                "Early stopping watches the held-out loss: score something after each epoch (holdout test or "
-                "split), or turn early stopping off."
-            )
-        if len(self.class_shares) == NUM_CLASSES and not any(share for _, share in self.class_shares):
-            raise ConfigError("Class shares of 0 for every class leave nothing to train on; keep some of one class.")
+        values = self.values()
+        if broken := next((rule for rule in RULES if not rule.holds(values)), None):
+            raise RuleError(broken)
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value by name (unlike ``to_dict``, as the fields hold them)."""
+        return {name: getattr(self, name) for name in SETTINGS}
+
+    def effective(self, name: str) -> Any:
+        """The value of ``name`` in effect: a None with ``default_by`` is the default for the other field."""
+        return SETTINGS[name].effective(getattr(self, name), self.values())
 
     @property
     def effective_learning_rate(self) -> float:
-        return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer]
+        return float(self.effective("learning_rate"))
 
     @property
     def parameter_count(self) -> int:
@@ -411,7 +432,39 @@ def _epochs(epochs: int) -> str:
 
 
 SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(TrainConfig)}  # field → Setting
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
+RULES: tuple[Rule, ...] = (
+    Rule(
+        ("early_stopping", "holdout"),
+        lambda v: v["early_stopping"] is None or v["holdout"] != "none",
+        "Early stopping watches the held-out loss: score something after each epoch (holdout test or split), "
+        "or turn early stopping off.",
+        reset="early_stopping",
+    ),
+    Rule(
+        ("class_shares",),
+        lambda v: len(v["class_shares"]) < NUM_CLASSES or any(share for _, share in v["class_shares"]),
+        "Class shares of 0 for every class leave nothing to train on; keep some of one class.",
+        reset="class_shares",
+    ),
+    *(
+        applies_rule(name, s, DEFAULTS[name], SETTINGS[s.applies_when[0]])
+        for name, s in SETTINGS.items()
+        if s.applies_when is not None
+    ),
+)
 DEFAULT = TrainConfig()
+
+
+def apply_rules(values: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[Rule, ...]]:
+    """``values`` (checked; missing ones at their defaults) with each broken rule's ``reset`` field set back to
+    its default, and the rules that were broken: what a link keeps of a setup that breaks a rule."""
+    settled, broken = DEFAULTS | dict(values), []
+    for rule in RULES:
+        if not rule.holds(settled):
+            settled[rule.reset] = DEFAULTS[rule.reset]
+            broken.append(rule)
+    return settled, tuple(broken)
 
 
 def setting_of(param: str) -> tuple[str, Setting]:

@@ -5,6 +5,12 @@ label and help, its kind and range or choices, its URL parameter, CLI flag, cont
 reads in a summary. The CLI parser, the link parser, the Train page's widgets and the compare table
 are generated from these, so a new setting is one field (plus the code that uses it).
 
+Rules between settings are declared once too: a ``Rule`` names its fields, a test, a learner's
+message and the field a link loses when it is broken, and a setting that only counts when another has
+one value says so (``applies_when``). The config refuses a broken rule, a link drops the field with a
+note, the CLI names the flag, the widgets hide what does not apply, and the tests' strategies obey
+the same declarations.
+
 This module turns values from anywhere (JSON, a link, the command line, a widget) into a setting's
 typed, checked value, and back into text. Every fault is a ``ConfigError`` a learner can read.
 """
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +53,8 @@ class Setting:
     short: str = "{}"  # the value in a run's summary and name, e.g. "stop<{:g}"
     column: str = ""  # the compare table's heading (default: the label)
     widget: dict[str, Any] = field(default_factory=dict)  # the Train page's hints: presets, labels, limits
+    applies_when: tuple[str, Any] | None = None  # (field, value): counts only then, e.g. ("optimizer", "sgd")
+    default_by: tuple[str, Mapping[str, Any]] | None = None  # None means this table's entry for another field
 
     @property
     def heading(self) -> str:
@@ -56,6 +64,17 @@ class Setting:
     def control(self) -> str:
         """The name lock=/hide= use for this setting's widget group: its group, else its own parameter."""
         return self.group or self.param
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether this setting counts, given every field's value (``applies_when``)."""
+        return self.applies_when is None or values[self.applies_when[0]] == self.applies_when[1]
+
+    def effective(self, value: Any, values: Mapping[str, Any]) -> Any:
+        """``value``, or where it is None and ``default_by`` is set, the default for the other field in ``values``."""
+        if value is None and self.default_by is not None:
+            by, table = self.default_by
+            return table[values[by]]
+        return value
 
     def check(self, value: Any) -> Any:
         """The typed, validated value; ConfigError says why not."""
@@ -200,6 +219,39 @@ class Setting:
         bounds = [f"above {low:g}" if self.above else f"at least {low:g}"] if low is not None else []
         bounds += [f"at most {high:g}"] if high is not None else []
         raise ConfigError(f"{label} must be {' and '.join(bounds)}{why}; got {value:g}.")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check spanning settings, declared once; the config, links, the CLI, widgets and tests all apply it."""
+
+    fields: tuple[str, ...]  # the settings it reads; ``test`` sees only these
+    test: Callable[[Mapping[str, Any]], bool]  # given those fields' checked values: True when they agree
+    message: str  # for a learner: what is wrong and how to fix it
+    reset: str  # the field a link loses (back to its default) when the rule is broken
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return self.test({name: values[name] for name in self.fields})
+
+
+class RuleError(ConfigError):
+    """Settings that are each valid but break a ``Rule`` together."""
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule.message)
+        self.rule = rule
+
+
+def applies_rule(name: str, setting: Setting, default: Any, other: Setting) -> Rule:
+    """The rule behind ``setting.applies_when``: off its ``default`` only when ``other`` has the value named."""
+    if setting.applies_when is None:
+        raise ValueError(f"{name} applies always: it has no applies_when")
+    by, wanted = setting.applies_when
+    message = (
+        f"{setting.label} applies only when {other.label.lower()} is {other.format(wanted)}: choose "
+        f"{other.format(wanted)}, or leave {setting.label.lower()} at {setting.format(default)}."
+    )
+    return Rule((name, by), lambda v: v[by] == wanted or v[name] == default, message, reset=name)
 
 
 def _token(name: str) -> str:

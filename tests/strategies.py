@@ -1,10 +1,13 @@
-"""Hypothesis strategies generated from the settings registry: a new setting is fuzzed with no edit here."""
+"""Hypothesis strategies generated from the settings registry: a new setting is fuzzed with no edit here.
+
+Values that break a rule between settings are mended as a link would mend them (``config.apply_rules``).
+"""
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fmnist_lab.config import SETTINGS, Setting, TrainConfig
+from fmnist_lab.config import SETTINGS, Setting, TrainConfig, apply_rules
 
 
 def setting_values(setting: Setting) -> st.SearchStrategy:
@@ -30,5 +33,4 @@ def setting_values(setting: Setting) -> st.SearchStrategy:
 
 def configs() -> st.SearchStrategy[TrainConfig]:
     values = st.fixed_dictionaries({name: setting_values(setting) for name, setting in SETTINGS.items()})
-    valid = values.filter(lambda v: v["early_stopping"] is None or v["holdout"] != "none")  # the cross-field check
-    return valid.map(lambda v: TrainConfig(**v))
+    return values.map(lambda v: TrainConfig(**apply_rules(v)[0]))

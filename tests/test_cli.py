@@ -32,13 +32,18 @@ ROOT = Path(__file__).parents[1]
         (["train", "--l2", "-0.1"], "--l2: L2 penalty must be at least 0 and at most 0.1"),
         (["train", "--l1", "1"], "--l1: L1 penalty must be at least 0 and at most 0.1"),
         (["train", "--early-stopping", "0"], "--early-stopping: Early stopping must be between 1 and 100"),
-        (["train", "--early-stopping", "3", "--holdout", "none"], "Early stopping watches the held-out loss"),
+        (["train", "--early-stopping", "3", "--holdout", "none"], "--early-stopping: Early stopping watches the"),
+        (["sweep", "--early-stopping", "3", "--holdout", "none"], "--early-stopping: Early stopping watches the"),
         (["train", "--stop-accuracy", "1.5"], "--stop-accuracy: Accuracy goal must be above 0 and at most 1"),
         (["train", "--stop-accuracy", "0"], "Accuracy goal must be above 0"),
         (["train", "--class-share", "Hat=0.1"], "--class-share: Class shares: there is no class 'Hat'; use one of"),
         (["train", "--class-share", "Shirt=1.5"], "Class shares of Shirt must be at least 0 and at most 1"),
         (["train", "--label-noise", "Shirt"], "write a class and its fraction, like Shirt:0.1"),
         (["train", "--balance", "smote"], "invalid choice: 'smote'"),
+        (
+            ["train", "--optimizer", "sgd", "--momentum", "1"],
+            "--momentum: Momentum must be at least 0 and at most 0.99",
+        ),
         (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["fly"], "invalid choice: 'fly'"),
         ([], "required: COMMAND"),
@@ -50,6 +55,49 @@ def test_bad_arguments_exit_2_with_usage(argv: list[str], message: str, capsys: 
     err = capsys.readouterr().err
     assert caught.value.code == 2
     assert "usage:" in err and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--early-stopping", "3", "--holdout", "none"],
+            "--early-stopping: Early stopping watches the held-out loss: score something after each epoch "
+            "(holdout test or split), or turn early stopping off.",
+        ),
+        (
+            ["--momentum", "0.9", "--optimizer", "adam"],
+            "--momentum: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0.",
+        ),
+        (
+            ["--momentum", "0.9"],
+            "--momentum: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0.",
+        ),
+        (
+            [f"--class-share={c}=0" for c in range(10)],
+            "--class-share: Class shares of 0 for every class leave nothing to train on; keep some of one class.",
+        ),
+    ],
+)
+def test_a_broken_rule_is_one_line_naming_the_flag(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["train", *argv])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("usage:") and err[-1] == f"python -m fmnist_lab train: error: {line}"
+    assert [row for row in err if "error" in row] == [err[-1]]
+
+
+def test_momentum_with_sgd_reaches_the_config_and_the_help_says_sgd_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from fmnist_lab.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["train", "--optimizer", "sgd", "--momentum", "0.9"])
+    assert config_from_args(args) == TrainConfig(optimizer="sgd", momentum=0.9)
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "Only with --optimizer sgd. (momentum 0)" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("command", ["train", "runs"])

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from fmnist_lab.config import ConfigError, TrainConfig
+from fmnist_lab.config import ConfigError, RuleError, TrainConfig
 
 
 def test_defaults_are_the_course_model() -> None:
@@ -59,6 +59,8 @@ def test_parameter_count_matches_keras(units: tuple[int, ...]) -> None:
         ({"dropout": 0.95}, "Dropout must be at least 0 and at most 0.9"),
         ({"dropout": -0.1}, "Dropout must be at least 0"),
         ({"holdout_fraction": 0.9}, "Held-out share must be at least 0.01 and at most 0.5"),
+        ({"optimizer": "sgd", "momentum": 1.0}, "Momentum must be at least 0 and at most 0.99"),
+        ({"optimizer": "sgd", "momentum": -0.1}, "Momentum must be at least 0"),
     ],
 )
 def test_invalid_settings_get_a_readable_message(changes: dict, message: str) -> None:
@@ -97,3 +99,30 @@ def test_summary_names_the_choices() -> None:
     assert TrainConfig(train_samples=3000, seed=4, dropout=0.2).summary() == (
         "128 units · 5 epochs · dropout 0.2 · seed 4 · 3,000 images"
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"early_stopping": 3, "holdout": "none"}, "Early stopping watches the held-out loss"),
+        ({"class_shares": {name: 0 for name in range(10)}}, "Class shares of 0 for every class leave nothing"),
+        ({"momentum": 0.9}, "Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0."),
+        ({"momentum": 0.5, "optimizer": "rmsprop"}, "Momentum applies only when optimizer is sgd"),
+    ],
+)
+def test_settings_that_break_a_rule_together_are_refused(changes: dict, message: str) -> None:
+    with pytest.raises(RuleError, match=message):
+        TrainConfig(**changes)
+
+
+def test_momentum_is_sgds_and_reads_in_the_summary() -> None:
+    config = TrainConfig(optimizer="sgd", momentum=0.9)
+    assert config.momentum == 0.9 and TrainConfig().momentum == 0.0
+    assert config.summary() == "128 units · 5 epochs · sgd · momentum 0.9"
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_run_stored_before_momentum_existed_still_loads() -> None:
+    stored = TrainConfig(optimizer="sgd", learning_rate=0.05, epochs=3).to_dict()
+    del stored["momentum"]  # as every run stored before the setting was added
+    assert TrainConfig.from_dict(stored) == TrainConfig(optimizer="sgd", learning_rate=0.05, epochs=3, momentum=0.0)

@@ -174,9 +174,11 @@ def _model(config: TrainConfig) -> Section:
 
 
 def _compile(config: TrainConfig) -> str:
+    options = [f"learning_rate={config.learning_rate!r}"] if config.learning_rate is not None else []
+    options += [f"momentum={config.momentum!r}"] if config.momentum else []
     optimizer = f'"{config.optimizer}"'
-    if config.learning_rate is not None:
-        optimizer = f"keras.optimizers.{OPTIMIZER_CLASSES[config.optimizer]}(learning_rate={config.learning_rate!r})"
+    if options:
+        optimizer = f"keras.optimizers.{OPTIMIZER_CLASSES[config.optimizer]}({', '.join(options)})"
     arguments = [f"optimizer={optimizer}", 'loss="sparse_categorical_crossentropy"', 'metrics=["accuracy"]']
     return "model.compile(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
 
@@ -255,6 +257,7 @@ CODE_FOR: dict[str, SectionWriter] = {  # setting → the section that writes it
     "l2": _model,
     "optimizer": _model,
     "learning_rate": _model,
+    "momentum": _model,
     "stop_loss": _callbacks,
     "stop_accuracy": _callbacks,
     "early_stopping": _callbacks,

@@ -3,7 +3,8 @@
 ``?units=1024&epochs=30&stop=0.25&norm=0`` pre-fills the Train page, and ``lock=`` / ``hide=`` name the
 controls an instructor fixes for a guided exercise. Every setting's parameter comes from its
 ``Setting`` (``parameter_table()`` lists them). Parsing never raises: a value that is not a valid
-setting is dropped, its default kept, with a note a learner can read. Values only ever become numbers
+setting is dropped, its default kept, with a note a learner can read; so is a setting that breaks a rule
+between settings (``config.RULES``), such as early stopping with nothing held out. Values only ever become numbers
 or one of a fixed set of words, so nothing from the address reaches a file path or a shell.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fmnist_lab.config import SETTINGS, ConfigError, TrainConfig
+from fmnist_lab.config import SETTINGS, ConfigError, TrainConfig, apply_rules
 
 PARAMS = {setting.param: name for name, setting in SETTINGS.items()}  # URL parameter → TrainConfig field
 PARAM_OF = {field: param for param, field in PARAMS.items()}
@@ -49,18 +50,16 @@ def parse_setup(params: Mapping[str, Any]) -> SharedSetup:
                 values[field] = SETTINGS[field].parse(_checked(raw, max_length(field)))
             except ConfigError as exc:
                 notes.append(f"`{param}={shown(raw)}`: {exc}")
-    config = _combined(values, notes)
+    config = combined(values, notes)
     locked, hidden = _controls(LOCK, params.get(LOCK), notes), _controls(HIDE, params.get(HIDE), notes)
     return SharedSetup(config, locked, hidden, tuple(notes))
 
 
-def _combined(values: dict[str, Any], notes: list[str]) -> TrainConfig:
-    """The config of values that each passed their own check; early stopping is dropped if nothing is held out."""
-    try:
-        return TrainConfig(**values)
-    except ConfigError as exc:  # the one check spanning two settings: early stopping needs a held-out set
-        notes.append(f"`{PARAM_OF['early_stopping']}`: {exc}")
-        return TrainConfig(**(values | {"early_stopping": None}))
+def combined(values: Mapping[str, Any], notes: list[str]) -> TrainConfig:
+    """The config of values that each passed their own check; a field that breaks a rule keeps its default."""
+    settled, broken = apply_rules(values)
+    notes += [f"`{PARAM_OF[rule.reset]}`: {rule.message}" for rule in broken]
+    return TrainConfig(**settled)
 
 
 def setup_params(
@@ -91,7 +90,11 @@ def parameter_table() -> list[tuple[str, str, str]]:
             accepted = "1 or 0"
         else:
             accepted = f"{s.low:g}" + (" (excluded)" if s.above else "") + ("" if s.high is None else f" to {s.high:g}")
-        rows.append((s.param, name, accepted + (f"; off: {s.optional}" if s.optional else "")))
+        accepted += f"; off: {s.optional}" if s.optional else ""
+        if s.applies_when is not None:
+            by, wanted = s.applies_when
+            accepted += f"; only with {PARAM_OF[by]}={SETTINGS[by].format(wanted)}"
+        rows.append((s.param, name, accepted))
     return rows
 
 

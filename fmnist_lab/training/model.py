@@ -70,8 +70,11 @@ def penalty_of(config: TrainConfig) -> keras.regularizers.Regularizer | None:
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     import keras
 
-    optimizers = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
-    return optimizers[config.optimizer](learning_rate=config.effective_learning_rate)
+    rate = config.effective_learning_rate
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=rate, momentum=config.momentum)
+    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
+    return optimizers[config.optimizer](learning_rate=rate)
 
 
 class ModelCache:

@@ -89,6 +89,43 @@ def test_a_bias_link_finer_than_the_sliders_falls_back_with_a_note(app_env: Path
     assert "the Class shares sliders here move in steps of 0.01; using the default" in app.warning[0].value
 
 
+def test_a_link_that_breaks_a_rule_loses_that_setting_with_a_note(app_env: Path) -> None:
+    app = open_page(TRAIN, patience="3", holdout="none", epochs="9")
+    assert not app.exception
+    (warning,) = app.warning
+    assert "- `patience`: Early stopping watches the held-out loss" in warning.value
+    assert shown(app, "train_early_stopping", "train_holdout", "train_epochs") == [None, "none", 9]
+    assert app.query_params == {"holdout": "none", "epochs": "9"}
+    app.selectbox(key="train_early_stopping").select(3).run()  # the learner breaks it: the same rule says why
+    assert [error.value for error in app.error] == [
+        "Early stopping watches the held-out loss: score something after each epoch (holdout test or split), "
+        "or turn early stopping off."
+    ]
+    assert app.button(key="train_start").disabled
+
+
+def test_momentum_shows_only_with_sgd_and_the_address_follows(app_env: Path) -> None:
+    app = open_page(TRAIN, opt="sgd", momentum="0.9")
+    assert not app.exception and not app.warning
+    assert shown(app, "train_optimizer", "train_momentum") == ["sgd", 0.9]
+    assert app.query_params == {"opt": "sgd", "momentum": "0.9"}
+    app.selectbox(key="train_optimizer").select("adam").run()  # momentum no longer applies: gone, and from the address
+    assert not app.exception and widget(app, "train_momentum") is None and app.query_params == {}
+    app.selectbox(key="train_optimizer").select("sgd").run()
+    app.slider(key="train_momentum").set_value(0.5).run()
+    assert app.query_params == {"opt": "sgd", "momentum": "0.5"}
+
+
+def test_a_link_with_momentum_but_not_sgd_gets_a_note(app_env: Path) -> None:
+    app = open_page(TRAIN, momentum="0.9", seed="3")
+    assert not app.exception and widget(app, "train_momentum") is None
+    (warning,) = app.warning
+    assert "- `momentum`: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0." in (
+        warning.value
+    )
+    assert app.query_params == {"seed": "3"}
+
+
 def test_locked_controls_are_disabled_and_keep_the_link_value(app_env: Path) -> None:
     app = open_page(TRAIN, units="1024", epochs="30", lock="units,epochs")
     assert all(widget(app, key).disabled for key in ("train_units", "train_extra_layers", "train_epochs"))
@@ -100,8 +137,8 @@ def test_locked_controls_are_disabled_and_keep_the_link_value(app_env: Path) -> 
 
 
 def test_lock_advanced_disables_every_advanced_control(app_env: Path) -> None:
-    app = open_page(TRAIN, lock="advanced")
-    assert all(widget(app, key).disabled for key in (*ADVANCED_WIDGETS, "train_lr_adam"))
+    app = open_page(TRAIN, lock="advanced", opt="sgd")
+    assert all(widget(app, key).disabled for key in (*ADVANCED_WIDGETS, "train_lr_sgd", "train_momentum"))
     assert not widget(app, "train_units").disabled
 
 

@@ -36,6 +36,7 @@ NON_DEFAULT: dict[str, Any] = {
     "activation": "tanh",
     "optimizer": "sgd",
     "learning_rate": 0.05,
+    "momentum": 0.9,
     "batch_size": 64,
     "seed": 7,
     "train_samples": 3000,
@@ -61,8 +62,10 @@ def test_every_setting_has_a_test_value() -> None:
 
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_a_setting_off_its_default_changes_the_code(name: str) -> None:
-    changed = TrainConfig(**{name: NON_DEFAULT[name], **({"holdout": "split"} if name == "holdout_fraction" else {})})
-    base = TrainConfig(**({"holdout": "split"} if name == "holdout_fraction" else {}))
+    when = SETTINGS[name].applies_when  # e.g. momentum needs optimizer sgd
+    needs = {"holdout": "split"} if name == "holdout_fraction" else dict([when]) if when else {}
+    changed = TrainConfig(**{name: NON_DEFAULT[name], **needs})
+    base = TrainConfig(**needs)
     if name in codegen.NO_CODE:
         pytest.skip(f"{name} needs no code")
     assert _body(codegen.script(changed)) != _body(codegen.script(base))
@@ -79,6 +82,31 @@ def _body(script: str) -> str:
 )
 def test_the_script_is_valid_python(config: TrainConfig) -> None:
     ast.parse(codegen.script(config))
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"optimizer": "sgd", "momentum": 0.9}, {"learning_rate": 0.01, "momentum": 0.9}),
+        ({"optimizer": "sgd", "momentum": 0.5, "learning_rate": 0.05}, {"learning_rate": 0.05, "momentum": 0.5}),
+        ({"optimizer": "sgd"}, {"learning_rate": 0.01, "momentum": 0.0}),
+    ],
+)
+def test_the_model_code_compiles_the_optimizer_the_lab_uses(
+    settings: dict[str, Any], expected: dict[str, float]
+) -> None:
+    import keras
+
+    from fmnist_lab.training.model import make_optimizer
+
+    config = TrainConfig(**settings)
+    section = next(s for s in codegen.sections(config) if s.title == "Build the model")
+    scope: dict[str, Any] = {"keras": keras}
+    exec(section.code, scope)  # builds and compiles the model as the script does
+    optimizer, lab = scope["model"].optimizer, make_optimizer(config)
+    assert type(optimizer) is type(lab) is keras.optimizers.SGD
+    for name, value in expected.items():
+        assert float(getattr(optimizer, name)) == pytest.approx(value) == float(getattr(lab, name))
 
 
 def test_the_baseline_reads_like_the_course() -> None:

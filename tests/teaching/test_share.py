@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fmnist_lab.config import MAX_BATCH, MAX_EPOCHS, MAX_SEED, TrainConfig
+from fmnist_lab.config import MAX_BATCH, MAX_EPOCHS, MAX_SEED, SETTINGS, TrainConfig
 from fmnist_lab.teaching import share
 from fmnist_lab.teaching.share import CONTROLS, KEYS, SharedSetup, parse_setup, setup_params
 from tests import strategies
@@ -195,3 +195,46 @@ def test_early_stopping_without_a_held_out_set_is_dropped_with_a_note() -> None:
     setup = parse_setup({"patience": "3", "holdout": "none", "l2": "0.001"})
     assert setup.config == TrainConfig(holdout="none", l2=0.001)  # the rest of the link still counts
     assert len(setup.notes) == 1 and setup.notes[0].startswith("`patience`: Early stopping watches the held-out loss")
+
+
+def test_class_shares_of_0_for_every_class_are_dropped_with_a_note() -> None:
+    starved = ",".join(f"{c}:0" for c in range(10))
+    setup = parse_setup({"shares": starved, "balance": "oversample"})
+    assert setup.config == TrainConfig(balance="oversample")
+    assert setup.notes == (
+        "`shares`: Class shares of 0 for every class leave nothing to train on; keep some of one class.",
+    )
+
+
+def test_the_parameter_table_says_when_a_parameter_applies() -> None:
+    rows = {param: accepted for param, _, accepted in share.parameter_table()}
+    for setting in SETTINGS.values():
+        if setting.applies_when is not None:
+            by, wanted = setting.applies_when
+            assert rows[setting.param].endswith(f"; only with {SETTINGS[by].param}={SETTINGS[by].format(wanted)}")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "notes"),
+    [
+        ({"momentum": "0.9", "opt": "sgd"}, TrainConfig(optimizer="sgd", momentum=0.9), ()),
+        (
+            {"momentum": "0.9", "epochs": "7"},  # adam, the default: momentum does not apply
+            TrainConfig(epochs=7),
+            ("`momentum`: Momentum applies only when optimizer is sgd: choose sgd, or leave momentum at 0.0.",),
+        ),
+        ({"momentum": "0", "opt": "rmsprop"}, TrainConfig(optimizer="rmsprop"), ()),  # 0 is the default: fine
+        ({"momentum": "1", "opt": "sgd"}, TrainConfig(optimizer="sgd"), ("`momentum=1`: Momentum must be",)),
+    ],
+)
+def test_momentum_in_a_link_counts_only_with_sgd(params: dict, expected: TrainConfig, notes: tuple[str, ...]) -> None:
+    setup = parse_setup(params)
+    assert setup.config == expected
+    assert len(setup.notes) == len(notes) and all(n.startswith(w) for n, w in zip(setup.notes, notes, strict=True))
+    if not notes:
+        assert parse_setup(setup_params(expected)) == SharedSetup(expected)
+
+
+def test_the_parameter_table_says_momentum_needs_sgd() -> None:
+    rows = {param: accepted for param, _, accepted in share.parameter_table()}
+    assert rows["momentum"] == "0 to 0.99; only with opt=sgd"

@@ -106,3 +106,20 @@ def test_warm_up_stops_once_a_run_is_waiting(tmp_path: Path, tiny_dataset: Datas
     assert models.reused == 0  # 1024 units were never compiled
     trained(store, tiny_dataset, models, hidden_units=(128,), epochs=1)
     assert models.reused == 1
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
+def test_the_sgd_model_trains_with_the_momentum_asked_for(momentum: float) -> None:
+    from fmnist_lab.training.model import build_model
+
+    optimizer = build_model(TrainConfig(optimizer="sgd", momentum=momentum), fast=False).optimizer
+    assert float(optimizer.momentum) == pytest.approx(momentum)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)  # SGD's Keras default, unchanged
+
+
+def test_a_different_momentum_is_a_different_compiled_step() -> None:
+    keys = {
+        shape_key(make_model(config), make_optimizer(config), False)
+        for config in (TrainConfig(optimizer="sgd"), TrainConfig(optimizer="sgd", momentum=0.9))
+    }
+    assert len(keys) == 2

@@ -1,0 +1,1 @@
+"""Tests of fmnist_lab.ui."""
