@@ -19,7 +19,7 @@ from fmnist_lab.environment import Environment, environment
 from fmnist_lab.execution.contract import Executor, ProgressHook, SubmitRefused
 from fmnist_lab.execution.limits import Limits, measured_speed
 from fmnist_lab.execution.policy import CLI, QueueCaps
-from fmnist_lab.store.runs import Run, RunStore
+from fmnist_lab.store.runs import Run, RunStore, RunStoreError
 from fmnist_lab.training.result import TrainResult
 
 
@@ -44,11 +44,11 @@ class Ruled:
         try:
             for config, name in zip(configs, names, strict=True):
                 runs.append(self.inner.submit(config, name, owner))
-        except (OSError, SubmitRefused) as exc:
+        except (OSError, RunStoreError) as exc:  # the store is full or unwritable, the cluster is gone…
             for run in runs:
                 self.inner.cancel(run.id)
-            why = exc if isinstance(exc, SubmitRefused) else f"The run could not be started ({exc.strerror or exc})."
-            raise SubmitRefused(str(why)) from None
+            why = f"The run could not be started ({exc.strerror or exc})." if isinstance(exc, OSError) else str(exc)
+            raise SubmitRefused(why) from None
         return runs
 
     def check(self, configs: Sequence[TrainConfig], owner: str | None = None) -> None:
@@ -111,4 +111,4 @@ def _implementation(store: RunStore, warm: bool, settings: Environment) -> Execu
     from fmnist_lab.execution.warm import WarmPool
 
     size = settings.pool_size() if warm else 0
-    return LocalExecutor(store, pool=WarmPool(store, size) if size else None)
+    return LocalExecutor(store, pool=WarmPool(store, size) if size else None, trainings=settings.trainings())
