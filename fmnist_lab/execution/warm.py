@@ -160,7 +160,8 @@ def serve(slots: SlotQueue, channel: socket.socket, runs: int) -> int:
     lower_priority()  # training is background work: the web server answering learners comes first
     parent = os.getppid()
     trainer = WarmTrainer.start(waiting=lambda: bool(select.select([channel], [], [], 0)[0]))  # a waiting run first
-    channel.sendall(b"ready")
+    if not _send(channel, "ready"):
+        return 0  # the server left while this worker warmed up
     for count in range(1, runs + 1):
         job = _next_job(channel, parent)
         if job is None:
@@ -171,8 +172,18 @@ def serve(slots: SlotQueue, channel: socket.socket, runs: int) -> int:
                 work(slots, run_id, lock, trainer)
             except Exception as exc:  # already recorded in the run's status
                 print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        channel.sendall(f"{'last' if count == runs else 'done'} {run_id}".encode())
+        if not _send(channel, f"{'last' if count == runs else 'done'} {run_id}"):
+            return 0
     return 0
+
+
+def _send(channel: socket.socket, message: str) -> bool:
+    """Tell the pool; False when it has gone (the server stopped): the worker then leaves."""
+    try:
+        channel.sendall(message.encode())
+    except OSError:
+        return False
+    return True
 
 
 def _next_job(channel: socket.socket, parent: int) -> tuple[str, int] | None:
