@@ -44,6 +44,8 @@ if len(chosen_ids) < 2:
     st.info("Pick at least two runs.")
     st.stop()
 chosen = [runs.load(run_id) for run_id in chosen_ids]
+if note := compare.pair_note(chosen[0], chosen[1]):
+    st.warning(note)
 names = [f"{i + 1}: {run.name}" for i, run in enumerate(chosen)]
 
 left, right = st.columns(2)
