@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -137,6 +138,13 @@ def from_dict(data: Mapping[str, Any]) -> Sweep:
     if not all(RUN_ID_PATTERN.fullmatch(i) for i in run_ids) or not RUN_ID_PATTERN.fullmatch(str(data["id"])):
         raise ConfigError("a run id has the wrong shape")
     return Sweep(str(data["id"]), settings, values, TrainConfig.from_dict(data["base"]), run_ids, str(data["created"]))
+
+
+def picker_labels(sweeps: Sequence[Sweep]) -> dict[str, str]:
+    """Sweep id → ``2026-12-06T03:29 · hidden units 16, 32``, with ``#<id tail>`` where two would read alike."""
+    labels = {sweep.id: f"{sweep.created[:16]} · {sweep.name}" for sweep in sweeps}
+    counts = Counter(labels.values())
+    return {i: f"{text} · #{i[-6:]}" if counts[text] > 1 else text for i, text in labels.items()}
 
 
 def table(sweep: Sweep, runs: RunStore) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from fmnist_lab import charts
-from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, table_rows
+from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, picker_labels, table_rows
 from fmnist_lab.config import SETTINGS
 from fmnist_lab.store.runs import RunStoreError
 from fmnist_lab.ui.common import runs_executor, session_owner
@@ -36,8 +36,8 @@ def sweep_picker(sweeps: SweepStore) -> Sweep | None:
         return None
     if st.session_state.get(PICK_KEY) not in stored:
         st.session_state[PICK_KEY] = next(iter(stored))
-    label = lambda sweep_id: f"{stored[sweep_id].created[:16]} · {stored[sweep_id].name}"  # noqa: E731
-    picked = st.selectbox("Sweep", list(stored), format_func=label, key=PICK_KEY)
+    labels = picker_labels(list(stored.values()))
+    picked = st.selectbox("Sweep", list(stored), format_func=labels.__getitem__, key=PICK_KEY)
     return stored[picked]
 
 

@@ -118,3 +118,17 @@ def test_sweep_command_trains_each_run_and_ends_with_the_table(
     sweep = SweepStore(RunStore()).load(summary["sweep_id"])
     configs = [RunStore().load(r["run_id"]).config for r in runs]
     assert configs == sweep.configs() and differing(*configs) == {"hidden_units"} and configs[0].seed == 3
+
+
+def test_sweep_picker_labels_tell_twin_sweeps_apart() -> None:
+    from dataclasses import replace
+
+    from fmnist_lab.analysis.sweep import picker_labels
+
+    twin = new_sweep(TrainConfig(), {"hidden_units": [(16,), (32,)]})
+    twins = [replace(twin, id=f"20261206-032942-00000{i}", created="2026-12-06T03:29:42+00:00") for i in (1, 2)]
+    other = replace(twin, id="20261206-033000-000003", created="2026-12-06T03:30:00+00:00")
+    labels = picker_labels([*twins, other])
+    assert labels[other.id] == "2026-12-06T03:30 · hidden units 16, 32"
+    assert labels[twins[0].id] == "2026-12-06T03:29 · hidden units 16, 32 · #000001"
+    assert len(set(labels.values())) == 3
