@@ -325,7 +325,7 @@ class RunStore:
 
     def history_csv(self, run_id: str) -> str:
         """The per-epoch history as CSV text, one row per epoch."""
-        columns = ("epoch", "fraction", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+        columns = ("epoch", "fraction", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "cpu_seconds")
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()

@@ -256,3 +256,21 @@ def test_unique_labels_add_time_then_a_short_id_only_where_labels_tie(isolated_l
     assert labels[later.id] == f"{later.label()} · 07 Dec 09:15:30"
     for twin in twins:
         assert labels[twin.id] == f"{twin.label()} · 06 Dec 03:29:42 · #{twin.id[-6:]}"
+
+
+def test_cpu_seconds_are_checked_and_old_runs_without_them_still_load(store: RunStore) -> None:
+    from tests.conftest import final_metrics
+
+    run = store.create(TrainConfig())
+    store.write_metrics(run.id, final_metrics())  # written before the lab recorded CPU time
+    store.write_history(run.id, [{"epoch": 1, "loss": 0.5, "seconds": 4.0}])
+    assert "cpu_seconds_per_epoch" not in store.load(run.id).metrics
+    assert store.history(run.id)[0]["cpu_seconds"] is None
+    store.write_metrics(run.id, final_metrics(cpu_seconds_per_epoch=2.5))
+    assert store.load(run.id).metrics["cpu_seconds_per_epoch"] == 2.5
+    store.write_metrics(run.id, final_metrics(cpu_seconds_per_epoch=-1))
+    with pytest.raises(DamagedRun, match="cpu_seconds_per_epoch"):
+        store.load(run.id)
+    store.write_history(run.id, [{"epoch": 1, "loss": 0.5, "seconds": 4.0, "cpu_seconds": "lots"}])
+    with pytest.raises(DamagedRun, match="cpu_seconds"):
+        store.history(run.id)
