@@ -5,7 +5,7 @@ import streamlit as st
 from fmnist_lab import charts, ui
 from fmnist_lab.analysis import compare, metrics
 from fmnist_lab.config import CLASS_NAMES
-from fmnist_lab.store.runs import RunStoreError
+from fmnist_lab.store.runs import RunStoreError, unique_labels
 from fmnist_lab.ui import analysis
 
 runs, current = ui.start_page("Compare", "⚖️", "Compare runs")
@@ -31,7 +31,7 @@ candidates = analysis.analysable_runs(runs)
 if len(candidates) < 2:
     st.info("Comparing needs two finished runs. Train some, or use the button above.")
     st.stop()
-labels = {run.id: run.label() for run in candidates}
+labels = unique_labels(candidates)
 chosen_ids = st.multiselect(
     "Runs (2–4)",
     list(labels),
@@ -44,6 +44,8 @@ if len(chosen_ids) < 2:
     st.info("Pick at least two runs.")
     st.stop()
 chosen = [runs.load(run_id) for run_id in chosen_ids]
+if note := compare.pair_note(chosen[0], chosen[1]):
+    st.warning(note)
 names = [f"{i + 1}: {run.name}" for i, run in enumerate(chosen)]
 
 left, right = st.columns(2)

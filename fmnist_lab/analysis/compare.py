@@ -10,6 +10,7 @@ from fmnist_lab.config import SETTINGS, TrainConfig
 from fmnist_lab.store.runs import Run
 
 CLASSIC_PAIR = ((128,), (1024,))  # the course's comparison
+PAIR_MAY_DIFFER = ("hidden_units", "seed")  # a clean pair differs in these only
 MITIGATIONS = ("class-weights", "oversample", "augment")  # the bias exercise's fixes, one run each
 EXERCISE_L2 = 0.0005  # the exercise's L2 run: the notes list the penalty among bias's remedies; see what it does
 UNITS = SETTINGS["hidden_units"].heading  # always shown: the comparison the lab is built around
@@ -24,11 +25,41 @@ TABLE_FORMAT = {
 
 
 def default_selection(runs: Sequence[Run]) -> list[str]:
-    """The newest 128-unit and newest 1024-unit runs; else the newest two. ``runs`` is newest first."""
-    picked = [next((r.id for r in runs if r.config.hidden_units == units), None) for units in CLASSIC_PAIR]
-    if all(picked):
-        return picked  # type: ignore[return-value]
-    return [run.id for run in runs[:2]]
+    """The newest clean 128 vs 1024 pair (``classic_pair``); else the newest of each; else the newest two.
+
+    A pair is clean when the two runs differ in nothing but hidden units (and the seed): only then is
+    the gap the units' doing. ``runs`` is newest first; among clean pairs, the one whose older run is newest.
+    """
+    small, large = ([r for r in runs if r.config.hidden_units == units] for units in CLASSIC_PAIR)
+    if not small or not large:
+        return [run.id for run in runs[:2]]
+    position = {run.id: index for index, run in enumerate(runs)}
+    clean = [(a, b) for a in small for b in large if not other_differences(a.config, b.config)]
+    a, b = min(clean, key=lambda p: sorted(position[r.id] for r in p)[::-1]) if clean else (small[0], large[0])
+    return [a.id, b.id]
+
+
+def other_differences(a: TrainConfig, b: TrainConfig) -> list[str]:
+    """The settings, besides hidden units and the seed, in which ``a`` and ``b`` differ, as
+    ``L2: off vs 0.0005``; empty when the two differ only in what the classic comparison varies."""
+    return [
+        f"{s.label}: {s.describe(getattr(a, name))} vs {s.describe(value)}"
+        for name, s, value in b.differences(a)
+        if name not in PAIR_MAY_DIFFER
+    ]
+
+
+def pair_note(a: Run, b: Run) -> str | None:
+    """A warning when two runs compared differ in more than units and seed, naming each difference."""
+    if a.config.hidden_units == b.config.hidden_units:
+        return None
+    others = other_differences(a.config, b.config)
+    if not others:
+        return None
+    return (
+        f"These runs differ in more than hidden units ({'; '.join(others)}), so the gap between them is not "
+        "the units' alone. Train the classic pair above for a clean comparison."
+    )
 
 
 def summary_table(runs: Sequence[Run]) -> pd.DataFrame:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ DEFAULT_SETTING = "hidden_units"
 DEFAULT_VALUES: tuple[Any, ...] = tuple((units,) for units in (16, 32, 64, 128, 256, 512, 1024))  # one layer each
 MAX_SETTINGS = 2  # one setting, or a cross of two (a heatmap)
 MAX_RUNS = 49  # 7 × 7 at most: each run is a full training
+ENDED = ("finished", "stopped", "failed")  # status times that end a run's training
 FOLDER = ".sweeps"  # inside the run store's folder; run listings skip it (not a run id)
 
 
@@ -53,7 +56,7 @@ class Sweep:
         swept = " × ".join(
             f"{SETTINGS[s].label.lower()} {_spelled(s, v)}" for s, v in zip(self.settings, self.values, strict=True)
         )
-        rest = [setting.describe(v) for name, setting, v in self.base.differences() if name not in self.settings]
+        rest = [_described(name, v) for name, _, v in self.base.differences() if name not in self.settings]
         return " · ".join([swept, *rest])
 
     def configs(self) -> list[TrainConfig]:
@@ -139,6 +142,13 @@ def from_dict(data: Mapping[str, Any]) -> Sweep:
     return Sweep(str(data["id"]), settings, values, TrainConfig.from_dict(data["base"]), run_ids, str(data["created"]))
 
 
+def picker_labels(sweeps: Sequence[Sweep]) -> dict[str, str]:
+    """Sweep id → ``2026-12-06T03:29 · hidden units 16, 32``, with ``#<id tail>`` where two would read alike."""
+    labels = {sweep.id: f"{sweep.created[:16]} · {sweep.name}" for sweep in sweeps}
+    counts = Counter(labels.values())
+    return {i: f"{text} · #{i[-6:]}" if counts[text] > 1 else text for i, text in labels.items()}
+
+
 def table(sweep: Sweep, runs: RunStore) -> pd.DataFrame:
     """``table_rows`` as a DataFrame, for the page and the chart."""
     import pandas as pd  # not at import time: the CLI does without it
@@ -163,11 +173,48 @@ def table_rows(sweep: Sweep, runs: RunStore) -> list[dict[str, Any]]:
                 "parameters": run.config.parameter_count,
                 "held-out accuracy": m.get("val_accuracy"),
                 "test accuracy": m.get("test_accuracy"),
-                "s / epoch": m.get("seconds_per_epoch"),
+                "CPU s / epoch": m.get("cpu_seconds_per_epoch"),  # the run's own work: fair under load
+                "s / epoch": m.get("seconds_per_epoch"),  # wall clock: longer when others share the cores
                 "epochs run": m.get("epochs_run"),
             }
         )
     return rows
+
+
+def running_interval(status: Mapping[str, Any], now: datetime) -> tuple[datetime, datetime] | None:
+    """When a run trained, from its status times (start, end; ``now`` if it still runs); None if it never ran."""
+    start = _time(status.get("running"))
+    if start is None:
+        return None
+    end = next((t for state in ENDED if (t := _time(status.get(state))) is not None), None)
+    return start, max(end or now, start)
+
+
+def shared_training(sweep: Sweep, runs: RunStore, now: datetime | None = None) -> dict[str, list[str]]:
+    """Each member of ``sweep`` that trained while another run in the store did → those runs' names.
+
+    Their wall-clock seconds then count waiting for the cores, not just their own work."""
+    now = now or datetime.now(UTC)
+    intervals = {}
+    for run in runs.list():
+        if (interval := running_interval(run.status, now)) is not None:
+            intervals[run.id] = (run.name, interval)
+    shared = {}
+    for run_id in sweep.run_ids:
+        if run_id not in intervals:
+            continue
+        (start, end) = intervals[run_id][1]
+        others = [name for i, (name, (s, e)) in intervals.items() if i != run_id and s < end and start < e]
+        if others:
+            shared[run_id] = others
+    return shared
+
+
+def _time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def plain_value(value: Any) -> Any:
@@ -175,6 +222,13 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return value[0] if len(value) == 1 else "-".join(map(str, value))
     return value
+
+
+def _described(setting: str, value: Any) -> str:
+    """A base setting in the sweep's name: ``1 epoch`` (not ``1 epochs``), else the setting's own words."""
+    if setting == "epochs":
+        return f"{value} epoch" if value == 1 else f"{value} epochs"
+    return SETTINGS[setting].describe(value)
 
 
 def _spelled(setting: str, values: Sequence[Any]) -> str:

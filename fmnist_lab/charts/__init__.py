@@ -561,12 +561,14 @@ def sweep_curves(rows: Sequence[dict[str, Any]], setting: str) -> go.Figure:
         if any(v is not None for v in y):
             line = {"color": color}
             figure.add_scatter(x=x, y=y, name=key, mode="lines+markers", line=line, text=hover, hovertemplate=template)
-    seconds = [r.get("s / epoch") for r in done]
+    timing = "CPU s / epoch" if any(r.get("CPU s / epoch") is not None for r in done) else "s / epoch"  # own work
+    seconds = [r.get(timing) for r in done]
     figure.add_scatter(
-        x=x, y=seconds, name="s / epoch", mode="lines+markers", line={"color": BEST_COLOR}, text=hover, row=1, col=2
+        x=x, y=seconds, name=timing, mode="lines+markers", line={"color": BEST_COLOR}, text=hover, row=1, col=2
     )
     numeric = bool(x) and all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in x)
-    figure.update_xaxes(title_text=setting, type="log" if numeric else "category")
+    ticks = {"tickvals": x, "ticktext": [str(v) for v in x]} if numeric else {}  # the swept values, not 2 5 100
+    figure.update_xaxes(title_text=setting, type="log" if numeric else "category", **ticks)
     figure.update_yaxes(tickformat=".1%", row=1, col=1)
     figure.update_yaxes(title_text="seconds", rangemode="tozero", row=1, col=2)
     return _style(figure, f"Diminishing returns: accuracy and time against {setting.lower()}", height=420)

@@ -32,7 +32,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +134,29 @@ class Run:
         accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
         details = "" if self.name == self.config.summary() else f" · {self.config.summary()}"
         return f"{self.name}{details} · {self.state}{accuracy}"
+
+
+def unique_labels(runs: Iterable[Run], text: Callable[[Run], str] = Run.label) -> dict[str, str]:
+    """Run id → ``text(run)`` (default: its ``label()``), unique among ``runs``: where two read the same,
+    each gets its creation time (``06 Dec 03:29:42``), and where that still ties, its id's last six characters."""
+    runs = builtins.list(runs)
+    labels = {run.id: text(run) for run in runs}
+    for suffix in (lambda run: _created_short(run.created), lambda run: f"#{run.id[-6:]}"):
+        counts = Counter(labels.values())
+        labels = {run.id: _with(labels[run.id], suffix(run), counts[labels[run.id]] > 1) for run in runs}
+    return labels
+
+
+def _with(label: str, suffix: str, needed: bool) -> str:
+    return f"{label} · {suffix}" if needed else label
+
+
+def _created_short(created: str) -> str:
+    """``2026-12-06T03:29:42+00:00`` as ``06 Dec 03:29:42`` (UTC, as stored); the text itself if unreadable."""
+    try:
+        return datetime.fromisoformat(created).strftime("%d %b %H:%M:%S")
+    except ValueError:
+        return created
 
 
 class RunStore:
@@ -301,7 +325,7 @@ class RunStore:
 
     def history_csv(self, run_id: str) -> str:
         """The per-epoch history as CSV text, one row per epoch."""
-        columns = ("epoch", "fraction", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+        columns = ("epoch", "fraction", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "cpu_seconds")
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()

@@ -34,7 +34,8 @@ METRICS_NUMBERS = {  # key → (low, high); None values are allowed where the ru
     "val_accuracy": (0.0, 1.0),
     "val_loss": (0.0, MAX_LOSS),
     "train_seconds": (0.0, 1e7),
-    "seconds_per_epoch": (0.0, 1e7),
+    "seconds_per_epoch": (0.0, 1e7),  # wall clock
+    "cpu_seconds_per_epoch": (0.0, 1e7),  # the training process's CPU time; absent in runs from before it
 }
 METRICS_COUNTS = {"epochs_run": MAX_EPOCHS, "parameters": 10**9, "test_samples": TEST_SIZE}
 REQUIRED_METRICS = ("test_accuracy", "test_loss", "epochs_run", "stop_reason", "parameters", "train_seconds")
@@ -127,6 +128,8 @@ def history(data: Any) -> list[dict[str, Any]]:
             value = record.get(key)
             checked[key] = None if value is None else _number(where, key, value, 0.0, MAX_LOSS)
         checked["seconds"] = _number(where, "seconds", record.get("seconds", 0.0), 0.0, 1e7)
+        cpu = record.get("cpu_seconds")  # absent in runs trained before it was recorded
+        checked["cpu_seconds"] = None if cpu is None else _number(where, "cpu_seconds", cpu, 0.0, 1e7)
         records.append(checked)
     return records
 

@@ -201,9 +201,11 @@ class ProgressRecorder(keras.callbacks.Callback):
         clock: Clock = time.perf_counter,
         samples: int | None = None,
         batch_size: int | None = None,
+        cpu_clock: Clock = time.process_time,  # this process's CPU time, all threads: load on others leaves it be
     ) -> None:
         super().__init__()
         self.steps, self.epochs, self.interval, self.clock = steps_per_epoch, epochs, interval, clock
+        self.cpu_clock, self._epoch_cpu_start = cpu_clock, 0.0
         self.on_progress, self.on_epoch = on_progress, on_epoch
         self.window = RunningWindow(samples, batch_size) if samples and batch_size else None
         self._running: tuple[float, float] | None = None  # the window's latest (loss, accuracy)
@@ -219,7 +221,7 @@ class ProgressRecorder(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch, self._batches, self._trail = epoch + 1, 0, []
-        self._epoch_start = self.clock()
+        self._epoch_start, self._epoch_cpu_start = self.clock(), self.cpu_clock()
         if self.window:
             self.window.new_epoch()
         self._emit({})
@@ -242,7 +244,8 @@ class ProgressRecorder(keras.callbacks.Callback):
             "accuracy": _number(logs.get("accuracy")),
             "val_loss": _number(logs.get("val_loss")),
             "val_accuracy": _number(logs.get("val_accuracy")),
-            "seconds": round(self.clock() - self._epoch_start, 3),
+            "seconds": round(self.clock() - self._epoch_start, 3),  # wall clock: grows when others share the cores
+            "cpu_seconds": round(self.cpu_clock() - self._epoch_cpu_start, 3),  # the run's own work
         }
         self.history.append(record)
         if self.on_epoch:

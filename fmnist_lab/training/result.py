@@ -31,6 +31,7 @@ class TrainResult:
     parameters: int
     test_samples: int
     fairness: dict[str, Any] | None = None  # fairness.fairness_summary of the test set
+    cpu_seconds_per_epoch: float | None = None  # the training process's own CPU time (all its threads) per epoch
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -285,13 +285,20 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
         stopped_by=fitted.stopped_by,
         best_epoch=fitted.best_epoch,
         train_seconds=round(fitted.seconds, 3),
-        seconds_per_epoch=round(sum(r["seconds"] for r in complete) / len(complete), 3) if complete else None,
+        seconds_per_epoch=mean_per_epoch(complete, "seconds"),
         parameters=model.count_params(),
         test_samples=len(splits.y_test),
         fairness=fairness.fairness_summary(splits.y_test, test.probabilities),
+        cpu_seconds_per_epoch=mean_per_epoch(complete, "cpu_seconds"),
     )
     store.write_metrics(run_id, result.to_dict())
     return result
+
+
+def mean_per_epoch(complete: list[dict[str, Any]], key: str) -> float | None:
+    """The mean of ``key`` over the complete epochs' records (seconds, 3 decimals); None if none has it."""
+    values = [record[key] for record in complete if record.get(key) is not None]
+    return round(sum(values) / len(values), 3) if values else None
 
 
 def ending(fitted: Fitted, complete_epochs: int) -> tuple[str, str]:

@@ -17,12 +17,13 @@ import streamlit as st
 from fmnist_lab import charts
 from fmnist_lab.analysis import compare, fairness, metrics
 from fmnist_lab.config import CLASS_NAMES, TrainConfig
-from fmnist_lab.store.runs import InvalidRunId, Run, RunNotFound, RunStore, RunStoreError
+from fmnist_lab.store.runs import InvalidRunId, Run, RunNotFound, RunStore, RunStoreError, unique_labels
 from fmnist_lab.ui import analysis
 from fmnist_lab.ui.common import runs_executor, session_owner, set_current_run
 
 EXERCISE_PARAM = "exercise"  # ?exercise=<id>,<id>,… in the address
 EXERCISE_KEY = "bias_exercise"  # session state: the same ids
+NAME_PREFIX = "bias lab · "  # the exercise's run names, so pickers tell them from a learner's own runs
 DEFAULT_STARVED = CLASS_NAMES.index("Shirt")
 TABLE_FORMAT = {
     "overall accuracy": "{:.2%}",
@@ -54,8 +55,9 @@ def exercise_ui() -> tuple[int, float, int]:
 
 def submit_exercise(configs: Sequence[TrainConfig]) -> list[str] | str:
     """Queue every run of the exercise and remember their ids; or a message saying why not."""
+    names = [f"{NAME_PREFIX}{config.summary()}" for config in configs]  # as sweep runs carry "sweep · "
     try:
-        ids = [run.id for run in runs_executor().submit_all(configs, owner=session_owner())]  # all or none
+        ids = [run.id for run in runs_executor().submit_all(configs, names, session_owner())]  # all or none
     except RunStoreError as exc:
         return f"**Could not start the runs.** {exc}"
     remember(ids)
@@ -120,9 +122,14 @@ def fairness_row(label: str, run: Run, scores: dict[str, Any] | None, starved: i
 
 
 def fairness_table(runs: RunStore, chosen: Sequence[Run], starved: int | None) -> pd.DataFrame:
-    labels = [f"{compare.exercise_role(run.config)} · {run.name}" for run in chosen]
+    labels = list(unique_labels(chosen, role_label).values())
     scores = [run_fairness(runs, run) for run in chosen]
     return pd.DataFrame([fairness_row(*row, starved) for row in zip(labels, chosen, scores, strict=True)])
+
+
+def role_label(run: Run) -> str:
+    """``baseline · 128 units · 5 epochs``: the run's part in the exercise, then its name."""
+    return f"{compare.exercise_role(run.config)} · {run.name.removeprefix(NAME_PREFIX)}"
 
 
 def meanings(columns: Sequence[str] = tuple(MEANINGS)) -> None:

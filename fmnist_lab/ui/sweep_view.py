@@ -5,14 +5,27 @@ from __future__ import annotations
 import streamlit as st
 
 from fmnist_lab import charts
-from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, table_rows
+from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, picker_labels, shared_training, table_rows
 from fmnist_lab.config import SETTINGS
 from fmnist_lab.store.runs import RunStoreError
 from fmnist_lab.ui.common import runs_executor, session_owner
 
 PICK_KEY = "sweep_pick"  # session state: the sweep this tab shows
 POLL_SECONDS = 2.0  # the sweep view redraws this often while any of its runs is queued or training
-TABLE_FORMAT = {"held-out accuracy": "{:.2%}", "test accuracy": "{:.2%}", "s / epoch": "{:.2f}", "parameters": "{:,}"}
+TABLE_FORMAT = {
+    "held-out accuracy": "{:.2%}",
+    "test accuracy": "{:.2%}",
+    "CPU s / epoch": "{:.2f}",
+    "s / epoch": "{:.2f}",
+    "parameters": "{:,}",
+    "epochs run": "{:.0f}",
+}
+EMPTY = "–"  # a queued or running row's missing numbers
+TIMING_NOTE = (
+    "**CPU s / epoch** is the CPU time the run's own training process used per epoch, summed over its "
+    "threads: it barely changes when other runs share the machine, so it compares the settings' cost. "
+    "**s / epoch** is wall-clock time, which also counts waiting for the cores."
+)
 
 
 def start(sweeps: SweepStore, sweep: Sweep) -> None:
@@ -36,8 +49,8 @@ def sweep_picker(sweeps: SweepStore) -> Sweep | None:
         return None
     if st.session_state.get(PICK_KEY) not in stored:
         st.session_state[PICK_KEY] = next(iter(stored))
-    label = lambda sweep_id: f"{stored[sweep_id].created[:16]} · {stored[sweep_id].name}"  # noqa: E731
-    picked = st.selectbox("Sweep", list(stored), format_func=label, key=PICK_KEY)
+    labels = picker_labels(list(stored.values()))
+    picked = st.selectbox("Sweep", list(stored), format_func=labels.__getitem__, key=PICK_KEY)
     return stored[picked]
 
 
@@ -64,10 +77,24 @@ def show(sweeps: SweepStore, sweep_id: str) -> None:
         st.plotly_chart(charts.sweep_heatmap(rows, labels[0], labels[1], grid), key="sweep_chart")
     if rows:
         st.dataframe(sweeps_table(rows), hide_index=True, key="sweep_table")
-        st.caption("Every run is an ordinary run: compare any two of them on the Compare page.")
+        st.caption(TIMING_NOTE + " Every run is an ordinary run: compare any two of them on the Compare page.")
+        if note := contention_note(sweeps, sweep):
+            st.warning(note)
+
+
+def contention_note(sweeps: SweepStore, sweep: Sweep) -> str | None:
+    """A warning naming the members that trained while other runs did, or None."""
+    shared = shared_training(sweep, sweeps.runs)
+    if not shared:
+        return None
+    return (
+        f"{len(shared)} of this sweep's runs trained while other runs did, so their wall-clock **s / epoch** "
+        "includes waiting for the cores and cannot be compared; **CPU s / epoch** can (runs trained before "
+        "the lab recorded it show –)."
+    )
 
 
 def sweeps_table(rows: list[dict]) -> object:
     import pandas as pd
 
-    return pd.DataFrame(rows).style.format(TABLE_FORMAT, na_rep="–")
+    return pd.DataFrame(rows).style.format(na_rep=EMPTY).format(TABLE_FORMAT, na_rep=EMPTY)

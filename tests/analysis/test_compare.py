@@ -59,3 +59,40 @@ def test_the_bias_exercise_differs_only_in_the_bias_settings() -> None:
     same = [TrainConfig(seed=7, epochs=3, class_shares=((4, 0.2),), balance=c.balance, l2=c.l2) for c in runs[1:]]
     assert runs[1:] == same and [c.l2 for c in runs[1:]] == [0, 0, 0, 0, compare.EXERCISE_L2]
     assert compare.starved_class(runs) == 4 and compare.starved_class(runs[:1]) is None
+
+
+def finished(store: RunStore, config: TrainConfig, accuracy: float):  # noqa: ANN201
+    run = store.create(config)
+    store.write_metrics(run.id, final_metrics(test_accuracy=accuracy))
+    store.set_status(run.id, "finished")
+    return store.load(run.id)
+
+
+def test_default_pair_is_the_clean_one_not_the_newest_128() -> None:
+    store = RunStore()
+    clean_small = finished(store, TrainConfig(hidden_units=(128,)), 0.870)
+    wide = finished(store, TrainConfig(hidden_units=(1024,), seed=3), 0.878)  # the seed may differ
+    starved = TrainConfig(hidden_units=(128,), class_shares=[(6, 0.1)], l2=0.0005)
+    finished(store, starved, 0.814)  # newest, but starved of shirts and penalised
+    assert compare.default_selection(store.list()) == [clean_small.id, wide.id]
+    assert compare.pair_note(clean_small, wide) is None
+
+
+def test_without_a_clean_pair_the_note_says_what_else_differs() -> None:
+    store = RunStore()
+    wide = finished(store, TrainConfig(hidden_units=(1024,)), 0.878)
+    starved = finished(store, TrainConfig(hidden_units=(128,), class_shares=[(6, 0.1)], l2=0.0005), 0.814)
+    assert compare.default_selection(store.list()) == [starved.id, wide.id]
+    note = compare.pair_note(starved, wide)
+    assert note is not None
+    assert "L2 penalty: L2 0.0005 vs L2 0" in note and "Class shares: Shirt 10% kept vs none" in note, note
+    assert compare.other_differences(starved.config, starved.config) == []
+
+
+def test_the_newest_clean_pair_wins() -> None:
+    store = RunStore()
+    finished(store, TrainConfig(hidden_units=(128,)), 0.87)
+    finished(store, TrainConfig(hidden_units=(1024,)), 0.88)
+    small = finished(store, TrainConfig(hidden_units=(128,), epochs=9), 0.87)
+    wide = finished(store, TrainConfig(hidden_units=(1024,), epochs=9), 0.88)
+    assert compare.default_selection(store.list()) == [small.id, wide.id]

@@ -118,3 +118,68 @@ def test_sweep_command_trains_each_run_and_ends_with_the_table(
     sweep = SweepStore(RunStore()).load(summary["sweep_id"])
     configs = [RunStore().load(r["run_id"]).config for r in runs]
     assert configs == sweep.configs() and differing(*configs) == {"hidden_units"} and configs[0].seed == 3
+
+
+def test_sweep_picker_labels_tell_twin_sweeps_apart() -> None:
+    from dataclasses import replace
+
+    from fmnist_lab.analysis.sweep import picker_labels
+
+    twin = new_sweep(TrainConfig(), {"hidden_units": [(16,), (32,)]})
+    twins = [replace(twin, id=f"20261206-032942-00000{i}", created="2026-12-06T03:29:42+00:00") for i in (1, 2)]
+    other = replace(twin, id="20261206-033000-000003", created="2026-12-06T03:30:00+00:00")
+    labels = picker_labels([*twins, other])
+    assert labels[other.id] == "2026-12-06T03:30 · hidden units 16, 32"
+    assert labels[twins[0].id] == "2026-12-06T03:29 · hidden units 16, 32 · #000001"
+    assert len(set(labels.values())) == 3
+
+
+def test_a_one_epoch_sweep_says_one_epoch() -> None:
+    assert new_sweep(TrainConfig(epochs=1), {"hidden_units": [(16,), (32,)]}).name == "hidden units 16, 32 · 1 epoch"
+    assert new_sweep(TrainConfig(epochs=3), {"hidden_units": [(16,), (32,)]}).name == "hidden units 16, 32 · 3 epochs"
+
+
+def timed(store: RunStore, units: int, running: str | None, ended: str | None, state: str = "finished") -> str:
+    """A run whose status says it trained from ``running`` to ``ended`` (HH:MM on one day)."""
+    run = store.create(TrainConfig(hidden_units=(units,)), f"{units} units")
+    status = {"state": state, "queued": "2026-12-06T09:00:00+00:00"}
+    status |= {"running": f"2026-12-06T{running}:00+00:00"} if running else {}
+    status |= {state: f"2026-12-06T{ended}:00+00:00"} if ended else {}
+    (store.path(run.id) / "status.json").write_text(json.dumps(status))
+    return run.id
+
+
+def test_members_that_trained_alongside_other_runs_are_named(isolated_lab: Path) -> None:
+    from datetime import UTC, datetime
+
+    from fmnist_lab.analysis.sweep import shared_training
+
+    store = RunStore()
+    alone = timed(store, 16, "10:00", "10:05")  # nothing else between 10:00 and 10:05
+    a = timed(store, 64, "10:05", "10:20")  # overlaps b (10:10–10:30)
+    b = timed(store, 256, "10:10", "10:30")
+    timed(store, 32, "10:40", None, "running")  # still running at 11:00, overlaps c
+    c = timed(store, 1024, "10:50", "10:55")
+    never = timed(store, 128, None, "10:45", "failed")  # never ran: no interval
+    sweep = SweepStore(store).save(new_sweep(TrainConfig(), {"hidden_units": [(16,), (64,)]}))
+    for run_id in (alone, a, b, c, never):
+        sweep = SweepStore(store).add_run(sweep, run_id)
+    shared = shared_training(sweep, store, now=datetime(2026, 12, 6, 11, 0, tzinfo=UTC))
+    assert shared == {a: ["256 units"], b: ["64 units"], c: ["32 units"]}
+
+
+def test_sweep_rows_carry_cpu_and_wall_seconds(isolated_lab: Path) -> None:
+    from tests.conftest import final_metrics
+
+    store = RunStore()
+    run = store.create(TrainConfig(hidden_units=(64,)))
+    store.write_metrics(run.id, final_metrics(seconds_per_epoch=72.7, cpu_seconds_per_epoch=3.1))
+    store.set_status(run.id, "finished")
+    old = store.create(TrainConfig(hidden_units=(16,)))
+    store.write_metrics(old.id, final_metrics())  # trained before CPU time was recorded
+    store.set_status(old.id, "finished")
+    sweep = new_sweep(TrainConfig(), {"hidden_units": [(16,), (64,)]})
+    from dataclasses import replace
+
+    rows = table_rows(replace(sweep, run_ids=(run.id, old.id)), store)
+    assert [(r["CPU s / epoch"], r["s / epoch"]) for r in rows] == [(3.1, 72.7), (None, 1.3)]

@@ -179,3 +179,11 @@ def test_a_click_names_its_cell() -> None:
     point = {"curve_number": 1, "point_index": 35, "x": "Sandal", "y": "Dress", "customdata": {"0": 7}}
     assert charts.clicked_cell([point]) == (CLASS_NAMES.index("Dress"), CLASS_NAMES.index("Sandal")) == (3, 5)
     assert charts.clicked_cell([]) is None and charts.clicked_cell([{"x": 2.5, "y": 1}]) is None
+
+
+def test_sweep_curves_tick_the_swept_values_and_prefer_cpu_seconds() -> None:
+    rows = [r | {"CPU s / epoch": cpu} for r, cpu in zip(SWEEP_ROWS, (3.0, 1.5, None), strict=True)]
+    figure = charts.sweep_curves(rows, "Hidden units")
+    assert list(figure.layout.xaxis.tickvals) == [16, 64] and list(figure.layout.xaxis.ticktext) == ["16", "64"]
+    assert list(trace(figure, "CPU s / epoch").y) == [1.5, 3.0]
+    assert [t.name for t in figure.data if t.name and "s / epoch" in t.name] == ["CPU s / epoch"]

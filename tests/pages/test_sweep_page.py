@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,31 @@ def test_a_two_setting_sweep_shows_a_heatmap(app_env: Path) -> None:
     (heatmap,) = [t for f in figures(app) for t in f["data"] if t["type"] == "heatmap"]
     assert heatmap["x"] == ["16"] and heatmap["y"] == ["2", "3"]
     assert values(heatmap["z"]) == [[0.78], [None]]
+
+
+def test_queued_rows_show_a_dash_not_none(isolated_lab: Path) -> None:
+    rows = [
+        {"run_id": "a", "Hidden units": 16, "state": "finished", "test accuracy": 0.8, "epochs run": 5},
+        {"run_id": "b", "Hidden units": 64, "state": "queued", "test accuracy": None, "epochs run": None},
+    ]
+    html = sweep_view.sweeps_table(rows).to_html()  # type: ignore[attr-defined]
+    assert "None" not in html and "nan" not in html.lower()
+    assert ">–<" in html and ">5<" in html  # epochs run as a whole number
+
+
+def test_the_page_says_which_seconds_and_warns_of_shared_training(app_env: Path) -> None:
+    runs = RunStore()
+    sweeps = SweepStore(runs)
+    sweep = sweeps.save(new_sweep(TrainConfig(hidden_units=(16,), epochs=1), {"hidden_units": [(16,), (64,)]}))
+    for units in (16, 64):
+        sweep = sweeps.add_run(sweep, finished_run(runs, hidden_units=(units,), epochs=1))
+    app = open_page(PAGE)
+    assert not app.exception, app.exception
+    assert "CPU s / epoch** is the CPU time the run's own training process used" in texts(app)
+    assert not [w for w in app.warning if "trained while other runs did" in w.value]  # made one after the other?
+    for run in runs.list():  # both trained 10:00–10:30: at the same time
+        status = run.status | {"running": "2026-12-06T10:00:00+00:00", "finished": "2026-12-06T10:30:00+00:00"}
+        (runs.path(run.id) / "status.json").write_text(json.dumps(status))
+    app = open_page(PAGE)
+    assert "2 of this sweep's runs trained while other runs did" in texts(app)
+    assert "1 epoch" in app.selectbox(key=sweep_view.PICK_KEY).options[0]

@@ -234,3 +234,44 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
         atomic.write_with(target, explode)
     assert json.loads(target.read_text()) == {"version": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.json"]
+
+
+def test_unique_labels_add_time_then_a_short_id_only_where_labels_tie(isolated_lab: Path) -> None:
+    from fmnist_lab.store.runs import unique_labels
+
+    store = RunStore()
+
+    def created_at(run_id: str, created: str) -> None:
+        info = json.loads((store.path(run_id) / "run.json").read_text()) | {"created": created}
+        (store.path(run_id) / "run.json").write_text(json.dumps(info))
+
+    alone = store.create(TrainConfig(hidden_units=(64,)))
+    twins = [store.create(TrainConfig()) for _ in range(2)]
+    later = store.create(TrainConfig())
+    for run in twins:
+        created_at(run.id, "2026-12-06T03:29:42+00:00")  # the same second: only the id tells them apart
+    created_at(later.id, "2026-12-07T09:15:30+00:00")  # a day later: the time alone tells it apart
+    labels = unique_labels(store.list())
+    assert len(set(labels.values())) == 4
+    assert labels[alone.id] == alone.label()  # nothing to tell apart: unchanged
+    assert labels[later.id] == f"{later.label()} · 07 Dec 09:15:30"
+    for twin in twins:
+        assert labels[twin.id] == f"{twin.label()} · 06 Dec 03:29:42 · #{twin.id[-6:]}"
+
+
+def test_cpu_seconds_are_checked_and_old_runs_without_them_still_load(store: RunStore) -> None:
+    from tests.conftest import final_metrics
+
+    run = store.create(TrainConfig())
+    store.write_metrics(run.id, final_metrics())  # written before the lab recorded CPU time
+    store.write_history(run.id, [{"epoch": 1, "loss": 0.5, "seconds": 4.0}])
+    assert "cpu_seconds_per_epoch" not in store.load(run.id).metrics
+    assert store.history(run.id)[0]["cpu_seconds"] is None
+    store.write_metrics(run.id, final_metrics(cpu_seconds_per_epoch=2.5))
+    assert store.load(run.id).metrics["cpu_seconds_per_epoch"] == 2.5
+    store.write_metrics(run.id, final_metrics(cpu_seconds_per_epoch=-1))
+    with pytest.raises(DamagedRun, match="cpu_seconds_per_epoch"):
+        store.load(run.id)
+    store.write_history(run.id, [{"epoch": 1, "loss": 0.5, "seconds": 4.0, "cpu_seconds": "lots"}])
+    with pytest.raises(DamagedRun, match="cpu_seconds"):
+        store.history(run.id)

@@ -112,3 +112,16 @@ def test_the_running_line_does_not_jump_at_an_epoch_edge() -> None:
     assert edge[1] == pytest.approx(epoch_one + (batch_losses[steps] - batch_losses[0]) / steps)
     assert abs(edge[1] - epoch_one) < 0.03 < abs(batch_losses[steps] - epoch_one)  # Keras' own mean restarts 0.14 away
     assert trail[-1][-1][1] == pytest.approx(batch_losses[steps:].mean())
+
+
+def test_each_epoch_records_its_own_cpu_time_beside_the_wall_clock() -> None:
+    """A loaded machine: each epoch takes 10 s of wall clock but only 2 s of this process's CPU time."""
+    now = {"wall": 0.0, "cpu": 0.0}
+    recorder = ProgressRecorder(4, 2, interval=1e9, clock=lambda: now["wall"], cpu_clock=lambda: now["cpu"])
+    recorder.on_train_begin()
+    for epoch in range(2):
+        recorder.on_epoch_begin(epoch)
+        now["wall"] += 10.0
+        now["cpu"] += 2.0
+        recorder.on_epoch_end(epoch, {"loss": 1.0, "accuracy": 0.5})
+    assert [(r["seconds"], r["cpu_seconds"]) for r in recorder.history] == [(10.0, 2.0), (10.0, 2.0)]

@@ -103,6 +103,9 @@ def test_a_finished_run_leaves_every_artefact(tiny_dataset: Dataset) -> None:
     assert run.metrics["stopped_by"] is None and run.metrics["best_epoch"] is None
     history = store.history(run_id)
     assert [r["epoch"] for r in history] == [1, 2] and all(r["val_loss"] is not None for r in history)
+    assert all(r["cpu_seconds"] > 0 for r in history)  # the process's own CPU time, beside the wall clock
+    cpu = [r["cpu_seconds"] for r in history]
+    assert run.metrics["cpu_seconds_per_epoch"] == pytest.approx(sum(cpu) / 2, abs=1e-3)
     probabilities, labels = store.predictions(run_id)
     assert probabilities.shape == (200, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -248,3 +251,12 @@ def test_frozen_heap_freezes_while_inside_and_keeps_a_callers_freeze() -> None:
         assert gc.get_freeze_count() == theirs
     finally:
         gc.unfreeze()
+
+
+def test_seconds_per_epoch_average_the_complete_epochs_that_have_them() -> None:
+    from fmnist_lab.training.train import mean_per_epoch
+
+    complete = [{"seconds": 10.0, "cpu_seconds": 2.0}, {"seconds": 14.0, "cpu_seconds": 3.0}, {"seconds": 12.0}]
+    assert mean_per_epoch(complete, "seconds") == 12.0
+    assert mean_per_epoch(complete, "cpu_seconds") == 2.5  # the epoch without it is left out, not counted as 0
+    assert mean_per_epoch([], "cpu_seconds") is None
