@@ -227,3 +227,36 @@ def finished_run(store: Any, config: Any, test_accuracy: float, curve: Sequence[
     store.write_history(run.id, history)
     store.set_status(run.id, "finished")
     return store.load(run.id)
+
+
+class QueueOnly:
+    """An executor back end that queues submitted runs without starting training processes (page tests):
+    like the server, this process holds each waiting run's alive lock, so refresh keeps them queued."""
+
+    held: list[int] = []  # the locks' fds, for the test process's lifetime
+
+    def __init__(self) -> None:
+        from fmnist_lab import RunStore
+
+        self.store = RunStore()
+
+    def submit(self, config: object, name: str | None = None, owner: str | None = None) -> object:
+        from fmnist_lab.execution.processes import hold_lock
+
+        vouch = lambda folder: QueueOnly.held.append(hold_lock(folder))  # noqa: E731
+        return self.store.create(config, name, owner, on_staged=vouch)  # type: ignore[arg-type]
+
+    def cancel(self, run_id: str) -> None:
+        self.store.request_cancel(run_id)
+
+    def capacity(self) -> int:
+        return 2
+
+
+def queue_only() -> object:
+    """The lab's real rules (``factory.Ruled``: caps, whole-or-nothing clicks) around ``QueueOnly``."""
+    from fmnist_lab.execution.factory import Ruled
+    from fmnist_lab.execution.limits import Limits
+    from fmnist_lab.execution.policy import QueueCaps
+
+    return Ruled(QueueOnly(), Limits(), QueueCaps(per_learner=6, total=100))  # type: ignore[arg-type]

@@ -58,7 +58,7 @@ class Ruled:
             if why := limits.exceeded(config):
                 raise SubmitRefused(why)
         waiting = Counter(run.owner or CLI for run in self.store.list() if run.state == "queued")
-        if why := self.caps.refusal(len(configs), waiting[owner or CLI], waiting.total()):
+        if why := self.caps.refusal(len(configs), waiting[owner or CLI], waiting.total(), self.capacity()):
             raise SubmitRefused(why)
 
     def run(

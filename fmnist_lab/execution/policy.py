@@ -5,7 +5,8 @@ already have training, ranks k; runs of equal rank go oldest first. One learner'
 then takes every other learner's turn only once, and a learner's place in line is at most the
 number of learners ahead of them. The command line (no owner) counts as one learner.
 Caps are on waiting runs: at most ``per_learner`` for one learner and ``total`` for the server,
-and a click that queues several runs is taken whole or refused whole.
+beyond the runs the server can start at once (so a 7-run sweep on a 2-slot server leaves 5
+waiting), and a click that queues several runs is taken whole or refused whole.
 """
 
 from __future__ import annotations
@@ -44,15 +45,16 @@ class QueueCaps:
     per_learner: int | None = None
     total: int | None = None
 
-    def refusal(self, adding: int, mine: int, everyone: int) -> str | None:
+    def refusal(self, adding: int, mine: int, everyone: int, slots: int = 0) -> str | None:
         """Why ``adding`` more runs cannot join a line where this learner has ``mine`` and all have
-        ``everyone``; None if they can."""
-        if self.per_learner is not None and mine + adding > self.per_learner:
+        ``everyone``, on a server that trains ``slots`` at once; None if they can."""
+        if self.per_learner is not None and mine + adding - slots > self.per_learner:
             have = f"you have {mine} waiting" if mine else "you have none waiting"
             return (
-                f"This server queues at most {self.per_learner} runs per learner ({have}; this asks for {adding}). "
+                f"This server keeps at most {self.per_learner} runs per learner waiting ({have}; this asks for "
+                f"{adding}, and {slots} can train at once). "
                 "Wait for some to start, or stop one of yours."
             )
-        if self.total is not None and everyone + adding > self.total:
+        if self.total is not None and everyone + adding - slots > self.total:
             return f"The queue is full ({everyone} runs waiting, at most {self.total}). Try again in a few minutes."
         return None

@@ -42,15 +42,18 @@ def test_a_place_is_never_behind_more_runs_than_there_are_learners_ahead() -> No
 
 
 @pytest.mark.parametrize(
-    ("caps", "adding", "mine", "everyone", "refused"),
+    ("caps", "adding", "mine", "everyone", "refused", "slots"),
     [
-        (QueueCaps(6, 100), 6, 0, 50, None),
-        (QueueCaps(6, 100), 7, 0, 0, "at most 6 runs per learner"),  # a 7-run sweep, refused whole
-        (QueueCaps(6, 100), 2, 5, 5, "you have 5 waiting"),
-        (QueueCaps(6, 10), 1, 0, 10, "The queue is full"),
-        (QueueCaps(None, None), 500, 500, 500, None),
+        (QueueCaps(6, 100), 6, 0, 50, None, 1),
+        (QueueCaps(6, 100), 8, 0, 0, "at most 6 runs per learner", 1),  # 8 runs on a 1-slot server: 7 would wait
+        (QueueCaps(6, 100), 7, 0, 0, None, 2),  # a 7-run sweep on a 2-slot server: 5 wait, taken
+        (QueueCaps(6, 100), 2, 5, 5, "you have 5 waiting", 0),
+        (QueueCaps(6, 10), 1, 0, 10, "The queue is full", 0),
+        (QueueCaps(None, None), 500, 500, 500, None, 0),
     ],
 )
-def test_caps_on_waiting_runs(caps: QueueCaps, adding: int, mine: int, everyone: int, refused: str | None) -> None:
-    why = caps.refusal(adding, mine, everyone)
+def test_caps_on_waiting_runs(
+    caps: QueueCaps, adding: int, mine: int, everyone: int, refused: str | None, slots: int
+) -> None:
+    why = caps.refusal(adding, mine, everyone, slots)
     assert (why is None) if refused is None else (why is not None and refused in why)

@@ -10,6 +10,7 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import bias_ui
+from tests.conftest import queue_only
 from tests.pages.test_pages import finished_run, open_page, texts
 
 PAGE = "pages/8_Bias_lab.py"
@@ -44,11 +45,7 @@ def test_the_page_renders_with_no_run(app_env: Path) -> None:
 def test_set_up_the_exercise_queues_every_run_with_all_else_equal(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Queue:  # the executor's submit, without starting training processes
-        def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> object:
-            return RunStore().create(config, name, owner)
-
-    monkeypatch.setattr(bias_ui, "runs_executor", Queue)
+    monkeypatch.setattr(bias_ui, "runs_executor", queue_only)  # the real rules, no training processes
     app = open_page(PAGE)
     app.selectbox(key="bias_class").select(4).run()  # Coat
     app.slider(key="bias_share").set_value(0.2).run()
@@ -103,3 +100,16 @@ def test_a_finished_run_is_analysed_alone(app_env: Path) -> None:
     assert per_class.loc["Shirt", "recall"] == pytest.approx(0.3)
     assert per_class.loc["T-shirt/top", "predicted_share"] == pytest.approx(0.17)
     assert "parity difference" in texts(app)
+
+
+def test_a_second_exercise_click_over_the_learners_cap_is_refused_whole(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bias_ui, "runs_executor", queue_only)  # 2 slots, at most 6 waiting per learner
+    app = open_page(PAGE)
+    app.button(key="bias_setup").click().run()
+    assert len(RunStore().list()) == 6
+    app.button(key="bias_setup").click().run()  # 12 runs, 10 of them waiting: over the cap
+    assert not app.exception
+    assert len(RunStore().list()) == 6  # nothing of the second click was queued
+    assert any("at most 6 runs per learner waiting" in error.value for error in app.error)

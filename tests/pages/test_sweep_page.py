@@ -9,25 +9,15 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis.sweep import SweepStore, new_sweep
-from fmnist_lab.store.runs import Run
 from fmnist_lab.ui import sweep_view
+from tests.conftest import queue_only
 from tests.pages.test_pages import figures, finished_run, open_page, texts, values
 
 PAGE = "pages/7_Sweep.py"
 
 
-class QueueOnly:
-    """An executor that records runs without starting processes."""
-
-    def __init__(self) -> None:
-        self.store = RunStore()
-
-    def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
-        return self.store.create(config, name, owner)
-
-
 def test_one_click_submits_the_default_sweep(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sweep_view, "runs_executor", QueueOnly)
+    monkeypatch.setattr(sweep_view, "runs_executor", queue_only)
     app = open_page(PAGE)
     assert "No sweeps yet" in texts(app)
     app.slider(key="sweep_epochs").set_value(3)
