@@ -10,6 +10,7 @@ import streamlit as st
 from fmnist_lab.execution import ownership
 from fmnist_lab.execution.factory import Ruled, executor
 from fmnist_lab.store import paths
+from fmnist_lab.store.learners import MAX_LEARNER_LENGTH, BadLearnerName, LearnerStore
 from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
 from fmnist_lab.teaching.share import shown
 from fmnist_lab.training.data import DataError, Dataset, load_dataset
@@ -168,6 +169,36 @@ def instructor_login() -> None:
             st.caption("That is not the instructor key.")
 
 
+def learner_name_input(runs: RunStore) -> None:
+    """The learner's display name, kept with this browser's owner id; new runs carry it."""
+    learners, owner = LearnerStore(runs.root), session_owner()
+    if "learner_name" not in st.session_state:
+        st.session_state["learner_name"] = learners.name(owner) or ""
+    st.text_input(
+        "Your name (shown to your instructor)",
+        key="learner_name",
+        max_chars=MAX_LEARNER_LENGTH,
+        on_change=_save_learner_name,
+        args=(learners, owner),
+        help="Your instructor's class view shows it beside your runs; runs you start from now on carry it.",
+    )
+    if problem := st.session_state.get("learner_name_problem"):
+        st.caption(plain(problem))
+
+
+def _save_learner_name(learners: LearnerStore, owner: str) -> None:
+    entered, st.session_state["learner_name_problem"] = st.session_state.get("learner_name", ""), None
+    try:
+        if entered.strip():
+            st.session_state["learner_name"] = learners.set(owner, entered)
+        else:
+            learners.clear(owner)
+    except BadLearnerName as exc:
+        st.session_state["learner_name_problem"] = str(exc)
+    except OSError as exc:
+        st.session_state["learner_name_problem"] = f"Your name could not be saved ({exc.strerror or exc})."
+
+
 def _leave_instructor() -> None:
     st.session_state[INSTRUCTOR_KEY], st.session_state["instructor_cookie_clear"] = False, True
 
@@ -225,6 +256,7 @@ def sidebar(runs: RunStore, current: str | None) -> None:
             if (ROOT / file).exists():
                 st.page_link(file, label=label, icon=icon, query_params=params)
         st.divider()
+        learner_name_input(runs)
         instructor_login()
         stored = runs.list()
         if not stored:
