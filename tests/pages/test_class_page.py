@@ -128,3 +128,13 @@ def test_projector_mode_has_large_type_no_sidebar_and_no_controls(klass: dict[st
     assert any("stSidebar" in html.proto.body for html in app.get("html"))
     assert not any(button.key == "class_push_step" for button in app.button)
     assert app.dataframe[0].value["learner"].tolist()[0] == "Ana"
+
+
+def test_a_learner_names_themselves_in_the_sidebar_and_their_new_runs_carry_it(klass: dict[str, str]) -> None:
+    learner = open_page(OTHER_PAGE)
+    owner = learner.session_state["session_owner"]
+    learner.text_input(key="learner_name").input("Dee\x07").run()
+    assert "printable" in texts(learner) and LearnerStore(RunStore().root).name(owner) is None
+    learner.text_input(key="learner_name").input("  Dee  ").run()
+    assert LearnerStore(RunStore().root).name(owner) == "Dee" and learner.text_input(key="learner_name").value == "Dee"
+    assert RunStore().create(TrainConfig(), owner=owner).learner == "Dee"
