@@ -1,4 +1,5 @@
-"""Command line: ``python -m fmnist_lab train …``, ``… sweep …``, ``… runs``, ``… code RUN_ID`` and ``… compare A B``.
+"""Command line: ``python -m fmnist_lab train …``, ``… sweep …``, ``… runs``, ``… code RUN_ID``, ``… compare A B``
+and ``… export --csv FILE``.
 
 ``train`` prints one line per epoch (and a progress bar on a terminal), then exactly
 one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("a", metavar="A", help="a group or run id")
     compare.add_argument("b", metavar="B", help="a group or run id; the difference is B − A")
+    export = commands.add_parser("export", help="write every run as one row of a table")
+    export.add_argument("--csv", metavar="FILE", required=True, help="a new file, or a regular file to replace")
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
@@ -177,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code_command(args.run_id, args.notebook, sys.stdout)
         if args.command == "compare":
             return compare_command(args.a, args.b, sys.stdout)
+        if args.command == "export":
+            return export_command(args.csv)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -321,6 +326,24 @@ def compare_command(id_a: str, id_b: str, out: TextIO) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(line), file=out)
+    return 0
+
+
+def export_command(target: str) -> int:
+    """Every run, one row each, to the CSV file ``target``; a link, device or folder there exits 2."""
+    from pathlib import Path
+
+    from fmnist_lab.store.export import UnsafeTarget, write_csv
+
+    try:
+        rows = write_csv(RunStore().list(), Path(target))
+    except UnsafeTarget as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {rows} runs to {target}", file=sys.stderr)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 A run folder holds small files, each written atomically (temporary name + rename):
 
-    run.json         id, name, creation time, the TrainConfig
+    run.json         id, name, creation time, owner id, the learner's display name, the TrainConfig
     status.json      state (queued/running/finished/stopped/failed), error, stop reason, times
     history.json     one record per epoch (loss, accuracy, held-out loss/accuracy, seconds)
     progress.json    where training is now (epoch, batch, running loss/accuracy)
@@ -43,6 +43,7 @@ import numpy as np
 
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.store import atomic, paths, stored
+from fmnist_lab.store.learners import LearnerStore
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class Run:
     metrics: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
     created_ns: int = 0
+    learner: str | None = None  # the owner's display name when the run was made (runs.learners)
 
     @property
     def state(self) -> str:
@@ -190,8 +192,10 @@ class RunStore:
 
         ``owner`` is an opaque token of the browser session that asked (its runs are listed first).
         ``on_staged`` may add to the folder before it appears (an executor's liveness lock).
+        The owner's display name, if they gave one (``LearnerStore``), is recorded with the run.
         """
         info: dict[str, Any] = {"name": clean_name(name or default_name(config)), "created": now_iso(), "owner": owner}
+        info["learner"] = LearnerStore(self.root).name(owner)
         info["created_ns"] = time.time_ns()  # orders the training queue within one second
         staging = None
         try:
@@ -225,7 +229,7 @@ class RunStore:
                 status = UNRECORDED[folder]  # its end could not be written: shown from memory
             metrics = self._optional(folder / "metrics.json", stored.metrics, {})
         name, created, owner, created_ns = info["name"], info["created"], info["owner"], info["created_ns"]
-        return Run(run_id, name, created, info["config"], status, metrics, owner, created_ns)
+        return Run(run_id, name, created, info["config"], status, metrics, owner, created_ns, info["learner"])
 
     def list(self) -> builtins.list[Run]:
         """Every readable run, newest first; damaged or foreign folders are skipped with a warning."""

@@ -40,10 +40,29 @@ METRICS_NUMBERS = {  # key → (low, high); None values are allowed where the ru
 METRICS_COUNTS = {"epochs_run": MAX_EPOCHS, "parameters": 10**9, "test_samples": TEST_SIZE}
 REQUIRED_METRICS = ("test_accuracy", "test_loss", "epochs_run", "stop_reason", "parameters", "train_seconds")
 HISTORY_NUMBERS = ("loss", "accuracy", "val_loss", "val_accuracy")
+MAX_LEARNER_LENGTH = 40  # characters of a learner's display name
 
 
 class Damage(ValueError):
     """A stored file that cannot be used; the message names the file and what is wrong."""
+
+
+class BadLearnerName(ValueError):
+    """A display name that cannot be kept; the message says why, for the learner."""
+
+
+def learner_name(text: object) -> str:
+    """A learner's display name: 1 to 40 printable characters on one line, outer spaces trimmed."""
+    if not isinstance(text, str):
+        raise BadLearnerName("A name must be text.")
+    name = text.strip()
+    if not name:
+        raise BadLearnerName("A name needs at least one visible character.")
+    if not name.isprintable():
+        raise BadLearnerName("A name can only hold printable characters (no line breaks, tabs or control codes).")
+    if len(name) > MAX_LEARNER_LENGTH:
+        raise BadLearnerName(f"A name has at most {MAX_LEARNER_LENGTH} characters (this one has {len(name)}).")
+    return name
 
 
 def read_json(path: Path) -> Any:
@@ -66,7 +85,7 @@ def read_json(path: Path) -> Any:
 
 
 def run_info(data: Any, run_id: str) -> dict[str, Any]:
-    """run.json: id, name, creation time (and ns), owner, config."""
+    """run.json: id, name, creation time (and ns), owner, the learner's display name (older runs: none), config."""
     info = _object("run.json", data)
     if info.get("id") != run_id:
         raise Damage("run.json: its id does not match the folder")
@@ -80,8 +99,18 @@ def run_info(data: Any, run_id: str) -> dict[str, Any]:
         "created": _text("run.json", "created", info.get("created", ""), 64),
         "owner": info["owner"] if isinstance(info.get("owner"), str) else None,
         "created_ns": created_ns if isinstance(created_ns, int) and not isinstance(created_ns, bool) else 0,
+        "learner": _learner(info.get("learner")),
         "config": config,
     }
+
+
+def _learner(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return learner_name(value)
+    except BadLearnerName as exc:
+        raise Damage(f"run.json: learner: {exc}") from None
 
 
 def status(data: Any) -> dict[str, Any]:

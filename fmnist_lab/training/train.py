@@ -38,6 +38,7 @@ from fmnist_lab.training.callbacks import (
     early_stopping,
 )
 from fmnist_lab.training.data import Dataset, load_dataset, prepare
+from fmnist_lab.training.hparams import write_hparams
 from fmnist_lab.training.model import ModelCache, build_model
 from fmnist_lab.training.result import TrainResult
 from fmnist_lab.training.scoring import score
@@ -292,6 +293,8 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
         cpu_seconds_per_epoch=mean_per_epoch(complete, "cpu_seconds"),
     )
     store.write_metrics(run_id, result.to_dict())
+    learner = store.load(run_id).learner
+    write_hparams(store.logs_path(run_id), run_id, fitted.config, result.to_dict(), learner)  # the class in TensorBoard
     return result
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import streamlit as st
 
 from fmnist_lab.execution import ownership
 from fmnist_lab.execution.factory import Ruled, executor
 from fmnist_lab.store import paths
+from fmnist_lab.store.learners import MAX_LEARNER_LENGTH, BadLearnerName, LearnerStore
+from fmnist_lab.store.notices import Notice, NoticeBoard
 from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
-from fmnist_lab.teaching.share import shown
+from fmnist_lab.teaching.lessons import LESSONS
+from fmnist_lab.teaching.share import parse_setup, setup_params, shown
 from fmnist_lab.training.data import DataError, Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +39,8 @@ COOKIE_DAYS = 365
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")  # escaped with a backslash
 INSTRUCTOR_KEY = "instructor"  # session state: True once the instructor's secret was entered
 INSTRUCTOR_COOKIE = "fmnist_instructor"  # an HMAC token under the secret (ownership.instructor_token)
+NOTICE_SECONDS = 2  # how often a page looks for the instructor's notice (read once a second server-wide)
+LESSONS_PAGE, TRAIN_PAGE = "pages/9_Lessons.py", "pages/1_Train.py"
 
 
 def page_setup(title: str, icon: str) -> None:
@@ -73,6 +79,7 @@ def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | Non
     page_setup(label, icon)
     safe_server_or_stop()
     runs = store()
+    st.fragment(_notice_banner, run_every=NOTICE_SECONDS)(str(runs.root))
     runs_executor().refresh()  # a run nothing works on any more shows as failed, on every page
     if problem := runs.problem():
         st.warning(
@@ -91,6 +98,34 @@ def _cached_dataset() -> Dataset:
     # cache_resource, not cache_data: the arrays are read-only, so every session can
     # share one copy instead of unpickling 55 MB on each rerun.
     return load_dataset()
+
+
+def _notice_banner(root: str) -> None:
+    """The instructor's pushed step, if any, at the top of the page: plain text and a link."""
+    if (notice := current_notice(root)) is None:
+        return
+    text, page, params = notice_link(notice)
+    with st.container(border=True, key="instructor_notice"):
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.markdown(f":material/campaign: **Your instructor:** {plain(text)}")
+        if page is not None:
+            right.page_link(page, label="Set it up", icon=":material/arrow_forward:", query_params=params)
+
+
+@st.cache_data(ttl=1, show_spinner=False)
+def current_notice(root: str) -> Notice | None:
+    # cache_data keyed by the store: one read a second for every open page of the server
+    return NoticeBoard(root).current()
+
+
+def notice_link(notice: Notice) -> tuple[str, str | None, dict[str, str]]:
+    """The banner's text and where its link goes: a lesson step's page, or the Train page with the
+    setup re-read through ``parse_setup`` (only valid settings reach the link)."""
+    if notice.step is not None:
+        text = f"Step {notice.step} — {notice.title}"
+        return (text, LESSONS_PAGE, {"lesson": str(notice.step)}) if notice.step <= len(LESSONS) else (text, None, {})
+    shared = parse_setup(parse_qs(notice.setup or ""))
+    return notice.title, TRAIN_PAGE, setup_params(shared.config, shared.locked, shared.hidden)
 
 
 def runs_executor() -> Ruled:
@@ -168,6 +203,36 @@ def instructor_login() -> None:
             st.caption("That is not the instructor key.")
 
 
+def learner_name_input(runs: RunStore) -> None:
+    """The learner's display name, kept with this browser's owner id; new runs carry it."""
+    learners, owner = LearnerStore(runs.root), session_owner()
+    if "learner_name" not in st.session_state:
+        st.session_state["learner_name"] = learners.name(owner) or ""
+    st.text_input(
+        "Your name (shown to your instructor)",
+        key="learner_name",
+        max_chars=MAX_LEARNER_LENGTH,
+        on_change=_save_learner_name,
+        args=(learners, owner),
+        help="Your instructor's class view shows it beside your runs; runs you start from now on carry it.",
+    )
+    if problem := st.session_state.get("learner_name_problem"):
+        st.caption(plain(problem))
+
+
+def _save_learner_name(learners: LearnerStore, owner: str) -> None:
+    entered, st.session_state["learner_name_problem"] = st.session_state.get("learner_name", ""), None
+    try:
+        if entered.strip():
+            st.session_state["learner_name"] = learners.set(owner, entered)
+        else:
+            learners.clear(owner)
+    except BadLearnerName as exc:
+        st.session_state["learner_name_problem"] = str(exc)
+    except OSError as exc:
+        st.session_state["learner_name_problem"] = f"Your name could not be saved ({exc.strerror or exc})."
+
+
 def _leave_instructor() -> None:
     st.session_state[INSTRUCTOR_KEY], st.session_state["instructor_cookie_clear"] = False, True
 
@@ -225,6 +290,7 @@ def sidebar(runs: RunStore, current: str | None) -> None:
             if (ROOT / file).exists():
                 st.page_link(file, label=label, icon=icon, query_params=params)
         st.divider()
+        learner_name_input(runs)
         instructor_login()
         stored = runs.list()
         if not stored:
