@@ -1,9 +1,9 @@
-"""The lab's server: ``dashboard.py`` and ``pages/``, with its warm workers started as the server starts.
+"""The lab's server: ``dashboard.py`` (the router to ``app_pages/``), its warm workers started with the server.
 
 ``streamlit run app.py`` (what ``scripts/start.sh`` does) serves the same pages as
-``streamlit run dashboard.py``; the difference is ``st.App``'s start-up hook, which starts the
-warm training workers at once, so that they are ready before the first learner clicks *Train*
-rather than starting then. Workers leave with the server.
+``streamlit run dashboard.py`` (their list is ``fmnist_lab.ui.navigation``); the difference is
+``st.App``'s start-up hook, which starts the warm training workers at once, so that they are ready
+before the first learner clicks *Train* rather than starting then. Workers leave with the server.
 """
 
 from collections.abc import AsyncIterator

@@ -13,6 +13,7 @@ from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset
 from fmnist_lab.ui import analysis
 from fmnist_lab.ui.common import set_current_run
+from fmnist_lab.ui.navigation import TRAIN
 
 MODES = {
     "all": "by index",
@@ -117,7 +118,7 @@ def _pick_run(runs: RunStore, current: str | None) -> None:
     st.info("**Your own picture needs a trained run** to score it. Pick one here, or train one on the Train page.")
     finished = analysis.analysable_runs(runs)
     if not finished:
-        st.page_link("pages/1_Train.py", label="Go to Train", icon=":material/model_training:")
+        st.page_link(TRAIN.path, label="Go to Train", icon=":material/model_training:")
         return
     labels = {run.id: run.label() for run in finished}
     chosen = st.selectbox("Run", list(labels), None, format_func=labels.__getitem__, key="pred_own_run")

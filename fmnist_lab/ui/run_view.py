@@ -12,7 +12,8 @@ from fmnist_lab.execution import ownership
 from fmnist_lab.store.runs import DamagedRun, Run, RunNotFound, RunStore
 from fmnist_lab.training import progress as where
 from fmnist_lab.ui.code_ui import code_view
-from fmnist_lab.ui.common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
+from fmnist_lab.ui.common import RUN_PARAM, may_stop, plain, runs_executor, session_owner
+from fmnist_lab.ui.navigation import RUN_PAGES
 
 # Seconds between redraws of the live view: quick for the few seconds in which a run starts, draws
 # its first point or ends; once a second while it trains or is next in line (that can last a whole
@@ -183,11 +184,10 @@ def results(runs: RunStore, run: Run) -> None:
         st.plotly_chart(figure)
         st.caption(CURVES_NOTE)
     if metrics:
-        links = [(file, label, icon) for file, label, icon in PAGES[2:5] if (ROOT / file).exists()]
         st.markdown("**Look closer at this run:**")
         row = st.container(horizontal=True)  # wraps on a narrow screen rather than cutting a label
-        for file, label, icon in links:
-            row.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
+        for page in RUN_PAGES:
+            row.page_link(page.path, label=page.title, icon=page.icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
         with st.expander("The code", icon=":material/code:"):
             code_view(run.config, key="run_code", run_id=run.id)

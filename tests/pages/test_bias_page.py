@@ -10,10 +10,9 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import bias_ui
-
+from fmnist_lab.ui.navigation import BIAS_LAB
 from tests.pages.test_pages import finished_run, open_page, texts
 
-PAGE = "pages/8_Bias_lab.py"
 SHIRT = 6
 
 
@@ -35,7 +34,7 @@ def finished_with_predictions(store: RunStore, config: TrainConfig, shirts_right
 
 
 def test_the_page_renders_with_no_run(app_env: Path) -> None:
-    app = open_page(PAGE)
+    app = open_page(BIAS_LAB)
     assert not app.exception and app.title[0].value == "Bias lab"
     shown = texts(app)
     assert "The test set stays balanced and untouched" in shown and "Pick a finished run in the sidebar" in shown
@@ -50,7 +49,7 @@ def test_set_up_the_exercise_queues_every_run_with_all_else_equal(
             return RunStore().create(config, name, owner)
 
     monkeypatch.setattr(bias_ui, "runs_executor", Queue)
-    app = open_page(PAGE)
+    app = open_page(BIAS_LAB)
     app.selectbox(key="bias_class").select(4).run()  # Coat
     app.slider(key="bias_share").set_value(0.2).run()
     app.slider(key="bias_epochs").set_value(3).run()
@@ -80,7 +79,7 @@ def test_finished_runs_fill_the_table_and_the_charts(app_env: Path) -> None:
     baseline, biased, *mitigations = compare.bias_exercise(SHIRT, 0.1, 2)
     ids = [finished_with_predictions(store, baseline, 10), finished_with_predictions(store, biased, 3)]
     ids.append(store.create(mitigations[0]).id)  # queued with no worker: the page's refresh marks it failed
-    app = open_page(PAGE, exercise=",".join(ids))
+    app = open_page(BIAS_LAB, exercise=",".join(ids))
     assert not app.exception
     table = app.dataframe[0].value
     assert list(table["state"]) == ["finished", "finished", "failed"]
@@ -98,7 +97,7 @@ def test_finished_runs_fill_the_table_and_the_charts(app_env: Path) -> None:
 def test_a_finished_run_is_analysed_alone(app_env: Path) -> None:
     store = RunStore()
     run_id = finished_with_predictions(store, compare.bias_exercise(SHIRT, 0.1, 2)[1], 3)
-    app = open_page(PAGE, run=run_id)
+    app = open_page(BIAS_LAB, run=run_id)
     assert not app.exception
     per_class = app.dataframe[1].value
     assert per_class.loc["Shirt", "recall"] == pytest.approx(0.3)

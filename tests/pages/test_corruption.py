@@ -18,8 +18,8 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.store.runs import DamagedRun, RunNotFound
-
-from tests.pages.test_pages import open_page
+from fmnist_lab.ui.navigation import COMPARE, CONFUSION, GALLERY, HOME, PREDICTIONS, TRAIN, LabPage
+from tests.pages.test_pages import open_page, page_id
 
 Damage = Callable[[Path], None]
 JSON_FILES = ("run.json", "status.json", "metrics.json", "history.json", "progress.json")
@@ -181,11 +181,11 @@ def test_runs_json_lists_every_readable_run_and_no_damaged_one(
     assert not unreadable & set(listed) and "20200101-000000-ffffff" not in listed
 
 
-PAGES = ("pages/1_Train.py", "pages/2_Confusion.py", "pages/3_Predictions.py", "pages/4_Compare.py")
+RUN_VIEWS = (TRAIN, CONFUSION, PREDICTIONS, COMPARE)
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_no_page_raises_on_any_damaged_run(corpus: tuple[RunStore, str, dict[str, str]], page: str) -> None:
+@pytest.mark.parametrize("page", RUN_VIEWS, ids=page_id)
+def test_no_page_raises_on_any_damaged_run(corpus: tuple[RunStore, str, dict[str, str]], page: LabPage) -> None:
     _, healthy, damaged = corpus
     for case, run_id in damaged.items():
         app = open_page(page, run=run_id)
@@ -196,8 +196,8 @@ def test_no_page_raises_on_any_damaged_run(corpus: tuple[RunStore, str, dict[str
     assert not app.exception and not app.error  # the healthy run beside them opens as before
 
 
-@pytest.mark.parametrize("page", ["dashboard.py", "pages/5_Gallery.py"])
-def test_listing_pages_skip_damaged_runs(corpus: tuple[RunStore, str, dict[str, str]], page: str) -> None:
+@pytest.mark.parametrize("page", [HOME, GALLERY], ids=page_id)
+def test_listing_pages_skip_damaged_runs(corpus: tuple[RunStore, str, dict[str, str]], page: LabPage) -> None:
     app = open_page(page)
     assert not app.exception
 

@@ -9,10 +9,8 @@ import numpy as np
 
 from fmnist_lab import RunStore
 from fmnist_lab.teaching import codegen
-
+from fmnist_lab.ui.navigation import LESSONS, TRAIN
 from tests.pages.test_pages import finished_run, open_page, texts
-
-LESSONS_PAGE = "pages/9_Lessons.py"
 
 
 def run_with_predictions(store: RunStore) -> str:
@@ -28,21 +26,21 @@ def run_with_predictions(store: RunStore) -> str:
 
 
 def test_a_step_in_the_address_opens_it(app_env: Path) -> None:
-    app = open_page(LESSONS_PAGE, lesson="9")
+    app = open_page(LESSONS, lesson="9")
     assert not app.exception
     assert app.subheader[0].value == "9. Bias and its fixes"
     assert "No finished run yet" in texts(app)
 
 
 def test_a_bad_step_in_the_address_opens_the_first(app_env: Path) -> None:
-    app = open_page(LESSONS_PAGE, lesson="99", done="2,x,42")
+    app = open_page(LESSONS, lesson="99", done="2,x,42")
     assert not app.exception and app.subheader[0].value == "1. The data set"
     assert app.query_params["done"] == "2"
 
 
 def test_a_wrong_then_a_right_answer_from_the_learners_run(app_env: Path) -> None:
     run_id = run_with_predictions(RunStore())
-    app = open_page(LESSONS_PAGE, lesson="9", run=run_id)
+    app = open_page(LESSONS, lesson="9", run=run_id)
     app.radio(key="lessons_answer_9").set_value("Trouser").run()
     app.button(key="lessons_check").click().run()
     assert not app.exception
@@ -56,7 +54,7 @@ def test_a_wrong_then_a_right_answer_from_the_learners_run(app_env: Path) -> Non
 
 
 def test_the_train_page_shows_the_code_of_its_settings(app_env: Path) -> None:
-    app = open_page("pages/1_Train.py", units="64", epochs="3")
+    app = open_page(TRAIN, units="64", epochs="3")
     app.toggle(key="train_show_code").set_value(True).run()
     assert not app.exception
     assert 'keras.layers.Dense(64, activation="relu"),' in app.code[0].value and "epochs=3" in app.code[0].value
@@ -66,6 +64,6 @@ def test_the_train_page_shows_the_code_of_its_settings(app_env: Path) -> None:
 def test_a_finished_run_shows_its_code(app_env: Path) -> None:
     store = RunStore()
     run_id = finished_run(store)
-    app = open_page("pages/1_Train.py", run=run_id)
+    app = open_page(TRAIN, run=run_id)
     assert not app.exception
     assert codegen.script(store.load(run_id).config, run_id).rstrip() in [c.value for c in app.code]

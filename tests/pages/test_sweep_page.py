@@ -10,10 +10,8 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis.sweep import SweepStore, new_sweep
 from fmnist_lab.store.runs import Run
 from fmnist_lab.ui import sweep_view
-
+from fmnist_lab.ui.navigation import SWEEP
 from tests.pages.test_pages import figures, finished_run, open_page, texts, values
-
-PAGE = "pages/7_Sweep.py"
 
 
 class QueueOnly:
@@ -28,7 +26,7 @@ class QueueOnly:
 
 def test_one_click_submits_the_default_sweep(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sweep_view, "runs_executor", QueueOnly)
-    app = open_page(PAGE)
+    app = open_page(SWEEP)
     assert "No sweeps yet" in texts(app)
     app.slider(key="sweep_epochs").set_value(3)
     app.button(key="sweep_start").click().run()
@@ -45,7 +43,7 @@ def test_a_stored_sweep_reopens_as_a_curve_and_a_table(app_env: Path) -> None:
     sweep = sweeps.save(new_sweep(TrainConfig(hidden_units=(16,), epochs=2), {"hidden_units": [(16,), (64,)]}))
     for units in (16, 64):
         sweep = sweeps.add_run(sweep, finished_run(runs, hidden_units=(units,)))
-    app = open_page(PAGE)
+    app = open_page(SWEEP)
     assert not app.exception, app.exception
     (chart,) = [f for f in figures(app) if any(t.get("name") == "test accuracy" for t in f["data"])]
     accuracy = next(t for t in chart["data"] if t["name"] == "test accuracy")
@@ -59,7 +57,7 @@ def test_a_two_setting_sweep_shows_a_heatmap(app_env: Path) -> None:
     sweeps = SweepStore(runs)
     sweep = sweeps.save(new_sweep(TrainConfig(hidden_units=(16,)), {"hidden_units": [(16,)], "epochs": [2, 3]}))
     sweep = sweeps.add_run(sweep, finished_run(runs, hidden_units=(16,), epochs=2))
-    app = open_page(PAGE)
+    app = open_page(SWEEP)
     assert not app.exception, app.exception
     (heatmap,) = [t for f in figures(app) for t in f["data"] if t["type"] == "heatmap"]
     assert heatmap["x"] == ["16"] and heatmap["y"] == ["2", "3"]

@@ -8,7 +8,7 @@ from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import RunStoreError
 from fmnist_lab.ui import analysis
 
-runs, current = ui.start_page("Compare", "⚖️", "Compare runs")
+runs, current = ui.start_page("Compare runs")
 dataset = ui.dataset_or_stop()
 
 with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=False):

@@ -7,7 +7,7 @@ from fmnist_lab.analysis import metrics
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.ui import analysis
 
-runs, current = ui.start_page("Confusion", "🧩", "Where the model gets confused")
+runs, current = ui.start_page("Where the model gets confused")
 dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
 epoch = analysis.epoch_ui(runs, run, "confusion")

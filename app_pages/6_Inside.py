@@ -9,7 +9,7 @@ from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import RunNotFound
 from fmnist_lab.ui import analysis, inside_ui
 
-runs, current = ui.start_page("Inside", "🧠", "Inside the network")
+runs, current = ui.start_page("Inside the network")
 dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
 try:
