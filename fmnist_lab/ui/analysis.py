@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fmnist_lab import charts
 from fmnist_lab.analysis import forward, metrics
+from fmnist_lab.charts.confusion import clicked_cell
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.ui.common import RUN_PARAM, plain
 from fmnist_lab.ui.navigation import TRAIN
@@ -236,7 +236,7 @@ def pick_cell(event: Any, first: tuple[int, int], prefix: str) -> None:
     does not undo a later choice in the boxes)."""
     st.session_state.setdefault(f"{prefix}_true", first[0])
     st.session_state.setdefault(f"{prefix}_pred", first[1])
-    cell = charts.clicked_cell(event.selection.points) if event and event.selection else None
+    cell = clicked_cell(event.selection.points) if event and event.selection else None
     if cell is not None and st.session_state.get(f"{prefix}_clicked") != cell:
         st.session_state[f"{prefix}_true"], st.session_state[f"{prefix}_pred"] = cell
     st.session_state[f"{prefix}_clicked"] = cell

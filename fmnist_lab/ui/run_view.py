@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from fmnist_lab import charts
+from fmnist_lab.charts.training import training_curves
 from fmnist_lab.execution import ownership
 from fmnist_lab.store.runs import DamagedRun, Run, RunNotFound, RunStore
 from fmnist_lab.training import progress as where
@@ -111,7 +111,7 @@ def _training(runs: RunStore, run: Run, progress: dict) -> None:
     first = _first_sample(run_id, progress)
     text = progress_text(progress, runs.cancel_requested(run_id), first, history)
     st.progress(where.fraction_done(progress), text=text)
-    figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
+    figure = training_curves(history, progress, run.config.stop_loss, run.config.epochs)
     st.plotly_chart(figure, key="live_curves")
     st.caption(CURVES_NOTE)
     if not may_stop(run):
@@ -178,9 +178,7 @@ def results(runs: RunStore, run: Run) -> None:
                 f"Early stopping kept the best weights: the test scores are from the restored best epoch {best}."
             )
     if history:
-        figure = charts.training_curves(
-            history, None, run.config.stop_loss, run.config.epochs, metrics.get("best_epoch")
-        )
+        figure = training_curves(history, None, run.config.stop_loss, run.config.epochs, metrics.get("best_epoch"))
         st.plotly_chart(figure)
         st.caption(CURVES_NOTE)
     if metrics:
