@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 from fmnist_lab.ui.common import runs_executor
+from fmnist_lab.ui.navigation import ENTRYPOINT
 
 
 @asynccontextmanager
@@ -20,4 +21,4 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     yield
 
 
-app = st.App("dashboard.py", lifespan=lifespan)
+app = st.App(ENTRYPOINT, lifespan=lifespan)
