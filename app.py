@@ -1,9 +1,9 @@
-"""The lab's server: ``dashboard.py`` and ``pages/``, with its warm workers started as the server starts.
+"""The lab's server: ``dashboard.py`` (the router to ``app_pages/``), its warm workers started with the server.
 
 ``streamlit run app.py`` (what ``scripts/start.sh`` does) serves the same pages as
-``streamlit run dashboard.py``; the difference is ``st.App``'s start-up hook, which starts the
-warm training workers at once, so that they are ready before the first learner clicks *Train*
-rather than starting then. Workers leave with the server.
+``streamlit run dashboard.py`` (their list is ``fmnist_lab.ui.navigation``); the difference is
+``st.App``'s start-up hook, which starts the warm training workers at once, so that they are ready
+before the first learner clicks *Train* rather than starting then. Workers leave with the server.
 """
 
 from collections.abc import AsyncIterator
@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 from fmnist_lab.ui.common import runs_executor
+from fmnist_lab.ui.navigation import ENTRYPOINT
 
 
 @asynccontextmanager
@@ -21,4 +22,4 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     executor.close()  # runs still waiting for their turn are reported, not left to look queued
 
 
-app = st.App("dashboard.py", lifespan=lifespan)
+app = st.App(ENTRYPOINT, lifespan=lifespan)

@@ -136,7 +136,7 @@ def bench_pages(repeats: int, home: Path) -> list[str]:
 
     run_id = RunStore(home / "runs").list()[0].id
     for page, action in (("2_Confusion", None), ("3_Predictions", "pred_pos_all_None")):
-        body = f"app.switch_page('pages/{page}.py')\napp.query_params['run'] = '{run_id}'\napp.run()\n"
+        body = f"app.switch_page('app_pages/{page}.py')\napp.query_params['run'] = '{run_id}'\napp.run()\n"
         body += "first = time.perf_counter() - t\nassert not app.exception\nwarm = []\n"
         if action:
             body += f"for i in range(1, 21):\n    app.number_input(key='{action}').set_value(i)\n"
@@ -158,10 +158,10 @@ def bench_pages(repeats: int, home: Path) -> list[str]:
     return rows
 
 
-INSIDE = """app.switch_page('pages/5_Gallery.py')
+INSIDE = """app.switch_page('app_pages/5_Gallery.py')
 app.run()  # a server that has shown a page: Streamlit, the lab and the data set loaded
 cold = time.perf_counter() - t
-app.switch_page('pages/6_Inside.py')
+app.switch_page('app_pages/6_Inside.py')
 app.query_params['run'] = '{run_id}'
 s = time.perf_counter(); app.run(); first = time.perf_counter() - s
 cold += first

@@ -38,6 +38,7 @@ sys.path.insert(0, str(lab_server.ROOT))  # fmnist_lab, wherever the script is s
 
 from fmnist_lab import RunStore, TrainConfig  # noqa: E402
 from fmnist_lab.training.data import DataError, Dataset, load_dataset  # noqa: E402
+from fmnist_lab.ui import navigation  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -50,17 +51,16 @@ TRAINING_TIMEOUT = 180.0  # seconds for the live run to show two epochs
 
 
 SCREENS = ((1024, 768), (1920, 1080))  # 1024/<page>.png, 1920/<page>.png
-PAGES = (  # name, address ({run}: the 128-unit run)
-    ("home", "/"),
-    ("train", "/Train?run={run}"),
-    ("confusion", "/Confusion?run={run}"),
-    ("predictions", "/Predictions?run={run}"),
-    ("compare", "/Compare"),
-    ("gallery", "/Gallery"),
-    ("inside", "/Inside?run={run}"),
-    ("sweep", "/Sweep"),
-    ("bias-lab", "/Bias_lab"),
-    ("lessons", "/Lessons"),
+SHOWN_WITH_THE_RUN = (navigation.TRAIN, navigation.CONFUSION, navigation.PREDICTIONS, navigation.INSIDE)
+
+
+def shot_name(page: navigation.LabPage) -> str:
+    """``home``, ``train``, ``bias-lab``: the PNG's name (the README shows them)."""
+    return page.url_path.lower().replace("_", "-") or "home"
+
+
+PAGES = tuple(  # name, address ({run}: the 128-unit run), for every page of the app
+    (shot_name(page), page.address + ("?run={run}" if page in SHOWN_WITH_THE_RUN else "")) for page in navigation.PAGES
 )
 
 

@@ -19,7 +19,6 @@ from fmnist_lab.teaching.lessons import Verdict
 STREAM = Stream(days=28, per_day=300, baseline=7, drift=Drift("new shoe", start=15, strength=0.3))  # the page's
 FIGURE = "accuracy"
 NO_ALERT = "no alert fired"
-PAGE = "pages/11_Monitor.py"
 TITLE = "Monitoring a deployed model"
 TEXT = (
     "A model that passed its test keeps working after training, on images nobody has labelled yet, and the "

@@ -5,12 +5,10 @@ the core library; the core never calls back here.
 """
 
 from fmnist_lab.ui.common import (
-    PAGES,
     current_run_id,
     dataset_or_stop,
     is_instructor,
     may_stop,
-    page_setup,
     plain,
     runs_executor,
     session_owner,
@@ -21,12 +19,10 @@ from fmnist_lab.ui.common import (
 )
 
 __all__ = [
-    "PAGES",
     "current_run_id",
     "dataset_or_stop",
     "is_instructor",
     "may_stop",
-    "page_setup",
     "plain",
     "runs_executor",
     "set_current_run",

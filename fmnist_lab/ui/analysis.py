@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fmnist_lab import charts
 from fmnist_lab.analysis import forward, metrics
+from fmnist_lab.charts.confusion import clicked_cell
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.ui.common import RUN_PARAM, plain
+from fmnist_lab.ui.navigation import TRAIN
 
 NO_ANALYSIS = {  # why a run has nothing to analyse, and what next
     "queued": "is waiting in the queue; its analysis appears once it has finished.",
@@ -160,12 +161,12 @@ def run_or_note(runs: RunStore, current: str | None) -> Run | None:
     """The current run if it has test-set predictions; otherwise say what to do and return None."""
     if current is None:
         st.info("No run chosen yet. Pick one in the sidebar, or train one on the Train page.")
-        st.page_link("pages/1_Train.py", label="Go to Train", icon=":material/model_training:")
+        st.page_link(TRAIN.path, label="Go to Train", icon=":material/model_training:")
         return None
     run = runs.load(current)
     if run.state not in ANALYSABLE or not run.metrics:
         st.info(f"Run **{plain(run.name)}** {NO_ANALYSIS.get(run.state, NO_ANALYSIS['queued'])}")
-        st.page_link("pages/1_Train.py", label="See it on Train", query_params={RUN_PARAM: run.id})
+        st.page_link(TRAIN.path, label="See it on Train", query_params={RUN_PARAM: run.id})
         return None
     try:
         run_predictions(runs, run.id)
@@ -235,7 +236,7 @@ def pick_cell(event: Any, first: tuple[int, int], prefix: str) -> None:
     does not undo a later choice in the boxes)."""
     st.session_state.setdefault(f"{prefix}_true", first[0])
     st.session_state.setdefault(f"{prefix}_pred", first[1])
-    cell = charts.clicked_cell(event.selection.points) if event and event.selection else None
+    cell = clicked_cell(event.selection.points) if event and event.selection else None
     if cell is not None and st.session_state.get(f"{prefix}_clicked") != cell:
         st.session_state[f"{prefix}_true"], st.session_state[f"{prefix}_pred"] = cell
     st.session_state[f"{prefix}_clicked"] = cell

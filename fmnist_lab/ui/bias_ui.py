@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fmnist_lab import charts
 from fmnist_lab.analysis import compare, fairness, metrics
+from fmnist_lab.charts.fairness import per_class_metric_comparison, reliability_diagram
 from fmnist_lab.config import CLASS_NAMES, TrainConfig
 from fmnist_lab.store.runs import InvalidRunId, Run, RunNotFound, RunStore, RunStoreError, unique_labels
 from fmnist_lab.ui import analysis
@@ -154,9 +154,9 @@ def comparison_view(runs: RunStore, chosen: Sequence[Run]) -> None:
     labels = [label for label, _ in done]
     for column, name in (("recall", "recall"), ("fpr", "false-positive rate")):
         values = [list(scores["rates"][column]) for _, scores in done]
-        st.plotly_chart(charts.per_class_metric_comparison(labels, values, name, highlight=starved))
+        st.plotly_chart(per_class_metric_comparison(labels, values, name, highlight=starved))
         st.caption(fairness.METRIC_MEANINGS[column])
-    st.plotly_chart(charts.reliability_diagram(labels, [scores["reliability"] for _, scores in done]))
+    st.plotly_chart(reliability_diagram(labels, [scores["reliability"] for _, scores in done]))
     st.caption(fairness.METRIC_MEANINGS["reliability"])
 
 

@@ -17,20 +17,9 @@ from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, Ru
 from fmnist_lab.teaching.lessons import LESSONS
 from fmnist_lab.teaching.share import parse_setup, setup_params, shown
 from fmnist_lab.training.data import DataError, Dataset, load_dataset
+from fmnist_lab.ui import navigation
+from fmnist_lab.ui.navigation import PAGES
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGES = (  # (file, label, icon); a page is listed once its file exists
-    ("dashboard.py", "Home", ":material/home:"),
-    ("pages/1_Train.py", "Train", ":material/model_training:"),
-    ("pages/2_Confusion.py", "Confusion", ":material/grid_on:"),
-    ("pages/3_Predictions.py", "Predictions", ":material/bar_chart:"),
-    ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
-    ("pages/5_Gallery.py", "Class gallery", ":material/groups:"),
-    ("pages/6_Inside.py", "Inside", ":material/neurology:"),
-    ("pages/7_Sweep.py", "Sweep", ":material/trending_up:"),
-    ("pages/8_Bias_lab.py", "Bias lab", ":material/balance:"),
-    ("pages/9_Lessons.py", "Lessons", ":material/school:"),
-)
 RUN_PARAM = "run"  # ?run=<id> in the URL
 CURRENT_KEY = "current_run"  # session state: the run this browser tab is looking at
 OWNER_KEY = "session_owner"  # session state: the owner id this browser's runs carry
@@ -40,11 +29,6 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")  # escaped with
 INSTRUCTOR_KEY = "instructor"  # session state: True once the instructor's secret was entered
 INSTRUCTOR_COOKIE = "fmnist_instructor"  # an HMAC token under the secret (ownership.instructor_token)
 NOTICE_SECONDS = 2  # how often a page looks for the instructor's notice (read once a second server-wide)
-LESSONS_PAGE, TRAIN_PAGE = "pages/9_Lessons.py", "pages/1_Train.py"
-
-
-def page_setup(title: str, icon: str) -> None:
-    st.set_page_config(page_title=f"{title} · fmnist-lab", page_icon=icon, layout="wide")
 
 
 SAFE_OPTIONS = {  # what .streamlit/config.toml sets, and why it matters on a shared server
@@ -74,9 +58,11 @@ def store() -> RunStore:
     return RunStore()
 
 
-def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | None]:
-    """What every page does first: configure, find the current run, draw the sidebar and title."""
-    page_setup(label, icon)
+def start_page(heading: str) -> tuple[RunStore, str | None]:
+    """What every page does first: check the server, find the current run, draw the sidebar and title.
+
+    The browser tab's title and icon were set by the entry point (``navigation.serve``).
+    """
     safe_server_or_stop()
     runs = store()
     st.fragment(_notice_banner, run_every=NOTICE_SECONDS)(str(runs.root))
@@ -118,14 +104,18 @@ def current_notice(root: str) -> Notice | None:
     return NoticeBoard(root).current()
 
 
-def notice_link(notice: Notice) -> tuple[str, str | None, dict[str, str]]:
+def notice_link(notice: Notice) -> tuple[str, Path | None, dict[str, str]]:
     """The banner's text and where its link goes: a lesson step's page, or the Train page with the
     setup re-read through ``parse_setup`` (only valid settings reach the link)."""
     if notice.step is not None:
         text = f"Step {notice.step} — {notice.title}"
-        return (text, LESSONS_PAGE, {"lesson": str(notice.step)}) if notice.step <= len(LESSONS) else (text, None, {})
+        return (
+            (text, navigation.LESSONS.path, {"lesson": str(notice.step)})
+            if notice.step <= len(LESSONS)
+            else (text, None, {})
+        )
     shared = parse_setup(parse_qs(notice.setup or ""))
-    return notice.title, TRAIN_PAGE, setup_params(shared.config, shared.locked, shared.hidden)
+    return notice.title, navigation.TRAIN.path, setup_params(shared.config, shared.locked, shared.hidden)
 
 
 def runs_executor() -> Ruled:
@@ -286,9 +276,8 @@ def sidebar(runs: RunStore, current: str | None) -> None:
     """Page links (carrying the current run) and a run picker, the same on every page."""
     with st.sidebar:
         params = {RUN_PARAM: current} if current else None
-        for file, label, icon in PAGES:
-            if (ROOT / file).exists():
-                st.page_link(file, label=label, icon=icon, query_params=params)
+        for page in PAGES:
+            st.page_link(page.path, label=page.title, icon=page.icon, query_params=params)
         st.divider()
         learner_name_input(runs)
         instructor_login()

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from fmnist_lab import charts
+from fmnist_lab.charts.home import class_balance, pixel_histogram, sample_grid
 from fmnist_lab.training.data import Dataset
 
 
@@ -15,8 +15,8 @@ def home_figures(_dataset: Dataset, source: str) -> tuple[bytes, dict[str, Any],
     """Sample grid (PNG), class balance, pixel histogram raw and ÷255 (Vega-Lite specs); ``source``
     keys the cache."""
     return (
-        charts.sample_grid(_dataset.x_train, _dataset.y_train),
-        charts.class_balance(_dataset.y_train, _dataset.y_test),
-        charts.pixel_histogram(_dataset.x_test),
-        charts.pixel_histogram(_dataset.x_test, divide_by=255),
+        sample_grid(_dataset.x_train, _dataset.y_train),
+        class_balance(_dataset.y_train, _dataset.y_test),
+        pixel_histogram(_dataset.x_test),
+        pixel_histogram(_dataset.x_test, divide_by=255),
     )

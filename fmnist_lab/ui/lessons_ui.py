@@ -11,6 +11,7 @@ import streamlit as st
 from fmnist_lab.store.runs import Run, RunStore, RunStoreError
 from fmnist_lab.teaching import lessons
 from fmnist_lab.teaching.lessons import LESSONS, Evidence, Lesson, Verdict
+from fmnist_lab.ui.navigation import TRAIN
 
 LESSON_PARAM, DONE_PARAM = "lesson", "done"
 PROGRESS_KEY = "lessons_progress"  # session state: (step, done) last shown
@@ -58,7 +59,7 @@ def step_picker(step: int, done: frozenset[int]) -> int:
 def lesson_intro(number: int, lesson: Lesson) -> None:
     st.subheader(f"{number}. {lesson.title}")
     st.write(lesson.text)
-    st.page_link("pages/1_Train.py", label="Set it up", icon=":material/tune:", query_params=lesson.params())
+    st.page_link(TRAIN.path, label="Set it up", icon=":material/tune:", query_params=lesson.params())
     st.caption(f"Set-up: {lesson.setup.summary()}. Train it, then come back here and answer.")
 
 

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fmnist_lab import charts
 from fmnist_lab.analysis import images, metrics
+from fmnist_lab.charts.predictions import softmax_bars
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset
 from fmnist_lab.ui import analysis
 from fmnist_lab.ui.common import set_current_run
+from fmnist_lab.ui.navigation import TRAIN
 
 MODES = {
     "all": "by index",
@@ -78,7 +79,7 @@ def test_images(runs: RunStore, run: Run, dataset: Dataset) -> None:
     picture.image(analysis.enlarge(dataset.x_test[index], 6), caption=f"test image #{index}")
     picture.caption(f"Outputs {analysis.epoch_note(epoch)}: watch the bars sharpen as training goes on.")
     picture.markdown(f"True: **{CLASS_NAMES[labels[index]]}**  \nPredicted: **{CLASS_NAMES[guess]}**")
-    bars.plotly_chart(charts.softmax_bars(probabilities[index].tolist(), int(labels[index])), key="pred_bars")
+    bars.plotly_chart(softmax_bars(probabilities[index].tolist(), int(labels[index])), key="pred_bars")
     output = np.array2string(probabilities[index], precision=3, suppress_small=True)
     st.code(f"model.predict(test_images)[{index}]\n{output}", language="python")
 
@@ -107,7 +108,7 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
     if prepared.inverted:
         picture.caption("Inverted: the background was light; Fashion-MNIST garments are light on black.")
     try:
-        bars.plotly_chart(charts.softmax_bars(analysis.predict_one(runs, run, prepared.image).tolist()), key="own_bars")
+        bars.plotly_chart(softmax_bars(analysis.predict_one(runs, run, prepared.image).tolist()), key="own_bars")
     except RunNotFound as exc:
         bars.warning(f"{exc} Train a new run to try your own picture.")
 
@@ -117,7 +118,7 @@ def _pick_run(runs: RunStore, current: str | None) -> None:
     st.info("**Your own picture needs a trained run** to score it. Pick one here, or train one on the Train page.")
     finished = analysis.analysable_runs(runs)
     if not finished:
-        st.page_link("pages/1_Train.py", label="Go to Train", icon=":material/model_training:")
+        st.page_link(TRAIN.path, label="Go to Train", icon=":material/model_training:")
         return
     labels = {run.id: run.label() for run in finished}
     chosen = st.selectbox("Run", list(labels), None, format_func=labels.__getitem__, key="pred_own_run")

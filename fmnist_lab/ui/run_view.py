@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from fmnist_lab import charts
+from fmnist_lab.charts.training import training_curves
 from fmnist_lab.execution import ownership
 from fmnist_lab.store.runs import DamagedRun, Run, RunNotFound, RunStore
 from fmnist_lab.training import progress as where
 from fmnist_lab.ui.code_ui import code_view
-from fmnist_lab.ui.common import PAGES, ROOT, RUN_PARAM, may_stop, plain, runs_executor, session_owner
+from fmnist_lab.ui.common import RUN_PARAM, may_stop, plain, runs_executor, session_owner
+from fmnist_lab.ui.navigation import RUN_PAGES
 
 # Seconds between redraws of the live view: quick for the few seconds in which a run starts, draws
 # its first point or ends; once a second while it trains or is next in line (that can last a whole
@@ -110,7 +111,7 @@ def _training(runs: RunStore, run: Run, progress: dict) -> None:
     first = _first_sample(run_id, progress)
     text = progress_text(progress, runs.cancel_requested(run_id), first, history)
     st.progress(where.fraction_done(progress), text=text)
-    figure = charts.training_curves(history, progress, run.config.stop_loss, run.config.epochs)
+    figure = training_curves(history, progress, run.config.stop_loss, run.config.epochs)
     st.plotly_chart(figure, key="live_curves")
     st.caption(CURVES_NOTE)
     if not may_stop(run):
@@ -177,17 +178,14 @@ def results(runs: RunStore, run: Run) -> None:
                 f"Early stopping kept the best weights: the test scores are from the restored best epoch {best}."
             )
     if history:
-        figure = charts.training_curves(
-            history, None, run.config.stop_loss, run.config.epochs, metrics.get("best_epoch")
-        )
+        figure = training_curves(history, None, run.config.stop_loss, run.config.epochs, metrics.get("best_epoch"))
         st.plotly_chart(figure)
         st.caption(CURVES_NOTE)
     if metrics:
-        links = [(file, label, icon) for file, label, icon in PAGES[2:5] if (ROOT / file).exists()]
         st.markdown("**Look closer at this run:**")
         row = st.container(horizontal=True)  # wraps on a narrow screen rather than cutting a label
-        for file, label, icon in links:
-            row.page_link(file, label=label, icon=icon, query_params={RUN_PARAM: run.id})
+        for page in RUN_PAGES:
+            row.page_link(page.path, label=page.title, icon=page.icon, query_params={RUN_PARAM: run.id})
         downloads(runs, run)
         with st.expander("The code", icon=":material/code:"):
             code_view(run.config, key="run_code", run_id=run.id)

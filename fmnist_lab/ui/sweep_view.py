@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fmnist_lab import charts
 from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, picker_labels, shared_training, table_rows
+from fmnist_lab.charts.sweep import sweep_curves, sweep_heatmap
 from fmnist_lab.config import SETTINGS
 from fmnist_lab.store.runs import RunStoreError
 from fmnist_lab.ui.common import runs_executor, session_owner
@@ -71,10 +71,10 @@ def show(sweeps: SweepStore, sweep_id: str) -> None:
     st.progress(finished / max(len(sweep.configs()), 1), text=f"{finished} of {len(sweep.configs())} runs finished")
     labels = [SETTINGS[name].label for name in sweep.settings]
     if len(labels) == 1:
-        st.plotly_chart(charts.sweep_curves(rows, labels[0]), key="sweep_chart")
+        st.plotly_chart(sweep_curves(rows, labels[0]), key="sweep_chart")
     else:
         grid = (sweep.axis(0), sweep.axis(1))
-        st.plotly_chart(charts.sweep_heatmap(rows, labels[0], labels[1], grid), key="sweep_chart")
+        st.plotly_chart(sweep_heatmap(rows, labels[0], labels[1], grid), key="sweep_chart")
     if rows:
         st.dataframe(sweeps_table(rows), hide_index=True, key="sweep_table")
         st.caption(TIMING_NOTE + " Every run is an ordinary run: compare any two of them on the Compare page.")

@@ -22,12 +22,13 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from fmnist_lab.execution.ownership import INSTRUCTOR_ENV
 from fmnist_lab.store.paths import CACHE_ENV
 from fmnist_lab.store.runs import Run, RunStore
+from fmnist_lab.ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import lab_server  # noqa: E402
 
-PAGE_NAMES = sorted(path.stem.split("_", 1)[1] for path in (ROOT / "pages").glob("*_*.py"))
+PAGE_NAMES = sorted(page.url_path for page in PAGES if page.url_path)  # Train, …; Home is ""
 # Known noise: a deep link such as /Train makes Streamlit's frontend ask /Train/_stcore/health and
 # /Train/_stcore/host-config first; both answer 404 and the frontend falls back to the root.
 DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")

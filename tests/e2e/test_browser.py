@@ -21,6 +21,7 @@ from playwright.sync_api import Locator, Page, expect
 from fmnist_lab.analysis import compare
 from fmnist_lab.config import CLASS_NAMES, TrainConfig
 from fmnist_lab.store.runs import Run, RunStore
+from fmnist_lab.ui.navigation import PAGES
 
 from .conftest import PAGE_NAMES, ROOT, analysable, lab_server, require_chromium
 
@@ -39,6 +40,7 @@ TITLES = {
     "/Inside": "Inside the network",
 }
 PATHS = sorted({*TITLES, *(f"/{name}" for name in PAGE_NAMES)})  # a page added later is opened too
+BY_ADDRESS = {page.address: page for page in PAGES}
 # Every Plotly chart under ``selector`` as {"title", "traces"}; Plotly keeps a typed array's decoded values
 # in ``_inputArray``, so x, y and z come back as plain (nested) lists.
 FIGURES = """(selector) => {
@@ -142,7 +144,20 @@ def test_every_page_opens_with_its_title(server: lab_server.LabServer, page: Pag
     if path in TITLES:
         expect(title).to_have_text(TITLES[path])
     expect(title).to_be_visible()
+    expect(page).to_have_title(f"{BY_ADDRESS[path].title} · fmnist-lab")  # set by the entry point, from the list
     expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Compare")).to_be_visible()
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # st.navigation's own menu is hidden
+
+
+def test_a_sidebar_link_opens_its_page_with_the_current_run(
+    server: lab_server.LabServer, page: Page, finished_runs: list[Run]
+) -> None:
+    run = finished_runs[0]
+    open_page(page, server, f"/Confusion?run={run.id}")
+    lab_server.interact(page, page.get_by_test_id("stSidebar").get_by_role("link", name="Inside").click)
+    expect(page).to_have_url(f"{server.url}/Inside?run={run.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inside the network")
+    assert_no_exception(page)
 
 
 def test_watch_a_run_learn_change_a_slider_and_stop(server: lab_server.LabServer, page: Page, store: RunStore) -> None:

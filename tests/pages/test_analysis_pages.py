@@ -12,6 +12,7 @@ from PIL import Image
 from fmnist_lab import RunStore
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.ui import plain
+from fmnist_lab.ui.navigation import COMPARE, CONFUSION, PREDICTIONS
 from tests.pages.test_pages import figures, open_page, tensorflow_modules_after, texts, values
 
 
@@ -26,7 +27,7 @@ def heatmap(app) -> dict:  # noqa: ANN001
 
 def test_confusion_page_numbers_match_numpy(runs: list) -> None:
     run = runs[1]
-    app = open_page("pages/2_Confusion.py", run=run.id)
+    app = open_page(CONFUSION, run=run.id)
     assert not app.exception, app.exception
     probabilities, labels = RunStore().predictions(run.id)
     guesses = probabilities.argmax(axis=1)
@@ -46,7 +47,7 @@ def test_confusion_drill_down_shows_the_cell_images(runs: list) -> None:
     run = runs[1]
     probabilities, labels = RunStore().predictions(run.id)
     guesses = probabilities.argmax(axis=1)
-    app = open_page("pages/2_Confusion.py", run=run.id)
+    app = open_page(CONFUSION, run=run.id)
     app.selectbox(key="confusion_true").select_index(3)
     app.selectbox(key="confusion_pred").select_index(3)
     app.run()
@@ -56,7 +57,7 @@ def test_confusion_drill_down_shows_the_cell_images(runs: list) -> None:
 
 
 def test_normalised_confusion_rows_sum_to_100(runs: list) -> None:
-    app = open_page("pages/2_Confusion.py", run=runs[0].id)
+    app = open_page(CONFUSION, run=runs[0].id)
     app.toggle(key="confusion_normalised").set_value(True).run()
     rows = np.array(values(heatmap(app)["data"][0]["z"])).sum(axis=1)
     np.testing.assert_allclose(rows, 100.0)
@@ -65,7 +66,7 @@ def test_normalised_confusion_rows_sum_to_100(runs: list) -> None:
 def test_predictions_page_softmax_bars(runs: list) -> None:
     run = runs[1]
     probabilities, labels = RunStore().predictions(run.id)
-    app = open_page("pages/3_Predictions.py", run=run.id)
+    app = open_page(PREDICTIONS, run=run.id)
     assert not app.exception, app.exception
     app.number_input(key="pred_pos_all_None").set_value(42).run()
     bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
@@ -80,7 +81,7 @@ def test_predictions_page_softmax_bars(runs: list) -> None:
 def test_predictions_browse_modes(runs: list, mode: str) -> None:
     run = runs[1]
     probabilities, labels = RunStore().predictions(run.id)
-    app = open_page("pages/3_Predictions.py", run=run.id)
+    app = open_page(PREDICTIONS, run=run.id)
     app.radio(key="pred_mode").set_value(mode).run()
     assert not app.exception, app.exception
     shown = int(app.code[0].value.split("[")[1].split("]")[0])
@@ -94,7 +95,7 @@ def test_predictions_browse_modes(runs: list, mode: str) -> None:
 
 
 def test_softmax_playground(app_env: Path) -> None:
-    app = open_page("pages/3_Predictions.py")
+    app = open_page(PREDICTIONS)
     shown = texts(app)
     assert "Sum of probabilities: 1.0000" in shown and "Argmax: z2" in shown
     table = app.dataframe[0].value
@@ -118,7 +119,7 @@ def png(image: Image.Image) -> bytes:
 def test_own_picture_is_predicted(runs: list) -> None:
     picture = Image.new("L", (120, 160), 255)
     picture.paste(0, (30, 20, 90, 140))  # a dark garment on a light background
-    app = open_page("pages/3_Predictions.py", run=runs[1].id)
+    app = open_page(PREDICTIONS, run=runs[1].id)
     app.file_uploader(key="pred_upload").set_value(("shirt.png", png(picture), "image/png")).run()
     assert not app.exception, app.exception
     assert "Inverted: the background was light" in texts(app)
@@ -128,7 +129,7 @@ def test_own_picture_is_predicted(runs: list) -> None:
 
 def test_own_picture_for_a_run_without_weights_says_what_to_do(runs: list) -> None:
     (RunStore().path(runs[1].id) / "weights.npz").unlink()  # as a run from an older lab version
-    app = open_page("pages/3_Predictions.py", run=runs[1].id)
+    app = open_page(PREDICTIONS, run=runs[1].id)
     app.file_uploader(key="pred_upload").set_value(("shirt.png", png(Image.new("L", (60, 80), 0)), "image/png"))
     app.run()
     assert not app.exception, app.exception
@@ -140,7 +141,7 @@ def test_own_picture_is_scored_without_tensorflow_in_the_server(runs: list, tmp_
     picture = tmp_path / "shirt.png"
     picture.write_bytes(png(Image.new("L", (60, 80), 0)))
     steps = (
-        f"app.switch_page('pages/3_Predictions.py')\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
+        f"app.switch_page(PREDICTIONS)\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
         f"app.file_uploader(key='pred_upload').set_value(('s.png', Path({str(picture)!r}).read_bytes(), 'image/png'))\n"
         "app.run()\nassert any('Softmax output' in str(e.proto.spec) for e in app.get('plotly_chart')), 'no bars'"
     )
@@ -155,7 +156,7 @@ def test_own_picture_is_scored_without_tensorflow_in_the_server(runs: list, tmp_
     ],
 )
 def test_bad_uploads_get_a_message(runs: list, name: str, payload: bytes, message: str) -> None:
-    app = open_page("pages/3_Predictions.py", run=runs[1].id)
+    app = open_page(PREDICTIONS, run=runs[1].id)
     app.file_uploader(key="pred_upload").set_value((name, payload, "image/png")).run()
     assert not app.exception, app.exception
     errors = [e.value for e in app.error]
@@ -163,7 +164,7 @@ def test_bad_uploads_get_a_message(runs: list, name: str, payload: bytes, messag
 
 
 def test_compare_defaults_to_128_vs_1024(runs: list) -> None:
-    app = open_page("pages/4_Compare.py")
+    app = open_page(COMPARE)
     assert not app.exception, app.exception
     chosen = app.multiselect(key="compare_runs").value
     by_id = {run.id: run for run in runs}
@@ -179,7 +180,7 @@ def test_compare_flipped_images_are_counted_correctly(runs: list) -> None:
     small, large = runs[1], runs[0]
     (pa, labels), (pb, _) = RunStore().predictions(small.id), RunStore().predictions(large.id)
     right_a, right_b = pa.argmax(1) == labels, pb.argmax(1) == labels
-    app = open_page("pages/4_Compare.py")
+    app = open_page(COMPARE)
     shown = texts(app)
     assert f"wrong in {plain(f'2: {large.name}')}**: {int(np.sum(right_a & ~right_b))} images" in shown
     assert f"wrong in {plain(f'1: {small.name}')}**: {int(np.sum(right_b & ~right_a))} images" in shown
@@ -192,7 +193,7 @@ def test_compare_flipped_images_are_counted_correctly(runs: list) -> None:
 
 def test_train_pair_button_queues_both_runs(runs: list) -> None:
     before = {run.id for run in RunStore().list()}
-    app = open_page("pages/4_Compare.py")
+    app = open_page(COMPARE)
     app.slider(key="compare_epochs").set_value(1)
     app.button(key="compare_train_pair").click().run()
     new = [run for run in RunStore().list() if run.id not in before]

@@ -10,10 +10,11 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import bias_ui
+from fmnist_lab.ui.navigation import BIAS_LAB
 from tests.conftest import queue_only
 from tests.pages.test_pages import finished_run, open_page, texts
 
-PAGE = "pages/8_Bias_lab.py"
+PAGE = BIAS_LAB
 SHIRT = 6
 
 

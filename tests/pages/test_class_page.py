@@ -14,10 +14,11 @@ from fmnist_lab.execution import ownership
 from fmnist_lab.store.learners import LearnerStore
 from fmnist_lab.store.notices import NoticeBoard
 from fmnist_lab.ui import class_ui, common
+from fmnist_lab.ui.navigation import CLASS, GALLERY
 from tests.pages.test_pages import finished_run, open_page, texts
 
-CLASS_PAGE = "pages/10_Class.py"
-OTHER_PAGE = "pages/5_Gallery.py"
+CLASS_PAGE = CLASS
+OTHER_PAGE = GALLERY
 SECRET = "s3cret"
 ANA, BEN, CY = (ownership.owner_id(c * 32) for c in "abc")
 NAMES = {ANA: "Ana", BEN: "<b>Ben</b> & co", CY: "Cy [x](javascript:alert(1))"}

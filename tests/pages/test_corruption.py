@@ -23,6 +23,7 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.store.runs import DamagedRun, RunNotFound
+from fmnist_lab.ui.navigation import COMPARE, CONFUSION, GALLERY, HOME, PREDICTIONS, TRAIN
 from tests.pages.test_pages import open_page
 
 Damage = Callable[[Path], None]
@@ -206,7 +207,7 @@ def test_runs_json_lists_every_readable_run_and_no_damaged_one(
     assert not unreadable & set(listed) and "20200101-000000-ffffff" not in listed
 
 
-PAGES = ("pages/1_Train.py", "pages/2_Confusion.py", "pages/3_Predictions.py", "pages/4_Compare.py")
+PAGES = (TRAIN, CONFUSION, PREDICTIONS, COMPARE)
 
 
 def test_each_page_opens_one_case_of_every_file_kind_and_together_they_open_distinct_cases() -> None:
@@ -228,7 +229,7 @@ def test_no_page_raises_on_a_damaged_run(corpus: Corpus, page: str) -> None:
     assert not app.exception and not app.error  # the healthy run beside them opens as before
 
 
-@pytest.mark.parametrize("page", ["dashboard.py", "pages/5_Gallery.py"])
+@pytest.mark.parametrize("page", [HOME, GALLERY])
 def test_listing_pages_skip_damaged_runs(corpus: Corpus, page: str) -> None:
     app = open_page(page)
     assert not app.exception

@@ -20,17 +20,18 @@ from fmnist_lab.cli import main
 from fmnist_lab.execution.contract import SubmitRefused
 from fmnist_lab.execution.factory import executor
 from fmnist_lab.execution.local import LocalExecutor
+from fmnist_lab.ui.navigation import COMPARE, CONFUSION, GALLERY, HOME, PREDICTIONS, TRAIN
 from tests.pages.test_pages import open_page, texts
 
 ROOT = Path(__file__).parents[2]
 REQUIRE_MOUNT = os.environ.get("CI") == "true"
 PAGES = (
-    "dashboard.py",
-    "pages/1_Train.py",
-    "pages/2_Confusion.py",
-    "pages/3_Predictions.py",
-    "pages/4_Compare.py",
-    "pages/5_Gallery.py",
+    HOME,
+    TRAIN,
+    CONFUSION,
+    PREDICTIONS,
+    COMPARE,
+    GALLERY,
 )
 
 
@@ -84,7 +85,7 @@ def test_the_lab_stays_up_on_a_full_or_read_only_store(tiny_home: Path, fault: s
         app = open_page(page, run=run_id)
         assert not app.exception, (page, app.exception)
         assert any("cannot save anything" in w.value for w in app.warning), page
-    app = open_page("pages/1_Train.py")
+    app = open_page(TRAIN)
     app.button(key="train_start").click().run()
     assert not app.exception and "Could not start the run" in texts(app)
 
@@ -100,7 +101,7 @@ def test_runs_json_shows_a_dead_run_failed_on_a_read_only_store(
 
 
 def test_a_link_outside_a_hidden_widgets_presets_is_used(app_env: Path) -> None:
-    app = open_page("pages/1_Train.py", hide="advanced", train="5000")  # once a StopIteration
+    app = open_page(TRAIN, hide="advanced", train="5000")  # once a StopIteration
     assert not app.exception and not app.warning
     assert app.query_params["train"] == "5000"
 
@@ -108,7 +109,7 @@ def test_a_link_outside_a_hidden_widgets_presets_is_used(app_env: Path) -> None:
 def test_host_caps_turn_a_big_link_into_a_note(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FMNIST_MAX_EPOCHS", "10")
     monkeypatch.setenv("FMNIST_MAX_PARAMETERS", "200000")
-    app = open_page("pages/1_Train.py", epochs="30", units="1024")
+    app = open_page(TRAIN, epochs="30", units="1024")
     assert not app.exception
     (warning,) = app.warning
     assert "`epochs=30`: This server trains at most 10 epochs per run" in warning.value

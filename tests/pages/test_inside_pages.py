@@ -11,6 +11,7 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import inside
 from fmnist_lab.training import data
+from fmnist_lab.ui.navigation import COMPARE, CONFUSION, INSIDE, PREDICTIONS
 from tests.conftest import built_once, shared_folder
 from tests.pages.test_pages import figures, finished_run, open_page, tensorflow_modules_after, texts, values
 
@@ -60,7 +61,7 @@ def test_the_epoch_slider_replays_the_confusion_matrix(replay_run: str) -> None:
     store = RunStore()
     assert store.snapshot_epochs(replay_run) == [1, 2, 3]
     final, labels = store.predictions(replay_run)
-    app = open_page("pages/2_Confusion.py", run=replay_run)
+    app = open_page(CONFUSION, run=replay_run)
     assert not app.exception, app.exception
     np.testing.assert_array_equal(values(heatmaps(app)[0]["data"][0]["z"]), counted(labels, final))
     assert "after the last epoch" in texts(app)
@@ -73,7 +74,7 @@ def test_the_epoch_slider_replays_the_confusion_matrix(replay_run: str) -> None:
 
 
 def test_the_epoch_slider_replays_the_softmax_bars(replay_run: str) -> None:
-    app = open_page("pages/3_Predictions.py", run=replay_run)
+    app = open_page(PREDICTIONS, run=replay_run)
     app.select_slider(key=f"pred_epoch_{replay_run}").set_value(2).run()
     app.number_input(key="pred_pos_all_None").set_value(7).run()
     bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
@@ -84,7 +85,7 @@ def test_the_epoch_slider_replays_the_softmax_bars(replay_run: str) -> None:
 def test_the_epoch_slider_replays_compare(replay_run: str) -> None:
     store = RunStore()
     chosen = [run.id for run in store.list()]  # the two replay runs, newest first, as Compare picks them
-    app = open_page("pages/4_Compare.py")
+    app = open_page(COMPARE)
     app.select_slider(key=f"compare_epoch_{'-'.join(chosen)}").set_value(1).run()
     assert not app.exception, app.exception
     bars = next(f for f in figures(app) if f["layout"]["title"]["text"] == "Accuracy per class")["data"]
@@ -97,13 +98,13 @@ def test_the_epoch_slider_replays_compare(replay_run: str) -> None:
 
 
 def test_runs_without_snapshots_have_no_slider(runs: list) -> None:
-    app = open_page("pages/2_Confusion.py", run=runs[1].id)  # one epoch: nothing to replay
+    app = open_page(CONFUSION, run=runs[1].id)  # one epoch: nothing to replay
     assert not app.exception and not app.select_slider
 
 
 def test_inside_shows_every_neuron_of_a_128_unit_run(runs: list) -> None:
     run = runs[1]
-    app = open_page("pages/6_Inside.py", run=run.id)
+    app = open_page(INSIDE, run=run.id)
     assert not app.exception, app.exception
     kernel, bias = RunStore().weights(run.id)[:2]
     grid = heatmaps(app)[0]
@@ -118,7 +119,7 @@ def test_inside_shows_every_neuron_of_a_128_unit_run(runs: list) -> None:
 
 def test_inside_ranks_a_1024_unit_run_a_page_at_a_time(runs: list) -> None:
     run = runs[0]
-    app = open_page("pages/6_Inside.py", run=run.id)
+    app = open_page(INSIDE, run=run.id)
     assert not app.exception, app.exception
     kernel = RunStore().weights(run.id)[0]
     grid = heatmaps(app)[0]
@@ -135,7 +136,7 @@ def test_inside_ranks_a_1024_unit_run_a_page_at_a_time(runs: list) -> None:
 
 
 def test_inside_map_tab_draws_the_sample(runs: list) -> None:
-    app = open_tab(open_page("pages/6_Inside.py", run=runs[0].id), "Hidden-space map")
+    app = open_tab(open_page(INSIDE, run=runs[0].id), "Hidden-space map")
     assert not app.exception, app.exception
     scatter = next(f for f in figures(app) if f["layout"]["title"]["text"].startswith("The hidden layer"))
     assert sum(len(values(trace["x"])) for trace in scatter["data"]) == 2_000
@@ -143,7 +144,7 @@ def test_inside_map_tab_draws_the_sample(runs: list) -> None:
 
 def test_inside_path_names_the_largest_contributions(runs: list) -> None:
     run = runs[1]
-    app = open_tab(open_page("pages/6_Inside.py", run=run.id), "One image's path")
+    app = open_tab(open_page(INSIDE, run=run.id), "One image's path")
     app.number_input(key="inside_image").set_value(3).run()
     weights = RunStore().weights(run.id)
     path = inside.trace(weights, "relu", data.load_dataset().x_test[3] / np.float32(255.0))
@@ -152,7 +153,7 @@ def test_inside_path_names_the_largest_contributions(runs: list) -> None:
 
 
 def test_inside_without_a_run_says_what_to_do(app_env: Path) -> None:
-    app = open_page("pages/6_Inside.py")
+    app = open_page(INSIDE)
     assert not app.exception and "No run chosen yet" in texts(app)
 
 
@@ -161,11 +162,11 @@ def test_inside_for_a_run_without_weights_says_so(app_env: Path) -> None:
     run_id = finished_run(store)  # as an older lab left it: predictions, no weights file
     labels = data.load_dataset().y_test
     store.write_predictions(run_id, np.full((len(labels), 10), 0.1, np.float32), labels)
-    app = open_page("pages/6_Inside.py", run=run_id)
+    app = open_page(INSIDE, run=run_id)
     assert not app.exception
     assert "has no weights file" in texts(app)
 
 
 def test_inside_imports_no_tensorflow(runs: list) -> None:
-    steps = f"app.switch_page('pages/6_Inside.py')\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
+    steps = f"app.switch_page(INSIDE)\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
     assert tensorflow_modules_after(steps) == "[]"

@@ -9,9 +9,10 @@ import numpy as np
 
 from fmnist_lab import RunStore
 from fmnist_lab.teaching import codegen
+from fmnist_lab.ui.navigation import LESSONS, TRAIN
 from tests.pages.test_pages import finished_run, open_page, texts
 
-LESSONS_PAGE = "pages/9_Lessons.py"
+LESSONS_PAGE = LESSONS
 
 
 def run_with_predictions(store: RunStore) -> str:
@@ -55,7 +56,7 @@ def test_a_wrong_then_a_right_answer_from_the_learners_run(app_env: Path) -> Non
 
 
 def test_the_train_page_shows_the_code_of_its_settings(app_env: Path) -> None:
-    app = open_page("pages/1_Train.py", units="64", epochs="3")
+    app = open_page(TRAIN, units="64", epochs="3")
     app.toggle(key="train_show_code").set_value(True).run()
     assert not app.exception
     assert 'keras.layers.Dense(64, activation="relu"),' in app.code[0].value and "epochs=3" in app.code[0].value
@@ -65,6 +66,6 @@ def test_the_train_page_shows_the_code_of_its_settings(app_env: Path) -> None:
 def test_a_finished_run_shows_its_code(app_env: Path) -> None:
     store = RunStore()
     run_id = finished_run(store)
-    app = open_page("pages/1_Train.py", run=run_id)
+    app = open_page(TRAIN, run=run_id)
     assert not app.exception
     assert codegen.script(store.load(run_id).config, run_id).rstrip() in [c.value for c in app.code]

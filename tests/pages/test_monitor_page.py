@@ -12,10 +12,11 @@ from fmnist_lab.analysis import monitoring
 from fmnist_lab.analysis.monitoring import Drift, Stream
 from fmnist_lab.training import data
 from fmnist_lab.ui import monitor_ui
+from fmnist_lab.ui.navigation import MONITOR
 from tests.conftest import final_metrics
 from tests.pages.test_pages import figures, open_page, texts, values
 
-PAGE = "pages/11_Monitor.py"
+PAGE = MONITOR
 UNITS = 16
 
 

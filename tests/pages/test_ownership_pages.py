@@ -11,9 +11,10 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.execution import ownership
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.ui import common, run_view
+from fmnist_lab.ui.navigation import HOME, TRAIN
 from tests.pages.test_pages import finished_run, open_page, texts
 
-TRAIN = "pages/1_Train.py"
+TRAIN = TRAIN
 
 
 class Queue:
@@ -45,7 +46,7 @@ def queue(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Queue:
 
 def queued_page(owner: str | None = None) -> tuple[AppTest, str]:
     """The Train page of a queued run; ``owner`` None: this session's."""
-    app = open_page("dashboard.py")
+    app = open_page(HOME)
     run = RunStore().create(TrainConfig(), owner=owner or app.session_state["session_owner"])
     app.switch_page(TRAIN)
     app.query_params["run"] = run.id
@@ -103,7 +104,7 @@ def test_no_instructor_box_without_a_key(queue: Queue) -> None:
 
 def test_the_owner_renames_and_markdown_stays_plain_text(app_env: Path) -> None:
     store = RunStore()
-    app = open_page("dashboard.py")
+    app = open_page(HOME)
     run_id = finished_run(store, owner=app.session_state["session_owner"])
     app.switch_page(TRAIN)
     app.query_params["run"] = run_id

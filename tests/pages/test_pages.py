@@ -18,17 +18,25 @@ from streamlit.testing.v1 import AppTest
 
 from fmnist_lab import RunStore, TrainConfig, config
 from fmnist_lab.training import data
+from fmnist_lab.ui.navigation import ENTRYPOINT, GALLERY, HOME, PAGES, TRAIN, LabPage
 
 ROOT = Path(__file__).parents[2]
-PAGE_FILES = ["dashboard.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
 TIMEOUT = 60
 
 
-def open_page(path: str, **query: str) -> AppTest:
-    """Open ``path`` as a browser would: the app's entry point is always dashboard.py."""
-    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    if path != "dashboard.py":
-        app.switch_page(path)
+def page_id(page: LabPage) -> str:
+    return page.url_path or "Home"
+
+
+def open_page(page: LabPage, **query: str) -> AppTest:
+    """Open ``page`` as a browser opens its address: the entry point runs, and runs the page.
+
+    Switching before the first run finds the page by its file name, which names its address
+    (``tests/pages/test_navigation.py`` checks that).
+    """
+    app = AppTest.from_file(str(ROOT / ENTRYPOINT), default_timeout=TIMEOUT)
+    if page is not HOME:
+        app.switch_page(page.file)
     for key, value in query.items():
         app.query_params[key] = value
     return app.run()
@@ -86,33 +94,33 @@ def values(field: list | dict) -> list:
     return field
 
 
-@pytest.mark.parametrize("path", PAGE_FILES)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 @pytest.mark.parametrize("with_runs", [False, True])
-def test_every_page_loads_without_an_exception(app_env: Path, path: str, with_runs: bool) -> None:
+def test_every_page_loads_without_an_exception(app_env: Path, page: LabPage, with_runs: bool) -> None:
     if with_runs:
         finished_run(RunStore())
-    app = open_page(path)
+    app = open_page(page)
     assert not app.exception, app.exception
     assert app.title
 
 
-@pytest.mark.parametrize("path", PAGE_FILES)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_a_missing_data_set_shows_the_how_to_on_every_page(
-    path: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    page: LabPage, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import streamlit as st
 
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "nothing-here")
     st.cache_resource.clear()
-    app = open_page(path)
+    app = open_page(page)
     assert not app.exception
     assert any("apt-get install dataset-fashion-mnist" in e.value for e in app.error)
 
 
 @pytest.mark.parametrize("bad", ["garbage", "../../etc/passwd", "20261121-093015-a3f09c", "<script>", "x" * 500])
-@pytest.mark.parametrize("path", PAGE_FILES)
-def test_a_bad_run_in_the_url_says_not_found_and_the_page_works(app_env: Path, path: str, bad: str) -> None:
-    app = open_page(path, run=bad)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_a_bad_run_in_the_url_says_not_found_and_the_page_works(app_env: Path, page: LabPage, bad: str) -> None:
+    app = open_page(page, run=bad)
     assert not app.exception
     assert any("Run not found" in w.value for w in app.warning)
     assert "run" not in app.query_params
@@ -120,14 +128,14 @@ def test_a_bad_run_in_the_url_says_not_found_and_the_page_works(app_env: Path, p
 
 def test_a_run_in_the_url_becomes_the_current_run(app_env: Path) -> None:
     run_id = finished_run(RunStore())
-    app = open_page("pages/1_Train.py", run=run_id)
+    app = open_page(TRAIN, run=run_id)
     assert app.session_state["current_run"] == run_id
     assert app.query_params["run"] == [run_id] or app.query_params["run"] == run_id
     assert "Test accuracy: 78.00%" in texts(app) and "Why training ended:** done" in texts(app)
 
 
 def test_home_page_shows_the_data_set(app_env: Path) -> None:
-    app = open_page("dashboard.py")
+    app = open_page(HOME)
     shown = texts(app)
     assert "Training images: 60,000" in shown and "Test images: 10,000" in shown and "Bytes per image: 784" in shown
     balance = next(c for c in app.get("vega_lite_chart") if json.loads(c.proto.spec)["title"] == "Class balance")
@@ -140,11 +148,11 @@ def test_home_page_shows_the_data_set(app_env: Path) -> None:
 
 
 def tensorflow_modules_after(steps: str) -> str:
-    """Run AppTest ``steps`` (with ``app`` opened on dashboard.py) in a fresh interpreter; the
+    """Run AppTest ``steps`` (with ``app`` opened on the entry point) in a fresh interpreter; the
     TensorFlow modules it ended up importing, as printed by ``sorted``."""
     code = (
         "import sys\nfrom pathlib import Path\nfrom streamlit.testing.v1 import AppTest\n"
-        f"app = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=60)\n"
+        f"app = AppTest.from_file({str(ROOT / ENTRYPOINT)!r}, default_timeout=60)\n"
         f"{steps}\nassert not app.exception, app.exception\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )
@@ -161,7 +169,7 @@ def test_a_failed_run_shows_its_error(app_env: Path) -> None:
     store = RunStore()
     run = store.create(TrainConfig())
     store.set_status(run.id, "failed", error="DataError: train-images-idx3-ubyte.gz: file is damaged")
-    app = open_page("pages/1_Train.py", run=run.id)
+    app = open_page(TRAIN, run=run.id)
     assert any("Training failed" in e.value and "file is damaged" in e.value for e in app.error)
 
 
@@ -176,7 +184,7 @@ def rerun_until(app: AppTest, done, timeout: float = 180.0) -> AppTest:  # noqa:
 
 
 def start_training(epochs: int, units: int = 32) -> AppTest:
-    app = open_page("pages/1_Train.py")
+    app = open_page(TRAIN)
     app.selectbox(key="train_units").select(units)
     app.slider(key="train_epochs").set_value(epochs)
     app.selectbox(key="train_train_samples").select(3000)
@@ -226,7 +234,7 @@ def test_gallery_lists_every_finished_run_best_first(app_env: Path) -> None:
     low, high = finished_run(store), finished_run(store)
     store.write_metrics(high, store.load(high).metrics | {"test_accuracy": 0.91})
     store.create(TrainConfig())  # queued: not in the gallery
-    app = open_page("pages/5_Gallery.py")
+    app = open_page(GALLERY)
     assert not app.exception, app.exception
     table = app.dataframe[0].value
     assert table["test accuracy"].tolist() == [0.91, 0.78] and len(table) == 2
@@ -235,7 +243,7 @@ def test_gallery_lists_every_finished_run_best_first(app_env: Path) -> None:
 
 def test_sidebar_lists_this_sessions_runs_first(app_env: Path) -> None:
     store = RunStore()
-    app = open_page("dashboard.py")
+    app = open_page(HOME)
     mine = store.create(TrainConfig(), owner=app.session_state["session_owner"])  # runs order by created_ns
     other = store.create(TrainConfig(), owner="someone-else")
     app.run()
@@ -251,7 +259,7 @@ def test_a_dead_worker_is_noticed_by_the_live_view(app_env: Path) -> None:
     with subprocess.Popen(["true"]) as gone:
         gone.wait()
     store.set_status(run.id, "running", pid=gone.pid)
-    app = open_page("pages/1_Train.py", run=run.id)
+    app = open_page(TRAIN, run=run.id)
     app.run()
     status = store.load(run.id).status
     assert status["state"] == "failed" and "process" in status["error"]
@@ -264,7 +272,7 @@ def test_an_unwritable_lab_home_is_a_message_on_the_page(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("FMNIST_LAB_HOME", str(blocker))
-    app = open_page("pages/1_Train.py")
+    app = open_page(TRAIN)
     app.button(key="train_start").click().run()
     assert not app.exception, app.exception
     assert any("Could not start the run" in e.value and "FMNIST_LAB_HOME" in e.value for e in app.error)
@@ -272,9 +280,9 @@ def test_an_unwritable_lab_home_is_a_message_on_the_page(
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(bad=st.text(max_size=300), path=st.sampled_from(PAGE_FILES))
-def test_fuzzed_run_ids_never_break_a_page(app_env: Path, bad: str, path: str) -> None:
-    app = open_page(path, run=bad)
+@given(bad=st.text(max_size=300), page=st.sampled_from(PAGES))
+def test_fuzzed_run_ids_never_break_a_page(app_env: Path, bad: str, page: LabPage) -> None:
+    app = open_page(page, run=bad)
     assert not app.exception, app.exception
     assert any("Run not found" in w.value for w in app.warning)
     assert len(max((w.value for w in app.warning), key=len)) < 200  # the hostile text is cut short

@@ -7,6 +7,7 @@ from pathlib import Path
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import bias_ui
+from fmnist_lab.ui.navigation import BIAS_LAB, COMPARE
 from tests.conftest import final_metrics
 from tests.pages.test_bias_page import predictions
 from tests.pages.test_pages import open_page
@@ -39,7 +40,7 @@ def test_the_crowded_store_really_has_twins(isolated_lab: Path) -> None:
 
 def test_compare_picker_labels_are_unique(app_env: Path) -> None:
     crowded_store()
-    app = open_page("pages/4_Compare.py")
+    app = open_page(COMPARE)
     assert not app.exception, app.exception
     options = app.multiselect(key="compare_runs").options
     assert len(options) == 8 and len(set(options)) == 8, options
@@ -48,7 +49,7 @@ def test_compare_picker_labels_are_unique(app_env: Path) -> None:
 
 def test_bias_lab_table_labels_are_unique_and_lead_with_the_role(app_env: Path) -> None:
     exercise = crowded_store()
-    app = open_page("pages/8_Bias_lab.py", exercise=",".join(exercise))
+    app = open_page(BIAS_LAB, exercise=",".join(exercise))
     assert not app.exception, app.exception
     labels = list(app.dataframe[0].value["run"])
     assert len(set(labels)) == 6

@@ -14,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 from fmnist_lab import RunStore
 from fmnist_lab.teaching.share import KEYS
 from fmnist_lab.ui.controls import CUSTOM, STATE_KEYS, fraction_key
+from fmnist_lab.ui.navigation import CONFUSION, TRAIN
 from tests.pages.test_pages import finished_run, open_page, texts
 
-TRAIN = "pages/1_Train.py"
+TRAIN = TRAIN
 NOT_USED = "Some settings in this link were not used:"
 ADVANCED_WIDGETS = (
     "train_activation",
@@ -215,7 +216,7 @@ def test_settings_and_locks_survive_a_visit_to_another_page(app_env: Path) -> No
     app = open_page(TRAIN, units="1024", lock="units")
     app.slider(key="train_epochs").set_value(20).run()
     app.query_params.clear()  # the sidebar's page links carry only ?run
-    app.switch_page("pages/2_Confusion.py").run()
+    app.switch_page(CONFUSION).run()
     app.switch_page(TRAIN).run()
     assert shown(app, "train_units", "train_epochs") == [1024, 20] and widget(app, "train_units").disabled
     assert app.query_params == {"units": "1024", "epochs": "20", "lock": "units"}

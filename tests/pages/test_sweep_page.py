@@ -10,10 +10,11 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis.sweep import SweepStore, new_sweep
 from fmnist_lab.ui import sweep_view
+from fmnist_lab.ui.navigation import SWEEP
 from tests.conftest import queue_only
 from tests.pages.test_pages import figures, finished_run, open_page, texts, values
 
-PAGE = "pages/7_Sweep.py"
+PAGE = SWEEP
 
 
 def test_one_click_submits_the_default_sweep(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

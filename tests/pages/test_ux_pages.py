@@ -9,6 +9,7 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import metrics
+from fmnist_lab.ui.navigation import CONFUSION, GALLERY, PREDICTIONS
 from tests.pages.test_pages import finished_run, open_page, texts
 
 
@@ -24,7 +25,7 @@ def test_the_playground_refuses_what_is_not_2_to_20_numbers(text: str) -> None:
 
 
 def test_predictions_with_no_run_keeps_the_playground_and_says_what_own_picture_needs(app_env: Path) -> None:
-    app = open_page("pages/3_Predictions.py")
+    app = open_page(PREDICTIONS)
     assert not app.exception
     shown = texts(app)
     assert "No run chosen yet" in shown  # the Test images tab
@@ -37,7 +38,7 @@ def test_predictions_with_no_run_keeps_the_playground_and_says_what_own_picture_
 
 def test_own_picture_offers_the_finished_runs_and_picking_one_makes_it_current(trained_store: Path) -> None:
     run_id = RunStore().list()[0].id
-    app = open_page("pages/3_Predictions.py")
+    app = open_page(PREDICTIONS)
     picker = app.selectbox(key="pred_own_run")
     assert picker.options == [run.label() for run in RunStore().list()]
     picker.select(run_id).run()
@@ -51,7 +52,7 @@ def test_a_run_that_left_the_queue_says_so_on_the_analysis_pages(app_env: Path) 
     store = RunStore()
     run = store.create(TrainConfig())
     store.set_status(run.id, "stopped", stop_reason="left the queue")
-    app = open_page("pages/2_Confusion.py", run=run.id)
+    app = open_page(CONFUSION, run=run.id)
     assert not app.exception
     assert "ended before it had results" in texts(app)
 
@@ -60,7 +61,7 @@ def test_a_run_that_left_the_queue_says_so_on_the_analysis_pages(app_env: Path) 
 def test_runs_differing_in_one_setting_have_different_names_in_sidebar_and_gallery(app_env: Path, other: dict) -> None:
     store = RunStore()
     plain_id, other_id = finished_run(store), finished_run(store, **other)
-    app = open_page("pages/5_Gallery.py")
+    app = open_page(GALLERY)
     labels = app.selectbox(key="sidebar_run").options
     assert len(set(labels)) == 2
     names = {store.load(plain_id).name, store.load(other_id).name}
@@ -72,7 +73,7 @@ def test_the_gallery_ranks_runs_only_against_runs_with_as_many_images(app_env: P
     store = RunStore()
     full, small = finished_run(store), finished_run(store, train_samples=10_000)
     store.write_metrics(small, store.load(small).metrics | {"test_accuracy": 0.95})  # better, on less data
-    app = open_page("pages/5_Gallery.py")
+    app = open_page(GALLERY)
     groups = app.radio(key="gallery_group")
     assert groups.options == [
         "all 60,000 training images, all 10,000 test images",

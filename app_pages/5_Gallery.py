@@ -6,7 +6,7 @@ from fmnist_lab import ui
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import analysis
 
-runs, current = ui.start_page("Class gallery", "👥", "Class gallery")
+runs, current = ui.start_page("Class gallery")
 ui.dataset_or_stop()  # the same how-to on every page when the data set is missing
 st.caption("Every finished run on this server, from every learner, best test accuracy first. Pick one to open it.")
 finished = sorted(analysis.analysable_runs(runs), key=lambda run: -(run.test_accuracy or 0))

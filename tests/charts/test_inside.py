@@ -6,14 +6,15 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from fmnist_lab import charts
 from fmnist_lab.analysis import inside
+from fmnist_lab.charts.inside import ZERO_COLOR, hidden_map, layer_path, neuron_class_bars, neuron_grid, weight_matrix
+from fmnist_lab.charts.style import HELDOUT_COLOR
 from fmnist_lab.config import CLASS_NAMES
 
 
 def test_neuron_grid_is_one_heatmap_holding_every_picture() -> None:
     pictures = np.random.default_rng(0).normal(size=(37, 28, 28)).astype(np.float32)
-    figure = charts.neuron_grid(pictures, limit=1.5, columns=8, neurons=np.arange(100, 137))
+    figure = neuron_grid(pictures, limit=1.5, columns=8, neurons=np.arange(100, 137))
     assert len(figure.data) == 1 and isinstance(figure.data[0], go.Heatmap)
     heatmap = figure.data[0]
     z, owner = np.asarray(heatmap.z), np.asarray(heatmap.customdata)  # owner: the neuron of each cell
@@ -25,7 +26,7 @@ def test_neuron_grid_is_one_heatmap_holding_every_picture() -> None:
 
 
 def test_neuron_grid_titles_sit_above_their_pictures() -> None:
-    figure = charts.neuron_grid(np.zeros((5, 28, 28)), limit=1.0, columns=4, titles=[f"#{i}" for i in range(5)])
+    figure = neuron_grid(np.zeros((5, 28, 28)), limit=1.0, columns=4, titles=[f"#{i}" for i in range(5)])
     texts = [a.text for a in figure.layout.annotations]
     assert texts == ["#0", "#1", "#2", "#3", "#4"]
     owner = np.asarray(figure.data[0].customdata)
@@ -35,7 +36,7 @@ def test_neuron_grid_titles_sit_above_their_pictures() -> None:
 
 
 def test_neuron_class_bars() -> None:
-    figure = charts.neuron_class_bars([0.1 * i for i in range(10)])
+    figure = neuron_class_bars([0.1 * i for i in range(10)])
     assert len(figure.data) == 1
     assert list(figure.data[0].x) == list(CLASS_NAMES)
     np.testing.assert_allclose(figure.data[0].y, [0.1 * i for i in range(10)])
@@ -50,19 +51,19 @@ def path() -> inside.Path:
 
 
 def test_layer_path_draws_image_each_layer_logits_and_softmax(path: inside.Path) -> None:
-    figure = charts.layer_path(path)
+    figure = layer_path(path)
     assert len(figure.data) == 1 + 2 + 2  # image, two hidden layers, logits, softmax
     image, first, second, logits, softmax = figure.data
     np.testing.assert_array_equal(np.asarray(image.z), path.inputs.reshape(28, 28))
     for dots, a, z in zip((first, second), path.activations, path.pre_activations, strict=True):
         np.testing.assert_array_equal(dots.y, a)
         np.testing.assert_array_equal(dots.customdata, z)
-        grey = np.asarray(dots.marker.color) == charts.ZERO_COLOR
+        grey = np.asarray(dots.marker.color) == ZERO_COLOR
         np.testing.assert_array_equal(grey, a == 0)
     assert (path.activations[0] == 0).any()  # relu silenced some: the case the grey is for
     np.testing.assert_array_equal(logits.y, path.logits)
     np.testing.assert_array_equal(softmax.y, path.probabilities)
-    assert softmax.marker.color[path.predicted] == charts.HELDOUT_COLOR
+    assert softmax.marker.color[path.predicted] == HELDOUT_COLOR
 
 
 def test_hidden_map_one_fast_trace_per_class_with_test_indices() -> None:
@@ -70,9 +71,7 @@ def test_hidden_map_one_fast_trace_per_class_with_test_indices() -> None:
     labels = rng.integers(0, 10, 500)
     predicted = np.where(rng.random(500) < 0.8, labels, rng.integers(0, 10, 500))
     coords, indices = rng.normal(size=(500, 2)), rng.permutation(10_000)[:500]
-    figure = charts.hidden_map(
-        coords, labels, predicted, indices, explained=np.array([0.25, 0.125])
-    )  # as pca_2d gives it
+    figure = hidden_map(coords, labels, predicted, indices, explained=np.array([0.25, 0.125]))  # as pca_2d gives it
     assert len(figure.data) == 10 and all(isinstance(t, go.Scattergl) for t in figure.data)
     assert len({t.marker.color for t in figure.data}) == 10
     for label, points in enumerate(figure.data):
@@ -86,7 +85,7 @@ def test_hidden_map_one_fast_trace_per_class_with_test_indices() -> None:
 
 def test_weight_matrix_is_the_kernel_on_a_symmetric_scale() -> None:
     kernel = np.random.default_rng(3).normal(size=(12, 6)).astype(np.float32)
-    figure = charts.weight_matrix(kernel)
+    figure = weight_matrix(kernel)
     assert len(figure.data) == 1
     np.testing.assert_array_equal(np.asarray(figure.data[0].z), kernel)
     assert figure.data[0].zmax == pytest.approx(np.abs(kernel).max()) and figure.data[0].zmin == -figure.data[0].zmax

@@ -6,7 +6,7 @@ from fmnist_lab import ui
 from fmnist_lab.analysis import compare
 from fmnist_lab.ui import analysis, bias_ui
 
-runs, current = ui.start_page("Bias lab", "⚖️", "Bias lab")
+runs, current = ui.start_page("Bias lab")
 ui.dataset_or_stop()
 st.markdown(
     "Fashion-MNIST's classes stand in for groups of people. Here you **cause** a bias on purpose: train "

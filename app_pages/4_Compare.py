@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from fmnist_lab import charts, ui
+from fmnist_lab import ui
 from fmnist_lab.analysis import compare, metrics
+from fmnist_lab.charts.compare import class_accuracy_comparison, compare_curves, confusion_difference
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import RunStoreError, unique_labels
 from fmnist_lab.ui import analysis
 
-runs, current = ui.start_page("Compare", "⚖️", "Compare runs")
+runs, current = ui.start_page("Compare runs")
 dataset = ui.dataset_or_stop()
 
 with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=False):
@@ -52,14 +53,14 @@ left, right = st.columns(2)
 histories = [
     (name, analysis.or_stop(lambda r=run: runs.history(r.id), name)) for name, run in zip(names, chosen, strict=True)
 ]
-left.plotly_chart(charts.compare_curves(histories, "accuracy"))
-right.plotly_chart(charts.compare_curves(histories, "loss"))
+left.plotly_chart(compare_curves(histories, "accuracy"))
+right.plotly_chart(compare_curves(histories, "loss"))
 table = compare.summary_table(chosen)
 st.dataframe(table.style.format(compare.TABLE_FORMAT, na_rep="–"), hide_index=True)
 
 epoch = analysis.common_epoch_ui(runs, chosen, "compare")  # below: the runs as they were after that epoch
 confusions = [analysis.or_stop(lambda r=run: analysis.run_confusion(runs, r.id, epoch), run.name) for run in chosen]
-st.plotly_chart(charts.class_accuracy_comparison(names, [report["accuracy"] for _, report in confusions]))
+st.plotly_chart(class_accuracy_comparison(names, [report["accuracy"] for _, report in confusions]))
 
 st.subheader(f"{ui.plain(names[0])} vs {ui.plain(names[1])}, {analysis.epoch_note(epoch)}")
 (probs_a, labels_a), (probs_b, labels_b) = (analysis.run_predictions(runs, run.id, epoch) for run in chosen[:2])
@@ -69,7 +70,7 @@ except ValueError as exc:
     st.warning(f"These two runs were tested on different images, so they cannot be compared image by image. {exc}")
     st.stop()
 st.plotly_chart(
-    charts.confusion_difference(metrics.confusion_difference(confusions[0][0], confusions[1][0]), (names[0], names[1]))
+    confusion_difference(metrics.confusion_difference(confusions[0][0], confusions[1][0]), (names[0], names[1]))
 )
 for key, winner, loser, probs in (("a_only", names[0], names[1], probs_b), ("b_only", names[1], names[0], probs_a)):
     shown = flips[key][:12]

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from fmnist_lab import charts, ui
+from fmnist_lab import ui
 from fmnist_lab.analysis import metrics
+from fmnist_lab.charts.confusion import class_accuracy, confusion_heatmap
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.ui import analysis
 
-runs, current = ui.start_page("Confusion", "🧩", "Where the model gets confused")
+runs, current = ui.start_page("Where the model gets confused")
 dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
 epoch = analysis.epoch_ui(runs, run, "confusion")
@@ -16,7 +17,7 @@ cm, report = analysis.run_confusion(runs, run.id, epoch)
 st.caption(f"{ui.plain(run.label())} · {len(labels):,} test images · {analysis.epoch_note(epoch)}")
 
 normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
-heatmap = charts.confusion_heatmap(cm, normalised, clickable=True)
+heatmap = confusion_heatmap(cm, normalised, clickable=True)
 clicked = st.plotly_chart(heatmap, on_select="rerun", selection_mode="points", key="confusion_cells")
 
 left, right = st.columns([3, 2], gap="large")
@@ -43,7 +44,7 @@ analysis.gallery(dataset.x_test[shown], [analysis.top_caption(i, probabilities[i
 
 st.subheader("Who the model serves worst")
 gap = metrics.accuracy_gap(report)
-st.plotly_chart(charts.class_accuracy(report["accuracy"].to_numpy()))
+st.plotly_chart(class_accuracy(report["accuracy"].to_numpy()))
 st.markdown(
     f"Best: **{gap['best_class']}** ({gap['best_accuracy']:.1%}); "
     f"worst: **{gap['worst_class']}** ({gap['worst_accuracy']:.1%}) — a gap of **{gap['gap']:.1%}**, "

@@ -8,7 +8,7 @@ from fmnist_lab.ui.code_ui import code_view
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view
 
-runs, current = ui.start_page("Train", "🏋️", "Train the course model")
+runs, current = ui.start_page("Train the course model")
 st.caption("Flatten(28×28) → Dense(N, activation) → Dense(10, softmax) · Adam · sparse categorical cross-entropy")
 ui.dataset_or_stop()  # fail here, with the how-to, rather than in the training process
 

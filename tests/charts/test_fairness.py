@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fmnist_lab import charts
 from fmnist_lab.analysis import fairness
+from fmnist_lab.charts.fairness import per_class_metric_comparison, reliability_diagram
 from fmnist_lab.config import CLASS_NAMES
 
 
 def test_per_class_comparison_has_one_bar_trace_per_run_with_its_values() -> None:
     runs = [list(np.linspace(0.5, 0.95, 10)), list(np.linspace(0.9, 0.4, 10))]
-    figure = charts.per_class_metric_comparison(["balanced", "starved"], runs, "recall", highlight=9)
+    figure = per_class_metric_comparison(["balanced", "starved"], runs, "recall", highlight=9)
     assert [t.name for t in figure.data] == ["balanced", "starved"] and all(t.type == "bar" for t in figure.data)
     for trace, values in zip(figure.data, runs, strict=True):
         assert list(trace.x) == list(CLASS_NAMES) and list(trace.y) == pytest.approx(values)
@@ -23,7 +23,7 @@ def test_per_class_comparison_has_one_bar_trace_per_run_with_its_values() -> Non
 
 
 def test_per_class_comparison_without_highlight_has_no_shading() -> None:
-    figure = charts.per_class_metric_comparison(["one"], [[0.1] * 10], "false-positive rate")
+    figure = per_class_metric_comparison(["one"], [[0.1] * 10], "false-positive rate")
     assert len(figure.data) == 1 and not figure.layout.shapes
 
 
@@ -34,7 +34,7 @@ def test_reliability_diagram_draws_the_diagonal_and_each_runs_filled_bins() -> N
         fairness.reliability_bins(confidence, rng.random(200) < confidence),
         fairness.reliability_bins(confidence, confidence > 0.6),
     ]
-    figure = charts.reliability_diagram(["a", "b"], tables)
+    figure = reliability_diagram(["a", "b"], tables)
     assert len(figure.data) == 3
     assert list(figure.data[0].x) == [0, 1] and list(figure.data[0].y) == [0, 1]
     for trace, table in zip(figure.data[1:], tables, strict=True):

@@ -3,13 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from fmnist_lab import charts, ui
+from fmnist_lab import ui
 from fmnist_lab.analysis import inside
+from fmnist_lab.charts.inside import hidden_map, layer_path, neuron_class_bars, neuron_grid, weight_matrix
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import RunNotFound
 from fmnist_lab.ui import analysis, inside_ui
 
-runs, current = ui.start_page("Inside", "🧠", "Inside the network")
+runs, current = ui.start_page("Inside the network")
 dataset = ui.dataset_or_stop()
 run = analysis.run_or_stop(runs, current)
 try:
@@ -34,9 +35,7 @@ if neurons.open:
         shown = inside_ui.shown_neurons(layer)
         limit = inside.color_limit(layer.kernel)
         pictures = inside.neuron_pictures(layer.kernel[:, shown])
-        st.plotly_chart(
-            charts.neuron_grid(pictures, limit, titles=[str(j) for j in shown], neurons=shown), key="inside_grid"
-        )
+        st.plotly_chart(neuron_grid(pictures, limit, titles=[str(j) for j in shown], neurons=shown), key="inside_grid")
         st.caption(
             "What to look for: red pixels raise the neuron's sum, blue lower it; shapes of garments (sleeves, "
             f"soles, straps) appear as training goes on. {analysis.epoch_note(epoch).capitalize()}."
@@ -45,7 +44,7 @@ if neurons.open:
         left, right = st.columns([2, 3])
         left.metric("Bias", f"{layer.bias[j]:.3f}")
         left.code(inside.formula(layer.kernel, layer.bias, j, activation=activation), language=None, wrap_lines=True)
-        right.plotly_chart(charts.neuron_class_bars(layer.means[j], f"Neuron {j}: mean activation per class"))
+        right.plotly_chart(neuron_class_bars(layer.means[j], f"Neuron {j}: mean activation per class"))
         right.caption(
             "What to look for: the classes that make this neuron fire; even bars mean it tells them apart poorly."
         )
@@ -59,7 +58,7 @@ if path_tab.open:
         index = int(st.number_input("Test image index", 0, len(labels) - 1, 0, key="inside_image"))
         image = inside_ui.test_inputs(run, dataset.x_test[index : index + 1], 1)[0]
         path = inside.trace(weights, activation, image)
-        st.plotly_chart(charts.layer_path(path), key="inside_path")
+        st.plotly_chart(layer_path(path), key="inside_path")
         st.markdown(f"True class: **{CLASS_NAMES[labels[index]]}**. " + inside_ui.contribution_sentence(path))
         st.caption(
             "What to look for: grey dots are neurons relu set to exactly 0 (it throws negative sums away); "
@@ -70,7 +69,7 @@ if map_tab.open:
     with map_tab:
         chosen, coords, explained = inside_ui.hidden_map(runs, run, dataset.x_test)
         predicted = probabilities[chosen].argmax(axis=1)
-        st.plotly_chart(charts.hidden_map(coords, labels[chosen], predicted, chosen, explained), key="inside_map")
+        st.plotly_chart(hidden_map(coords, labels[chosen], predicted, chosen, explained), key="inside_map")
         st.caption(
             f"What to look for: {len(chosen):,} test images (a fixed random sample, for speed) placed by the last "
             "hidden layer's activations; shirts, T-shirts, pullovers and coats overlap where the confusion "
@@ -86,7 +85,7 @@ if deeper.open:
             means = inside_ui.layer_means(runs, run, dataset.x_test)
             number = int(st.selectbox("Hidden layer", range(2, hidden + 1), key="inside_layer"))
             kernel, _ = inside.layer_weights(weights, number)
-            st.plotly_chart(charts.weight_matrix(kernel, title=f"hidden_{number - 1} → hidden_{number}"))
+            st.plotly_chart(weight_matrix(kernel, title=f"hidden_{number - 1} → hidden_{number}"))
             st.caption(
                 "What to look for: a column is one neuron's weights from the layer before; strong rows feed many."
             )

@@ -5,7 +5,7 @@ import streamlit as st
 from fmnist_lab import ui
 from fmnist_lab.ui import class_ui
 
-runs, _ = ui.start_page("Class", "🧑‍🏫", "The class")
+runs, _ = ui.start_page("The class")
 ui.dataset_or_stop()  # the same how-to on every page when the data set is missing
 class_ui.require_instructor()
 projector = class_ui.projector_mode()

@@ -5,7 +5,7 @@ import streamlit as st
 from fmnist_lab import ui
 from fmnist_lab.ui import analysis, predictions_ui
 
-runs, current = ui.start_page("Predictions", "🔮", "What the model outputs")
+runs, current = ui.start_page("What the model outputs")
 dataset = ui.dataset_or_stop()
 browse, playground, own = st.tabs(["Test images", "Softmax playground", "Your own picture"])
 

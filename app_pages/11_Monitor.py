@@ -5,7 +5,7 @@ import streamlit as st
 from fmnist_lab import ui
 from fmnist_lab.ui import analysis, monitor_ui
 
-runs, current = ui.start_page("Monitor", "📡", "Monitoring a deployed model")
+runs, current = ui.start_page("Monitoring a deployed model")
 dataset = ui.dataset_or_stop()
 st.markdown(
     "Training ends; the model goes to work. Here the current run is **deployed** on four weeks of images "

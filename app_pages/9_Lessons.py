@@ -6,7 +6,7 @@ from fmnist_lab import ui
 from fmnist_lab.teaching.lessons import LESSONS
 from fmnist_lab.ui import lessons_ui
 
-runs, current = ui.start_page("Lessons", "🎓", "Lessons: a path through the course")
+runs, current = ui.start_page("Lessons: a path through the course")
 ui.dataset_or_stop()  # every step trains: without the data set, say how to get it first
 step, done = lessons_ui.progress()
 

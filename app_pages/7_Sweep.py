@@ -7,7 +7,7 @@ from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, SweepStor
 from fmnist_lab.config import TrainConfig
 from fmnist_lab.ui import sweep_view
 
-runs, current = ui.start_page("Sweep", "📈", "Diminishing returns: a sweep")
+runs, current = ui.start_page("Diminishing returns: a sweep")
 ui.dataset_or_stop()  # the same how-to on every page when the data set is missing
 st.caption(
     "Seven runs with every setting equal (the seed too) but the hidden units: 16, 32, 64 … 1024. Accuracy "
