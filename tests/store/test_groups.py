@@ -128,7 +128,15 @@ def test_an_unknown_group(groups: GroupStore) -> None:
 
 @pytest.mark.parametrize(
     "group_id",
-    ["../../etc/passwd", "g-20261121-093015-a3f09c/../x", "20261121-093015-a3f09c", "", None, 5, "g-20261121-093015-A3F09C"],
+    [
+        "../../etc/passwd",
+        "g-20261121-093015-a3f09c/../x",
+        "20261121-093015-a3f09c",
+        "",
+        None,
+        5,
+        "g-20261121-093015-A3F09C",
+    ],
 )
 def test_hostile_ids_are_rejected_before_any_path_is_made(groups: GroupStore, group_id: object) -> None:
     with pytest.raises(InvalidGroupId, match="is not a group id"):
