@@ -1,4 +1,4 @@
-"""Compare: 2–4 runs side by side — curves, numbers, per-class accuracy, confusion difference, flipped images."""
+"""Compare: groups over seeds with their spread and a verdict; then 2–4 runs side by side."""
 
 import streamlit as st
 
@@ -6,28 +6,26 @@ from fmnist_lab import ui
 from fmnist_lab.analysis import compare, metrics
 from fmnist_lab.charts.compare import class_accuracy_comparison, compare_curves, confusion_difference
 from fmnist_lab.config import CLASS_NAMES
-from fmnist_lab.store.runs import RunStoreError, unique_labels
-from fmnist_lab.ui import analysis
+from fmnist_lab.store.groups import GroupStore
+from fmnist_lab.store.runs import unique_labels
+from fmnist_lab.ui import analysis, groups_ui
 
 runs, current = ui.start_page("Compare runs")
 dataset = ui.dataset_or_stop()
 
-with st.expander("Train the classic pair: 128 vs 1024 hidden units", expanded=False):
-    epochs = st.slider("Epochs for both", 1, 50, 5, key="compare_epochs")
-    if st.button("Train 128 vs 1024", icon=":material/play_arrow:", key="compare_train_pair"):
-        try:
-            pair = [
-                run.id for run in ui.runs_executor().submit_all(compare.classic_pair(epochs), None, ui.session_owner())
-            ]
-        except RunStoreError as exc:
-            st.error(f"**Could not start the runs.** {exc}")
-        else:
-            ui.set_current_run(pair[-1])
-            st.session_state["compare_started"] = True
-            st.rerun()  # the sidebar, drawn before the click, now shows the new run
-    if st.session_state.pop("compare_started", False):
-        st.success("Both runs started with every other setting and the seed equal. Watch them on Train.")
+with st.expander("Train the classic pair over seeds: 128 vs 1024 hidden units", expanded=False):
+    groups_ui.classic_groups_ui(runs)
 
+st.subheader("Groups over seeds")
+groups = GroupStore(runs)
+if (pair := groups_ui.group_pair_ui(groups)) is None:
+    st.caption(
+        "Train the classic pair over seeds above (or `python -m fmnist_lab train --repeats 5`) to compare groups."
+    )
+else:
+    groups_ui.group_comparison_ui(groups, *pair)
+
+st.subheader("Single runs")
 candidates = analysis.analysable_runs(runs)
 if len(candidates) < 2:
     st.info("Comparing needs two finished runs. Train some, or use the button above.")
@@ -57,6 +55,7 @@ left.plotly_chart(compare_curves(histories, "accuracy"))
 right.plotly_chart(compare_curves(histories, "loss"))
 table = compare.summary_table(chosen)
 st.dataframe(table.style.format(compare.TABLE_FORMAT, na_rep="–"), hide_index=True)
+st.caption(groups_ui.single_runs_verdict(groups, chosen[0].id, chosen[1].id))
 
 epoch = analysis.common_epoch_ui(runs, chosen, "compare")  # below: the runs as they were after that epoch
 confusions = [analysis.or_stop(lambda r=run: analysis.run_confusion(runs, r.id, epoch), run.name) for run in chosen]

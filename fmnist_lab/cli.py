@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
@@ -212,13 +211,13 @@ def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: Tex
     """Train the setup over ``repeats`` seeds one after another: a JSON line per run, then the group's
     (``group_id``, ``runs``, member counts, ``test_accuracy`` as mean, sd, min, max and n)."""
     from fmnist_lab.analysis.spread import group_summary
-    from fmnist_lab.store.groups import GroupStore
+    from fmnist_lab.store.groups import GroupStore, seed_series
     from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before a run folder is made
     signal.signal(signal.SIGTERM, _interrupt)
     store, ids = RunStore(), []
-    for config_k in seeds_of(config, repeats):
+    for config_k in seed_series(config, repeats):
         hooks = {"on_epoch": _epoch_line(sys.stderr, False), "on_created": lambda run: ids.append(run.id)}
         result = _train_one(store, config_k, name, **hooks)
         if result is not None:
@@ -227,12 +226,6 @@ def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: Tex
     summary = group_summary(groups, groups.create(ids, name))
     print(json.dumps(summary | {"engine": "sequential"}), file=out, flush=True)
     return 0 if summary["finished"] == repeats else 1
-
-
-def seeds_of(config: TrainConfig, repeats: int) -> list[TrainConfig]:
-    """The setup with ``repeats`` consecutive seeds, starting at its own (wrapping past the largest)."""
-    top = SETTINGS["seed"].high or 0
-    return [replace(config, seed=(config.seed + k) % (int(top) + 1)) for k in range(repeats)]
 
 
 def _repeats(text: str) -> int:

@@ -254,9 +254,11 @@ class QueueOnly:
 
 
 def queue_only() -> object:
-    """The lab's real rules (``factory.Ruled``: caps, whole-or-nothing clicks) around ``QueueOnly``."""
+    """The lab's real rules (``factory.Ruled``: default caps, whole-or-nothing clicks) around ``QueueOnly``."""
+    from fmnist_lab.environment import Environment
     from fmnist_lab.execution.factory import Ruled
     from fmnist_lab.execution.limits import Limits
     from fmnist_lab.execution.policy import QueueCaps
 
-    return Ruled(QueueOnly(), Limits(), QueueCaps(per_learner=6, total=100))  # type: ignore[arg-type]
+    caps = QueueCaps(Environment().max_queued_per_learner, Environment().max_queued)  # the defaults
+    return Ruled(QueueOnly(), Limits(), caps)  # type: ignore[arg-type]

@@ -79,6 +79,11 @@ def check_group_id(group_id: object) -> str:
     return group_id
 
 
+def seed_series(config: TrainConfig, repeats: int) -> list[TrainConfig]:
+    """The setup over ``repeats`` consecutive seeds, starting at its own (wrapping past the largest)."""
+    return [replace(config, seed=(config.seed + k) % (MAX_SEED + 1)) for k in range(repeats)]
+
+
 def setup_of(config: TrainConfig) -> dict[str, Any]:
     """The config as a dict without its seed: what every member of a group shares."""
     return {key: value for key, value in config.to_dict().items() if key != "seed"}
