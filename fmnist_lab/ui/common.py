@@ -13,7 +13,7 @@ from fmnist_lab.execution.factory import Ruled, executor
 from fmnist_lab.store import paths
 from fmnist_lab.store.learners import MAX_LEARNER_LENGTH, BadLearnerName, LearnerStore
 from fmnist_lab.store.notices import Notice, NoticeBoard
-from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore
+from fmnist_lab.store.runs import DamagedRun, InvalidRunId, Run, RunNotFound, RunStore, unique_labels
 from fmnist_lab.teaching.lessons import LESSONS
 from fmnist_lab.teaching.share import parse_setup, setup_params, shown
 from fmnist_lab.training.data import DataError, Dataset, load_dataset
@@ -288,7 +288,8 @@ def sidebar(runs: RunStore, current: str | None) -> None:
         mine = session_owner()
         stored.sort(key=lambda run: run.owner != mine)  # this session's runs first, each group newest first
         ids = [run.id for run in stored]
-        labels = {run.id: ("★ " if run.owner == mine else "") + run.label() for run in stored}
+        unique = unique_labels(stored)  # two runs of one setup read apart (their time, then their id)
+        labels = {run.id: ("★ " if run.owner == mine else "") + unique[run.id] for run in stored}
         st.session_state["sidebar_run"] = current if current in ids else None  # follow the current run
         st.selectbox(
             "Current run",
