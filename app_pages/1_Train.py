@@ -4,6 +4,7 @@ import streamlit as st
 
 from fmnist_lab import ui
 from fmnist_lab.store.runs import RunStoreError
+from fmnist_lab.ui import groups_ui
 from fmnist_lab.ui.code_ui import code_view
 from fmnist_lab.ui.controls import train_controls
 from fmnist_lab.ui.run_view import run_view
@@ -21,8 +22,9 @@ with controls:
         st.error(config)
     else:
         st.caption(f"{config.parameter_count:,} parameters to learn")
+    repeats = groups_ui.repeats_ui()
     clicked = st.button(
-        "Train",
+        "Train" if repeats == 1 else f"Train {repeats} seeds",
         icon=":material/play_arrow:",
         type="primary",
         key="train_start",
@@ -31,11 +33,11 @@ with controls:
     )
     if clicked and not isinstance(config, str):
         try:
-            started = ui.runs_executor().submit(config, owner=ui.session_owner())
+            started = groups_ui.start_training(config, repeats)
         except RunStoreError as exc:
-            st.error(f"**Could not start the run.** {exc}")
+            st.error(f"**Could not start the run{'s' * (repeats > 1)}.** {exc}")
         else:
-            ui.set_current_run(started.id)
+            ui.set_current_run(started)
             st.rerun()
     if not isinstance(config, str) and st.toggle("Show the code", key="train_show_code", help="The Keras code"):
         code_view(config, key="train_code")

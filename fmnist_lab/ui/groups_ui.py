@@ -112,3 +112,42 @@ def _test_line(result: spread.Comparison) -> str:
 
 def _table(result: spread.Comparison) -> list[dict[str, object]]:
     return [{k: row.get(k) for k in ("", "runs", "test accuracy")} for row in spread.table(result)]
+
+
+REPEATS_PARAM = "repeats"  # ?repeats=5 on the Train page: the setup over 5 seeds
+MAX_REPEATS = 10
+
+
+def linked_repeats(text: str | None) -> int:
+    """The link's ``repeats=`` as 1–10 (ASCII digits only); anything else is 1."""
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 2:
+        return 1
+    return min(max(int(text), 1), MAX_REPEATS)
+
+
+def repeats_ui() -> int:
+    """How many seeds the Train button trains the setup over (1: one run), pre-filled from ``?repeats=``."""
+    key = "train_repeats"
+    if key not in st.session_state:
+        st.session_state[key] = linked_repeats(st.query_params.get(REPEATS_PARAM))
+    repeats = int(st.number_input("Repeat over seeds", 1, MAX_REPEATS, key=key, help=REPEATS_HELP))
+    if repeats > 1:
+        st.query_params[REPEATS_PARAM] = str(repeats)
+    else:
+        st.query_params.pop(REPEATS_PARAM, None)
+    return repeats
+
+
+REPEATS_HELP = (
+    "Train the same setup with this many seeds (the seed, then the next ones), as a group. One run's accuracy "
+    "moves by a few tenths of a point from seed to seed: the group's spread shows how much, and Compare says "
+    "whether a difference is larger than that."
+)
+
+
+def start_training(config: TrainConfig, repeats: int) -> str:
+    """Queue the setup (over ``repeats`` seeds, as a group; all or none); the run to watch."""
+    runs = runs_executor().submit_all(seed_series(config, repeats), None, session_owner())
+    if repeats > 1:
+        GroupStore(runs_executor().store).create([run.id for run in runs], owner=session_owner())
+    return runs[0].id

@@ -11,7 +11,7 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import statistics
 from fmnist_lab.store.groups import GroupStore
 from fmnist_lab.ui import groups_ui
-from fmnist_lab.ui.navigation import COMPARE
+from fmnist_lab.ui.navigation import COMPARE, TRAIN
 from tests.conftest import finished_run, queue_only
 from tests.pages.test_pages import figures, open_page, texts
 
@@ -63,3 +63,19 @@ def test_the_classic_pair_over_seeds_is_queued_whole_as_two_groups(
     assert a.config().hidden_units == (128,) and b.config().hidden_units == (1024,)
     assert a.seeds == b.seeds == (0, 1, 2, 3, 4) and len(RunStore().list()) == 10
     assert all(RunStore().load(run_id).config.epochs == 2 for run_id in (*a.run_ids, *b.run_ids))
+
+
+def test_train_repeats_a_setup_over_seeds_from_a_link(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(groups_ui, "runs_executor", queue_only)
+    app = open_page(TRAIN, repeats="3", units="64", epochs="2", seed="7")
+    assert app.number_input(key="train_repeats").value == 3
+    app.button(key="train_start").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    (group,) = GroupStore(RunStore()).list()
+    assert group.seeds == (7, 8, 9) and group.config().hidden_units == (64,) and group.config().epochs == 2
+    assert app.query_params["repeats"] == "3"  # the address keeps it: a shareable link
+
+
+@pytest.mark.parametrize(("text", "repeats"), [("5", 5), ("²", 1), ("99", 10), ("0", 1), ("-3", 1), ("1" * 4301, 1)])
+def test_a_linked_repeat_count_is_read_strictly(text: str, repeats: int) -> None:
+    assert groups_ui.linked_repeats(text) == repeats
