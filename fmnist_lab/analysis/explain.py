@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -342,7 +343,7 @@ class Explanation:
     ig: IntegratedGradients  # of the predicted class's logit
     occlusion: np.ndarray  # (28/PATCH, 28/PATCH) drop of the predicted probability
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         """The command line's JSON: logits, and per class the pixels' and the biases' shares of them."""
         d = self.decomposition
         return {
