@@ -77,7 +77,7 @@ def map_grid(
     return figure
 
 
-def logit_sum(contributions: Sequence[float], bias_terms: Sequence[float], classes: Sequence[int]) -> go.Figure:
+def logit_sum(contributions: np.ndarray, bias_terms: np.ndarray, classes: Sequence[int]) -> go.Figure:
     """For each of ``classes``, a stacked bar: pixel contributions + bias terms, with the logit they add to."""
     names = [CLASS_NAMES[c] for c in classes]
     pixels, biases = [float(contributions[c]) for c in classes], [float(bias_terms[c]) for c in classes]
@@ -100,7 +100,7 @@ def logit_sum(contributions: Sequence[float], bias_terms: Sequence[float], class
     return figure
 
 
-def firing_per_class(per_class: Sequence[Sequence[float]], layer_names: Sequence[str]) -> go.Figure:
+def firing_per_class(per_class: Sequence[np.ndarray], layer_names: Sequence[str]) -> go.Figure:
     """Share of each layer's neurons that fire (relu output > 0), averaged over each true class's images."""
     figure = go.Figure(
         [

@@ -11,7 +11,7 @@ from fmnist_lab.analysis import images, metrics
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset
-from fmnist_lab.ui import analysis
+from fmnist_lab.ui import analysis, explain_ui
 from fmnist_lab.ui.common import set_current_run
 
 MODES = {
@@ -81,6 +81,20 @@ def test_images(runs: RunStore, run: Run, dataset: Dataset) -> None:
     bars.plotly_chart(charts.softmax_bars(probabilities[index].tolist(), int(labels[index])), key="pred_bars")
     output = np.array2string(probabilities[index], precision=3, suppress_small=True)
     st.code(f"model.predict(test_images)[{index}]\n{output}", language="python")
+    why_this_answer(runs, run, dataset, index, int(labels[index]), epoch)
+
+
+def why_this_answer(runs: RunStore, run: Run, dataset: Dataset, index: int, true: int, epoch: int | None) -> None:
+    """The exact reasons for one test image's answer (the finished run's weights), and relu's zeros."""
+    st.subheader("Why this answer?")
+    if epoch is not None:
+        st.caption("Explained with the finished run's weights: the replayed epochs keep only the first layer.")
+    if not explain_ui.why_section(runs, run, dataset.x_test[index], true, "why") or run.config.activation != "relu":
+        return
+    with st.expander("relu's zeros"):
+        explain_ui.zeros_for_image(runs, run, dataset.x_test[index], "why")
+        st.markdown(f"**Over the test set**, {analysis.epoch_note(epoch)}:")
+        explain_ui.zeros_section(runs, run, dataset.x_test, epoch)
 
 
 def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
@@ -110,6 +124,9 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
         bars.plotly_chart(charts.softmax_bars(analysis.predict_one(runs, run, prepared.image).tolist()), key="own_bars")
     except RunNotFound as exc:
         bars.warning(f"{exc} Train a new run to try your own picture.")
+        return
+    st.subheader("Why this answer?")
+    explain_ui.why_section(runs, run, prepared.image, None, "own_why")
 
 
 def _pick_run(runs: RunStore, current: str | None) -> None:
