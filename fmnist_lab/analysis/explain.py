@@ -102,6 +102,11 @@ def pairs(weights: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
+def widened(weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The weights as float64, once: every function here widens float32 weights on each call otherwise."""
+    return [np.asarray(w, dtype=np.float64) for w in weights]
+
+
 def hidden_layers(
     weights: Sequence[np.ndarray], activation: str, x: np.ndarray
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
@@ -375,3 +380,29 @@ def explain(
         ig=integrated_gradients(weights, activation, x, c, steps),
         occlusion=occlusion(weights, activation, x, c, fill),
     )
+
+
+def painted(base: np.ndarray, rgba: np.ndarray) -> np.ndarray:
+    """``base`` (28, 28) uint8 with a drawing layer ``rgba`` (H, W, 4) uint8 laid over it, back at 28×28.
+
+    Each of the 28×28 pixels takes the mean over its block of the drawing: ``base · (1 − ᾱ) + mean(gray · α)``,
+    so a block half covered by a white stroke moves half-way to white. A layer that already holds the picture
+    (opaque everywhere) simply replaces it.
+    """
+    rgba = np.asarray(rgba, dtype=np.float64)
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or min(rgba.shape[:2]) < SIDE:
+        raise ValueError(f"expected an RGBA drawing (H, W, 4) at least {SIDE} a side, got {rgba.shape}")
+    alpha = rgba[..., 3] / MAX_PIXEL
+    cover, paint = _block_means(alpha), _block_means(rgba[..., :3].mean(axis=2) * alpha)
+    mixed = np.asarray(base, dtype=np.float64) * (1.0 - cover) + paint
+    return np.clip(np.round(mixed), 0, MAX_PIXEL).astype(np.uint8)
+
+
+def _block_means(values: np.ndarray) -> np.ndarray:
+    """A (H, W) layer averaged onto the 28×28 grid: (28, 28); H and W need not be multiples of 28."""
+    height, width = values.shape
+    if height % SIDE == 0 and width % SIDE == 0:  # the canvas's usual case: a plain reshape
+        return values.reshape(SIDE, height // SIDE, SIDE, width // SIDE).mean(axis=(1, 3))
+    cell = ((np.arange(height) * SIDE // height)[:, None] * SIDE + np.arange(width) * SIDE // width).ravel()
+    sums = np.bincount(cell, values.ravel(), minlength=PIXELS)
+    return (sums / np.bincount(cell, minlength=PIXELS)).reshape(SIDE, SIDE)

@@ -22,6 +22,19 @@ RELU_ONLY = (
 )
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _wide_weights(run_id: str, root: str, stamp: int) -> list[np.ndarray]:
+    weights = explain.widened(RunStore(root).weights(run_id))
+    for array in weights:
+        array.setflags(write=False)  # shared by every session: read-only
+    return weights
+
+
+def wide_weights(runs: RunStore, run: Run) -> list[np.ndarray]:
+    """The run's weights as float64, kept once per weights file (an edit then costs no conversion)."""
+    return _wide_weights(run.id, str(runs.root), analysis.file_stamp(runs, run.id, "weights.npz"))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _explanation(run_id: str, root: str, stamp: int, image: np.ndarray) -> explain.Explanation:
     runs = RunStore(root)

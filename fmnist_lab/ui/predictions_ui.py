@@ -11,7 +11,7 @@ from fmnist_lab.analysis import images, metrics
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset
-from fmnist_lab.ui import analysis, explain_ui
+from fmnist_lab.ui import analysis, edit_ui, explain_ui
 from fmnist_lab.ui.common import set_current_run
 
 MODES = {
@@ -85,16 +85,19 @@ def test_images(runs: RunStore, run: Run, dataset: Dataset) -> None:
 
 
 def why_this_answer(runs: RunStore, run: Run, dataset: Dataset, index: int, true: int, epoch: int | None) -> None:
-    """The exact reasons for one test image's answer (the finished run's weights), and relu's zeros."""
+    """The exact reasons for one test image's answer (the finished run's weights), relu's zeros, and the editor."""
     st.subheader("Why this answer?")
     if epoch is not None:
         st.caption("Explained with the finished run's weights: the replayed epochs keep only the first layer.")
-    if not explain_ui.why_section(runs, run, dataset.x_test[index], true, "why") or run.config.activation != "relu":
+    if not explain_ui.why_section(runs, run, dataset.x_test[index], true, "why"):
         return
-    with st.expander("relu's zeros"):
-        explain_ui.zeros_for_image(runs, run, dataset.x_test[index], "why")
-        st.markdown(f"**Over the test set**, {analysis.epoch_note(epoch)}:")
-        explain_ui.zeros_section(runs, run, dataset.x_test, epoch)
+    if run.config.activation == "relu":
+        with st.expander("relu's zeros"):
+            explain_ui.zeros_for_image(runs, run, dataset.x_test[index], "why")
+            st.markdown(f"**Over the test set**, {analysis.epoch_note(epoch)}:")
+            explain_ui.zeros_section(runs, run, dataset.x_test, epoch)
+    st.subheader("Edit the image and watch the answer")
+    edit_ui.edit_image(runs, run, dataset.x_test[index], f"edit_{run.id}_{index}")
 
 
 def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:

@@ -237,3 +237,29 @@ def test_bad_arguments_say_what_is_wrong(call: Any, message: str) -> None:
 def test_trained_fixture_stores_two_layers(trained: tuple[RunStore, str]) -> None:
     store, run_id = trained
     assert [w.shape for w in store.weights(run_id)[0::2]] == [(784, 32), (32, 16), (16, 10)]
+
+
+def test_painted_lays_the_drawing_over_the_picture() -> None:
+    base = sample_images(1)[0]
+    layer = np.zeros((280, 280, 4), np.uint8)  # nothing drawn: transparent
+    assert np.array_equal(explain.painted(base, layer), base)
+    layer[20:30, 50:60] = (255, 255, 255, 255)  # image pixel (2, 5) fully covered in white
+    layer[100:110, 0:10] = (0, 0, 0, 255)  # (10, 0) erased to black
+    layer[200:210, 200:210, 3] = 128  # (20, 20) half-transparent black: half-way to 0
+    got = explain.painted(base, layer)
+    assert got[2, 5] == 255 and got[10, 0] == 0
+    assert got[20, 20] == round(base[20, 20] * (1 - 128 / 255))
+    others = np.ones((28, 28), bool)
+    others[[2, 10, 20], [5, 0, 20]] = False
+    assert np.array_equal(got[others], base[others])
+
+
+def test_painted_takes_an_opaque_layer_as_the_whole_picture() -> None:
+    picture = sample_images(2)[1]
+    layer = np.dstack([np.kron(picture, np.ones((8, 8), np.uint8))] * 3 + [np.full((224, 224), 255, np.uint8)])
+    assert np.array_equal(explain.painted(sample_images(1)[0], layer), picture)
+    odd = np.full((300, 290, 4), 200, np.uint8)  # a canvas not a multiple of 28: opaque gray 200
+    odd[..., 3] = 255
+    assert np.array_equal(explain.painted(picture, odd), np.full((28, 28), 200))
+    with pytest.raises(ValueError, match="RGBA drawing"):
+        explain.painted(picture, layer[..., :3])

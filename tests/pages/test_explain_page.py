@@ -103,3 +103,30 @@ def test_a_tanh_run_gets_the_approximations_and_a_note(app_env: Path) -> None:
     assert "curved everywhere" in texts(app) and "relu's zeros" not in [e.label for e in app.expander]
     compared = next(f for f in figures(app) if "Integrated Gradients" in subplot_titles(f))
     assert len(compared["data"]) == 3
+
+
+def softmax_figures(app) -> list[np.ndarray]:  # noqa: ANN001
+    shown = [f for f in figures(app) if f["layout"].get("title", {}).get("text", "").startswith("Softmax output")]
+    return [np.array(values(f["data"][0]["y"])) for f in shown]
+
+
+def test_flip_it_moves_the_answer_and_reset_brings_it_back(runs: list) -> None:
+    run = runs[1]
+    key = f"edit_{run.id}_{INDEX}"
+    app = open_page("pages/3_Predictions.py", run=run.id)
+    app.number_input(key="pred_pos_all_None").set_value(INDEX).run()
+    probabilities, _ = RunStore().predictions(run.id)
+    stored_bars, edit_bars = softmax_figures(app)
+    np.testing.assert_allclose(edit_bars, probabilities[INDEX], atol=1e-5)  # unedited: the run's own answer
+    runner_up = int(np.argsort(-probabilities[INDEX])[1])
+    app.button(key=f"{key}_flip").click().run()
+    assert not app.exception, app.exception
+    flipped = app.session_state[key].base
+    assert (flipped != data.load_dataset().x_test[INDEX]).sum() == len(app.session_state[key].flip.pixels) > 0
+    expected = forward.predict(RunStore().weights(run.id), "relu", data.prepare(flipped[None], True))[0]
+    np.testing.assert_allclose(softmax_figures(app)[1], expected, atol=1e-5)
+    assert expected.argmax() == runner_up
+    assert any(f"the answer is now **{CLASS_NAMES[runner_up]}**" in s.value for s in app.success)
+    app.button(key=f"{key}_reset").click().run()
+    np.testing.assert_allclose(softmax_figures(app)[1], probabilities[INDEX], atol=1e-5)
+    assert not app.success
