@@ -32,7 +32,9 @@ from fmnist_lab.config import NUM_CLASSES
 SIDE = 28  # images are SIDE × SIDE pixels, flattened row by row
 PIXELS = SIDE * SIDE
 MAX_PIXEL = 255.0  # raw pixel values run from 0 to this
-IG_STEPS = 128  # Integrated Gradients' path steps: enough for <1 % completeness error on the lab's runs
+IG_STEPS = 128  # Integrated Gradients' path steps to begin with: relu's kinks can need more
+IG_TARGET = 0.01  # explain() doubles the steps until the completeness error is below this …
+IG_MOST_STEPS = 4096  # … or the steps reach this
 PATCH = 4  # occlusion's square patch, pixels a side
 GREY = 127.5  # occlusion's fill, a raw pixel value (mid-grey)
 CHUNK = 2048  # images per matrix product when counting relu's zeros over a test set
@@ -212,6 +214,27 @@ def integrated_gradients(
     return IntegratedGradients(attributions, c, difference, error)
 
 
+def integrated_gradients_to(
+    weights: Sequence[np.ndarray],
+    activation: str,
+    x: np.ndarray,
+    c: int,
+    target: float = IG_TARGET,
+    steps: int = IG_STEPS,
+    most: int = IG_MOST_STEPS,
+) -> IntegratedGradients:
+    """``integrated_gradients`` with the steps doubled until the completeness error is below ``target``.
+
+    A relu network's gradient jumps where a neuron switches on along the path, and a fixed grid can land
+    badly near such a jump: on a trained 128-64 run, 6 % of test images need more than 128 steps for 1 %.
+    """
+    result = integrated_gradients(weights, activation, x, c, steps)
+    while result.completeness_error >= target and steps < most:
+        steps *= 2
+        result = integrated_gradients(weights, activation, x, c, steps)
+    return result
+
+
 def occlusion(
     weights: Sequence[np.ndarray], activation: str, x: np.ndarray, c: int, fill: float, patch: int = PATCH
 ) -> np.ndarray:
@@ -377,7 +400,7 @@ def explain(
         predicted=c,
         decomposition=decompose(weights, activation, x) if activation == "relu" else None,
         saliency=gradient(weights, activation, x, c),
-        ig=integrated_gradients(weights, activation, x, c, steps),
+        ig=integrated_gradients_to(weights, activation, x, c, steps=steps),
         occlusion=occlusion(weights, activation, x, c, fill),
     )
 

@@ -263,3 +263,15 @@ def test_painted_takes_an_opaque_layer_as_the_whole_picture() -> None:
     assert np.array_equal(explain.painted(picture, odd), np.full((28, 28), 200))
     with pytest.raises(ValueError, match="RGBA drawing"):
         explain.painted(picture, layer[..., :3])
+
+
+def test_integrated_gradients_add_steps_until_complete() -> None:
+    """One relu neuron that switches on at 50.3 % of the way from black: a coarse grid misses the kink."""
+    kernel = np.full((784, 1), 1 / 784, np.float32)
+    weights = [kernel, np.array([-0.503], np.float32), np.eye(1, 10, dtype=np.float32), np.zeros(10, np.float32)]
+    x = np.ones(784)
+    coarse = explain.integrated_gradients(weights, "relu", x, 0, steps=4)
+    assert coarse.difference == pytest.approx(0.497, abs=1e-6) and coarse.completeness_error > 0.01
+    refined = explain.integrated_gradients_to(weights, "relu", x, 0, target=1e-3, steps=4)
+    assert refined.completeness_error < 1e-3
+    assert refined.attributions.sum() == pytest.approx(0.497, rel=1e-3)
