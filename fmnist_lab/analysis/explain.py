@@ -194,16 +194,7 @@ def integrated_gradients(
 
     ``x · mean(gradient along the path)``; ``rule`` "trapezoid" (steps + 1 points) or "riemann" (midpoints).
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    if rule == "trapezoid":
-        alphas = np.linspace(0.0, 1.0, steps + 1)
-        w = np.full(steps + 1, 1.0 / steps)
-        w[[0, -1]] /= 2
-    elif rule == "riemann":
-        alphas, w = (np.arange(steps) + 0.5) / steps, np.full(steps, 1.0 / steps)
-    else:
-        raise ValueError(f'rule must be "trapezoid" or "riemann", got {rule!r}')
+    alphas, w = path_points(steps, rule)
     x = np.asarray(x, dtype=np.float64).reshape(PIXELS)
     grads = logit_gradients(weights, activation, alphas[:, None] * x, c)  # (points, 784)
     attributions = x * (w @ grads)
@@ -212,6 +203,19 @@ def integrated_gradients(
     gap = abs(float(attributions.sum()) - difference)
     error = gap / abs(difference) if difference else (0.0 if gap == 0 else float("inf"))
     return IntegratedGradients(attributions, c, difference, error)
+
+
+def path_points(steps: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where along the path (0 = black, 1 = the image) to take the gradient, and each point's weight."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    if rule == "riemann":  # midpoints
+        return (np.arange(steps) + 0.5) / steps, np.full(steps, 1.0 / steps)
+    if rule != "trapezoid":
+        raise ValueError(f'rule must be "trapezoid" or "riemann", got {rule!r}')
+    weights = np.full(steps + 1, 1.0 / steps)
+    weights[[0, -1]] /= 2  # the two ends count half
+    return np.linspace(0.0, 1.0, steps + 1), weights
 
 
 def integrated_gradients_to(

@@ -78,9 +78,11 @@ def map_grid(
 
 
 def logit_sum(contributions: np.ndarray, bias_terms: np.ndarray, classes: Sequence[int]) -> go.Figure:
-    """For each of ``classes``, a stacked bar: pixel contributions + bias terms, with the logit they add to."""
+    """For each of ``classes``, stacked bars: pixel contributions + bias terms, a diamond at the logit they add to,
+    and the sum written under the class's name."""
     names = [CLASS_NAMES[c] for c in classes]
     pixels, biases = [float(contributions[c]) for c in classes], [float(bias_terms[c]) for c in classes]
+    logits = [p + b for p, b in zip(pixels, biases, strict=True)]
     figure = go.Figure(
         [
             go.Bar(name="pixels (Σ template × image)", x=names, y=pixels, marker_color=BAR_COLOR),
@@ -88,14 +90,14 @@ def logit_sum(contributions: np.ndarray, bias_terms: np.ndarray, classes: Sequen
             go.Scatter(
                 name="logit",
                 x=names,
-                y=[p + b for p, b in zip(pixels, biases, strict=True)],
-                mode="markers+text",
-                text=[f"{p:+.2f} {b:+.2f} = {p + b:.2f}" for p, b in zip(pixels, biases, strict=True)],
-                textposition="top center",
+                y=logits,
+                mode="markers",
                 marker={"symbol": "diamond", "size": 12, "color": "black"},
             ),
         ]
     )
+    sums = [f"{n}<br>{p:+.2f} {b:+.2f} = {z:.2f}" for n, p, b, z in zip(names, pixels, biases, logits, strict=True)]
+    figure.update_xaxes(tickvals=names, ticktext=sums)
     figure.update_layout(barmode="relative", font=FONT, height=340, title="Each logit = pixels + biases")
     return figure
 

@@ -40,7 +40,8 @@ def test_logit_sum_shows_pixels_biases_and_their_total() -> None:
     figure = charts.logit_sum(np.arange(10.0), -np.ones(10), [3, 1])
     pixels, biases, total = figure.data
     assert list(pixels.x) == ["Dress", "Trouser"] and list(pixels.y) == [3.0, 1.0] and list(biases.y) == [-1.0, -1.0]
-    assert list(total.y) == [2.0, 0.0] and total.text[0] == "+3.00 -1.00 = 2.00"
+    assert list(total.y) == [2.0, 0.0]
+    assert list(figure.layout.xaxis.ticktext) == ["Dress<br>+3.00 -1.00 = 2.00", "Trouser<br>+1.00 -1.00 = 0.00"]
 
 
 def test_zeroed_neurons_are_grey() -> None:
