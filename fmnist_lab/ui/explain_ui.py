@@ -39,7 +39,7 @@ def wide_weights(runs: RunStore, run: Run) -> list[np.ndarray]:
 def _explanation(run_id: str, root: str, stamp: int, image: np.ndarray) -> explain.Explanation:
     runs = RunStore(root)
     config = runs.load(run_id).config
-    return explain.explain(analysis.run_weights(runs, run_id), config.activation, config.normalize, image)
+    return explain.explain(_wide_weights(run_id, root, stamp), config.activation, config.normalize, image)
 
 
 def explanation(runs: RunStore, run: Run, image: np.ndarray) -> explain.Explanation:
@@ -54,7 +54,7 @@ def _test_zeros(run_id: str, root: str, epoch: int | None, stamp: int, _images: 
     _, labels = runs.predictions(run_id)
     x = explain.network_input(_images[: len(labels)], config.normalize)
     if epoch is None:
-        fires = explain.active(analysis.run_weights(runs, run_id), config.activation, x)
+        fires = explain.active(_wide_weights(run_id, root, stamp), config.activation, x)
         return [(f"hidden_{n}", explain.zeros(f, labels)) for n, f in enumerate(fires, start=1)]
     snapshot = runs.epoch_snapshot(run_id, epoch)  # the first layer's first m neurons only
     fires = (x @ snapshot.kernel.astype(np.float64) + snapshot.bias) > 0
@@ -124,7 +124,7 @@ def comparison(result: explain.Explanation, key: str) -> None:
 
 def zeros_for_image(runs: RunStore, run: Run, image: np.ndarray, key: str) -> None:
     """Which neurons relu zeroed for this image, and the answer if relu kept the negatives."""
-    weights = analysis.run_weights(runs, run.id)
+    weights = wide_weights(runs, run)
     x = explain.network_input(image, run.config.normalize)
     layers, _ = explain.hidden_layers(weights, run.config.activation, x[None])
     columns = st.columns(len(layers) + 1)
