@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b", metavar="B", help="a group or run id; the difference is B − A")
     export = commands.add_parser("export", help="write every run as one row of a table")
     export.add_argument("--csv", metavar="FILE", required=True, help="a new file, or a regular file to replace")
+    add_explain_parser(commands)
     runs = commands.add_parser("runs", help="list stored runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
@@ -181,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return compare_command(args.a, args.b, sys.stdout)
         if args.command == "export":
             return export_command(args.csv)
+        if args.command == "explain":
+            return explain_command(args.run_id, args.image, args.file, args.out, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -338,6 +341,77 @@ def export_command(target: str) -> int:
         return 1
     print(f"wrote {rows} runs to {target}", file=sys.stderr)
     return 0
+
+
+def add_explain_parser(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="why a run gave its answer for one image: one JSON line (logits = contributions + bias_terms)",
+    )
+    explain.add_argument("run_id", help="the run's id, as `runs` lists it")
+    which = explain.add_mutually_exclusive_group(required=True)
+    which.add_argument("--image", type=int, metavar="N", help="a test image's index")
+    which.add_argument("--file", metavar="PICTURE", help="a PNG or JPEG picture of one garment")
+    explain.add_argument("--out", metavar="DIR", help="also write the explanation's pictures (PNG) to DIR")
+
+
+def explain_command(run_id: str, index: int | None, picture: str | None, out_dir: str | None, out: TextIO) -> int:
+    """Print one JSON line explaining the run's answer; a bad id, damaged run, bad index or picture: exit 2."""
+    from fmnist_lab.analysis import explain, images
+
+    try:
+        store = RunStore()
+        config = store.load(run_id).config
+        weights = store.weights(run_id)
+        image, true = _explained_image(store, run_id, index, picture)
+        result = explain.explain(weights, config.activation, config.normalize, image)
+        if out_dir is not None:
+            _write_pictures(result, image, true, out_dir)
+    except (RunStoreError, images.ImageError, IndexError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or picture or out_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"run_id": run_id, "image": index, "true": true, **result.summary()}), file=out, flush=True)
+    return 0
+
+
+def _explained_image(store: RunStore, run_id: str, index: int | None, picture: str | None) -> tuple[Any, int | None]:
+    """The raw picture (28, 28) uint8 and its true class (None for a file)."""
+    from pathlib import Path
+
+    from fmnist_lab.analysis import images
+    from fmnist_lab.training.data import load_dataset
+
+    if picture is not None:
+        return images.prepare_upload(Path(picture).read_bytes()).image, None
+    _, labels = store.predictions(run_id)
+    if index is None or not 0 <= index < len(labels):
+        raise IndexError(f"--image {index} is out of range: run {run_id} has test images 0 to {len(labels) - 1}.")
+    return load_dataset().x_test[index], int(labels[index])
+
+
+def _write_pictures(result: Any, image: Any, true: int | None, out_dir: str) -> None:
+    """Templates, contributions, saliency, IG and occlusion as PNG files in ``out_dir``."""
+    from pathlib import Path
+
+    from fmnist_lab.analysis import explain
+    from fmnist_lab.charts import explain as pictures
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    maps = {"saliency": result.saliency.reshape(28, 28), "integrated_gradients": result.ig.attributions.reshape(28, 28)}
+    maps["occlusion"] = explain.upscale(result.occlusion)
+    if (d := result.decomposition) is not None:
+        p = result.predicted
+        maps |= {"template_predicted": d.template(p), "contributions_predicted": d.contribution(p)}
+        if true is not None:
+            maps |= {"template_true": d.template(true), "contributions_true": d.contribution(true)}
+            maps["contributions_difference"] = d.contribution(p, versus=true)
+    (folder / "image.png").write_bytes(pictures.png(pictures.enlarge(image)))
+    for name, values in maps.items():
+        (folder / f"{name}.png").write_bytes(pictures.png(pictures.diverging_rgb(values)))
 
 
 def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:

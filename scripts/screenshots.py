@@ -11,6 +11,8 @@ would not grow; see ``lab_server.VIEWPORT``):
     gallery.png  inside.png  sweep.png  bias-lab.png  lessons.png       the other pages
     train-live.png                                                     a third run, started with the
                                                                        Train button, while it trains
+    explain.png  canvas.png                                            Predictions' "Why this answer?"
+                                                                       and its canvas after a stroke
     1024/<page>.png  1920/<page>.png                                   every page at laptop (1024×768)
                                                                        and desktop (1920×1080) sizes
 
@@ -112,6 +114,32 @@ def shoot_live(page: Page, server: lab_server.LabServer, path: Path) -> None:
     page.get_by_text("Why training ended").wait_for(timeout=60_000)
 
 
+def shoot_explain(page: Page, server: lab_server.LabServer, run: str, out: Path) -> None:
+    """Predictions' "Why this answer?" section, then its canvas after one white stroke."""
+    lab_server.goto(page, f"{server.url}/Predictions?run={run}")
+    lab_server.wait_drawn(page)
+    heading = page.get_by_role("heading", name="Why this answer?")
+    heading.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+    lab_server.wait_drawn(page)
+    page.screenshot(path=str(out / "explain.png"))
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.35 * box["height"])
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(box["x"] + (0.25 + 0.025 * step) * box["width"], box["y"] + 0.35 * box["height"])
+    page.mouse.up()
+    page.get_by_text("Softmax output").last.wait_for()
+    page.wait_for_timeout(3000)  # the fragment's rerun has no page-run counter to wait on; only a picture
+    lab_server.wait_drawn(page)
+    top = page.get_by_role("heading", name="Edit the image and watch the answer").bounding_box()
+    assert top is not None
+    page.screenshot(path=str(out / "canvas.png"), clip={"x": 0, "y": top["y"] - 10, "width": 1400, "height": 720})
+    print(f"saved {out / 'explain.png'} and {out / 'canvas.png'}", flush=True)
+
+
 def take_screenshots(server: lab_server.LabServer, small: str, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -122,6 +150,7 @@ def take_screenshots(server: lab_server.LabServer, small: str, out: Path) -> Non
         for name, path in pages:
             shoot(page, server.url + path, out / f"{name}.png")
         shoot_live(lab_server.new_page(browser), server, out / "train-live.png")
+        shoot_explain(lab_server.new_page(browser), server, small, out)
         for width, height in SCREENS:  # a laptop and a desktop screen, as the learner sees them
             screen = lab_server.new_page(browser, width, height)
             (out / str(width)).mkdir(exist_ok=True)

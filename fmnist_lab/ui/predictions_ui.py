@@ -11,7 +11,7 @@ from fmnist_lab.charts.predictions import softmax_bars
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset
-from fmnist_lab.ui import analysis
+from fmnist_lab.ui import analysis, edit_ui, explain_ui
 from fmnist_lab.ui.common import set_current_run
 from fmnist_lab.ui.navigation import TRAIN
 
@@ -82,6 +82,23 @@ def test_images(runs: RunStore, run: Run, dataset: Dataset) -> None:
     bars.plotly_chart(softmax_bars(probabilities[index].tolist(), int(labels[index])), key="pred_bars")
     output = np.array2string(probabilities[index], precision=3, suppress_small=True)
     st.code(f"model.predict(test_images)[{index}]\n{output}", language="python")
+    why_this_answer(runs, run, dataset, index, int(labels[index]), epoch)
+
+
+def why_this_answer(runs: RunStore, run: Run, dataset: Dataset, index: int, true: int, epoch: int | None) -> None:
+    """The exact reasons for one test image's answer (the finished run's weights), relu's zeros, and the editor."""
+    st.subheader("Why this answer?")
+    if epoch is not None:
+        st.caption("Explained with the finished run's weights: the replayed epochs keep only the first layer.")
+    if not explain_ui.why_section(runs, run, dataset.x_test[index], true, "why"):
+        return
+    if run.config.activation == "relu":
+        with st.expander("relu's zeros"):
+            explain_ui.zeros_for_image(runs, run, dataset.x_test[index], "why")
+            st.markdown(f"**Over the test set**, {analysis.epoch_note(epoch)}:")
+            explain_ui.zeros_section(runs, run, dataset.x_test, epoch)
+    st.subheader("Edit the image and watch the answer")
+    edit_ui.edit_image(runs, run, dataset.x_test[index], f"edit_{run.id}_{index}")
 
 
 def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
@@ -111,6 +128,9 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
         bars.plotly_chart(softmax_bars(analysis.predict_one(runs, run, prepared.image).tolist()), key="own_bars")
     except RunNotFound as exc:
         bars.warning(f"{exc} Train a new run to try your own picture.")
+        return
+    st.subheader("Why this answer?")
+    explain_ui.why_section(runs, run, prepared.image, None, "own_why")
 
 
 def _pick_run(runs: RunStore, current: str | None) -> None:
