@@ -13,9 +13,9 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas  # type: ignore[import-untyped]  # no py.typed
 
-from fmnist_lab import charts as run_charts
 from fmnist_lab.analysis import explain, metrics
 from fmnist_lab.charts import explain as charts
+from fmnist_lab.charts.predictions import softmax_bars
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import Run, RunStore
 from fmnist_lab.ui import explain_ui
@@ -104,10 +104,10 @@ def answer(weights: list[np.ndarray], run: Run, image: np.ndarray, key: str) -> 
     x = explain.network_input(image, run.config.normalize)
     if run.config.activation != "relu":
         probabilities = metrics.softmax(explain.logits_of(weights, run.config.activation, x[None])[0])
-        st.plotly_chart(run_charts.softmax_bars(probabilities.tolist()), key=f"{key}_bars")
+        st.plotly_chart(softmax_bars(probabilities.tolist()), key=f"{key}_bars")
         return
     d = explain.decompose(weights, "relu", x)
-    st.plotly_chart(run_charts.softmax_bars(d.probabilities.tolist()), key=f"{key}_bars")
+    st.plotly_chart(softmax_bars(d.probabilities.tolist()), key=f"{key}_bars")
     p, r = d.predicted, d.runner_up
     sums = d.contributions.sum(axis=0)
     titles = [f"{CLASS_NAMES[p]}: Σ = {sums[p]:.2f}", f"{CLASS_NAMES[r]}: Σ = {sums[r]:.2f}"]
