@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from fmnist_lab.charts.style import DIFF_SCALE, TRAIN_DASH, run_color, styled
+from fmnist_lab.charts.style import DIFF_SCALE, TRAIN_DASH, plain, run_color, styled
 from fmnist_lab.config import CLASS_NAMES
 
 
 def confusion_difference(diff: np.ndarray, labels: tuple[str, str]) -> go.Figure:
+    labels = (plain(labels[0]), plain(labels[1]))
     """``cm_b - cm_a``: red where run B puts more images than run A, blue where fewer."""
     names = list(CLASS_NAMES)
     limit = max(int(np.abs(diff).max()), 1)
@@ -38,7 +39,7 @@ def confusion_difference(diff: np.ndarray, labels: tuple[str, str]) -> go.Figure
 def compare_curves(histories: Sequence[tuple[str, Sequence[dict[str, Any]]]], metric: str = "accuracy") -> go.Figure:
     """Several runs' curves on one chart: one colour per run, training dashed, held-out solid."""
     figure = go.Figure()
-    for index, (label, history) in enumerate(histories):
+    for index, (label, history) in enumerate((plain(label), history) for label, history in histories):
         x = [r["epoch"] - 1 + r.get("fraction", 1.0) for r in history]
         for key, dash, part in ((metric, TRAIN_DASH, "training"), (f"val_{metric}", "solid", "held-out")):
             y = [r.get(key) for r in history]
@@ -54,7 +55,7 @@ def class_accuracy_comparison(labels: Sequence[str], accuracies: Sequence[Sequen
     """Per-class accuracy of several runs as grouped bars, one colour per run."""
     figure = go.Figure()
     for index, (label, accuracy) in enumerate(zip(labels, accuracies, strict=True)):
-        figure.add_bar(x=list(CLASS_NAMES), y=list(accuracy), name=label, marker_color=run_color(index))
+        figure.add_bar(x=list(CLASS_NAMES), y=list(accuracy), name=plain(label), marker_color=run_color(index))
     figure.update_layout(barmode="group")
     figure.update_yaxes(tickformat=".0%", title_text="test accuracy")
     return styled(figure, "Accuracy per class", height=420)

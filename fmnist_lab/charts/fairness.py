@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from fmnist_lab.charts.style import THRESHOLD_COLOR, run_color, styled
+from fmnist_lab.charts.style import THRESHOLD_COLOR, plain, run_color, styled
 from fmnist_lab.config import CLASS_NAMES
 
 
@@ -20,7 +20,7 @@ def per_class_metric_comparison(
     """One per-class metric (fractions 0-1, e.g. recall or FPR) of several runs as grouped bars,
     one colour per run; the ``highlight`` class (the starved one) is shaded and named."""
     figure = go.Figure()
-    for index, (label, values) in enumerate(zip(run_labels, values_per_run, strict=True)):
+    for index, (label, values) in enumerate(zip(map(plain, run_labels), values_per_run, strict=True)):
         hover = f"{label}<br>%{{x}}: %{{y:.1%}}<extra></extra>"
         figure.add_bar(
             x=list(CLASS_NAMES), y=list(values), name=label, marker_color=run_color(index), hovertemplate=hover
@@ -41,7 +41,7 @@ def reliability_diagram(run_labels: Sequence[str], bins_per_run: Sequence[Any]) 
     figure = go.Figure()
     diagonal = {"color": "#999", "dash": "dot"}
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=diagonal, hoverinfo="skip")
-    for index, (label, bins) in enumerate(zip(run_labels, bins_per_run, strict=True)):
+    for index, (label, bins) in enumerate(zip(map(plain, run_labels), bins_per_run, strict=True)):
         filled = bins[bins["count"] > 0]
         hover = f"{label}<br>confidence %{{x:.1%}}: right %{{y:.1%}} of %{{customdata}} images<extra></extra>"
         line = {"color": run_color(index)}

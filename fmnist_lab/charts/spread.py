@@ -6,14 +6,13 @@ never reads a band as an interval of the mean.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
 from fmnist_lab.analysis.spread import Curve
-from fmnist_lab.charts.style import run_color, styled
+from fmnist_lab.charts.style import plain, run_color, styled
 
 BAND_OPACITY = 0.18
 
@@ -27,7 +26,7 @@ def band_curves(curves: Sequence[tuple[str, Curve]], title: str) -> go.Figure:
     """Each side's mean curve over its runs, with its band shaded; ``curves``: (label, curve) pairs."""
     figure = go.Figure()
     for i, (label, curve) in enumerate(curves):
-        name, color = html.escape(label), run_color(i)
+        name, color = plain(label), run_color(i)
         band_x = [*curve.epochs, *reversed(curve.epochs)]
         band_y = [*curve.high, *reversed(curve.low)]
         figure.add_scatter(
@@ -51,7 +50,7 @@ def class_error_bars(sides: Sequence[tuple[str, Mapping[str, Any]]]) -> go.Figur
     for i, (label, spread) in enumerate(sides):
         sd = [0.0 if s is None else s for s in spread["sd"]]
         figure.add_bar(
-            x=list(spread["class"]), y=list(spread["mean"]), name=f"{html.escape(label)} (n={spread['n']})",
+            x=list(spread["class"]), y=list(spread["mean"]), name=f"{plain(label)} (n={spread['n']})",
             marker_color=run_color(i), error_y={"type": "data", "array": sd, "visible": spread["n"] > 1},
         )  # fmt: skip
     figure.update_yaxes(tickformat=".0%", title_text="test accuracy")

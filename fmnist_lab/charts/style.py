@@ -5,6 +5,8 @@ Training is dashed and held-out solid on every chart; colour tells runs apart on
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 
 RUN_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2")
@@ -29,3 +31,12 @@ def styled(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
     )
     figure.update_layout(legend={"orientation": "h", "y": -0.22, "yanchor": "top"})  # below the axis titles
     return figure
+
+
+def plain(text: str) -> str:
+    """A learner's text (a run's name) as Plotly shows it: no tags, links or styles, no hover fields.
+
+    Plotly renders ``<a>``, ``<span style>``, ``<b>`` and ``<br>`` in names, titles and hover text,
+    and expands ``%{…}`` in hover templates; escaped, a name reads exactly as it was typed.
+    """
+    return html.escape(text, quote=False).replace("%", "&#37;")
