@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -97,10 +99,10 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
     )
     if upload is None:
         return
-    try:
-        prepared = images.prepare_upload(upload.getvalue())
-    except images.ImageError as exc:
-        st.error(f"**That file cannot be used.** {exc}")
+    data = upload.getvalue()
+    prepared = prepared_upload(hashlib.sha256(data).hexdigest(), data)
+    if isinstance(prepared, str):
+        st.error(f"**That file cannot be used.** {prepared}")
         return
     picture, bars = st.columns([1, 3])
     picture.image(analysis.enlarge(prepared.image, 6), caption="what the model sees (28×28)")
@@ -110,6 +112,15 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
         bars.plotly_chart(charts.softmax_bars(analysis.predict_one(runs, run, prepared.image).tolist()), key="own_bars")
     except RunNotFound as exc:
         bars.warning(f"{exc} Train a new run to try your own picture.")
+
+
+@st.cache_data(max_entries=32, show_spinner="Reading your picture…")
+def prepared_upload(digest: str, _data: bytes) -> images.Prepared | str:
+    """The upload ready for the model, or why it cannot be used: decoded once per content (``digest``, its SHA-256)."""
+    try:
+        return images.prepare_upload_budgeted(_data)
+    except images.ImageError as exc:
+        return str(exc)  # kept too, so a refused file is not decoded again on every rerun
 
 
 def _pick_run(runs: RunStore, current: str | None) -> None:
