@@ -79,7 +79,11 @@ def test_the_lab_stays_up_on_a_full_or_read_only_store(tiny_home: Path, fault: s
     assert "cannot save anything" in (store.problem() or "")
     assert LocalExecutor(store).refresh() == [run_id]  # not written, but known
     shown = store.load(run_id)
-    assert shown.state == "failed" and "not saved" in shown.status["error"]
+    assert shown.state == "failed" and ("not saved" in shown.status["error"]) == (fault == "read-only")
+    on_disk = json.loads((store.path(run_id) / "status.json").read_text())["state"]
+    assert on_disk == ("failed" if fault == "full" else "running")  # the run's spare file made room for it
+    if fault == "full":
+        fill(tiny_home)  # full again, spare gone
     for page in PAGES:
         app = open_page(page, run=run_id)
         assert not app.exception, (page, app.exception)
