@@ -2,8 +2,9 @@
 
 ``train`` prints one line per epoch (and a progress bar on a terminal), then exactly
 one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
-line per run and a last one with the sweep's id and table. Bad arguments
-exit with a usage message and code 2; a missing data set or a failed run with 1.
+line per run and a last one with the sweep's id and table. Bad arguments, an unusable
+``FMNIST_LAB_HOME``, a ``--notebook`` target that is not a regular file and a bad file descriptor
+exit with one line on stderr and code 2; a missing data set, an unknown run or a failed run with 1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
 from fmnist_lab.config import DEFAULT, SETTINGS, ConfigError, TrainConfig
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, executor
+from fmnist_lab.store.paths import LabHomeError
 from fmnist_lab.store.runs import RunStore, RunStoreError, clean_name
 from fmnist_lab.training.data import DataError
 
@@ -116,6 +119,10 @@ def sweep_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, li
     return TrainConfig(**fixed), axes or {DEFAULT_SETTING: list(DEFAULT_VALUES)}
 
 
+class UsageError(ValueError):
+    """A command given something it cannot use (a file, a descriptor); exit 2 with the message."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -141,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "code":
             return code_command(args.run_id, args.notebook, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
+    except (LabHomeError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -221,6 +231,8 @@ def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
     from fmnist_lab.teaching import codegen
 
     config = RunStore().load(run_id).config  # a bad or unknown id raises RunStoreError: exit 1
+    if notebook is not None:
+        check_new_or_regular(notebook)
     if notebook is None:
         print(codegen.script(config, run_id), file=out, end="")
         return 0
@@ -233,11 +245,36 @@ def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
     return 0
 
 
+def check_new_or_regular(path: str) -> None:
+    """UsageError unless ``path`` is a regular file or does not exist: a link, device or folder is not
+    replaced by the notebook (writing is a rename, which would replace the link or device node itself)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise UsageError(f"{path} is {kind}: give --notebook a new path or a regular file to replace")
+
+
+def open_fd(fd: int, option: str) -> int:
+    """``fd`` if this process has it open, else UsageError (the hidden commands are given one by the app)."""
+    try:
+        os.fstat(fd)
+    except (OSError, OverflowError):
+        raise UsageError(f"{option} {fd} is not an open file descriptor") from None
+    return fd
+
+
 def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
     """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
     from fmnist_lab.execution.local import LocalExecutor, lower_priority
 
-    os.set_inheritable(lock_fd, False)  # a process TensorFlow starts must not keep the run "alive" after us
+    os.set_inheritable(
+        open_fd(lock_fd, "--lock-fd"), False
+    )  # a process TensorFlow starts must not keep the run "alive" after us
     lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
     store.load(run_id)  # a bad or unknown id ends here, before any waiting
@@ -257,7 +294,11 @@ def warm_command(runs_dir: str | None, channel_fd: int) -> int:
 
     from fmnist_lab.execution.warm import runs_per_worker, serve
 
-    with socket.socket(fileno=channel_fd) as channel:
+    try:
+        channel = socket.socket(fileno=open_fd(channel_fd, "--channel-fd"))
+    except OSError as exc:
+        raise UsageError(f"--channel-fd {channel_fd} is not a socket ({exc.strerror or exc})") from None
+    with channel:
         return serve(RunStore(runs_dir), channel, runs_per_worker())
 
 

@@ -147,12 +147,16 @@ class RunStore:
     """Runs on disk; every method takes a run id and validates it first."""
 
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else paths.runs_dir()
+        self.root = paths.usable_folder(Path(root)) if root is not None else paths.runs_dir()
 
     # -- paths ------------------------------------------------------------
     def path(self, run_id: str) -> Path:
         folder = self.root / check_run_id(run_id)
-        if folder.resolve().parent != self.root.resolve():  # belt and braces against links
+        try:
+            inside = folder.resolve().parent == self.root.resolve()  # belt and braces against links
+        except (RuntimeError, OSError):  # a loop of links (RuntimeError in Python 3.11)
+            inside = False
+        if not inside:
             raise InvalidRunId(f"{run_id!r} points outside the run store.")
         return folder
 

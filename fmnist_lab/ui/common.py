@@ -72,7 +72,11 @@ def start_page(label: str, icon: str, heading: str) -> tuple[RunStore, str | Non
     """What every page does first: configure, find the current run, draw the sidebar and title."""
     page_setup(label, icon)
     safe_server_or_stop()
-    runs = store()
+    try:
+        runs = store()
+    except paths.LabHomeError as exc:
+        st.error(f"**The lab cannot use its folder.** {exc}, then restart the lab.")
+        st.stop()
     runs_executor().refresh()  # a run nothing works on any more shows as failed, on every page
     if problem := runs.problem():
         st.warning(

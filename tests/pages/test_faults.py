@@ -141,3 +141,18 @@ def test_a_blank_run_name_is_a_usage_error(name: str, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as caught:
         main(["train", "--name", name])
     assert caught.value.code == 2 and "visible character" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("home", ["symlink loop", "plain file", "~nouser"])
+def test_an_unusable_lab_home_is_a_message_on_every_page(
+    app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str
+) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "plain").write_text("not a folder\n")
+    value = {"symlink loop": tmp_path / "a", "plain file": tmp_path / "plain", "~nouser": "~fmnist-no-such-user/x"}
+    monkeypatch.setenv("FMNIST_LAB_HOME", str(value[home]))
+    for page in PAGES:
+        app = open_page(page, run="20261121-093015-a3f09c")
+        assert not app.exception, (page, app.exception)
+        assert any("The lab cannot use its folder" in e.value for e in app.error), page
