@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 STATES = stored.STATES
 ACTIVE_STATES = ("queued", "running")
+EPOCH_FILE = re.compile(r"[0-9]{1,4}")  # epochs/<k>.npz; not str.isdigit, which takes "²" that int() refuses
 RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
 MAX_NAME_LENGTH = 80
 UNRECORDED: dict[Path, dict[str, Any]] = {}  # run folder → an end status the store could not take
@@ -406,7 +407,7 @@ class RunStore:
         folder = self.path(run_id) / "epochs"
         if not folder.is_dir():
             return []
-        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if entry.stem.isdigit())
+        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if EPOCH_FILE.fullmatch(entry.stem))
 
     def epoch_snapshot(self, run_id: str, epoch: int) -> EpochSnapshot:
         """Epoch ``epoch``'s snapshot, checked; RunNotFound if it is missing or damaged."""

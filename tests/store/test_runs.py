@@ -300,3 +300,11 @@ def test_a_full_disk_keeps_why_the_run_failed_on_disk(tiny_mount: Path) -> None:
     on_disk = json.loads((store.path(run_id) / "status.json").read_text())
     assert on_disk["state"] == "failed" and "No space left on device" in on_disk["error"]
     assert not (store.path(run_id) / "spare").exists()
+
+
+def test_odd_files_among_the_epoch_snapshots_are_skipped(store: RunStore) -> None:
+    run_id = store.create(TrainConfig(hidden_units=(4,))).id
+    store.write_epoch_snapshot(run_id, 2, np.zeros((3, 10)), np.zeros((784, 4)), np.zeros(4))
+    for stem in ("²", "٣", "1_0", "9" * 200):  # isdigit() says yes to all but 1_0; int() refuses the first two
+        (store.path(run_id) / "epochs" / f"{stem}.npz").write_bytes(b"")
+    assert store.snapshot_epochs(run_id) == [2]
