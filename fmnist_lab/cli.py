@@ -5,7 +5,9 @@ and ``… export --csv FILE``.
 one JSON line with the result, so scripts can read the last line. ``sweep`` prints one JSON
 line per run and a last one with the sweep's id and table. ``compare`` prints one JSON line: the
 difference B − A in points, its 95 % interval, the test and the verdict. Bad arguments (an unknown or
-damaged id for ``compare``) exit with a message and code 2; a missing data set or a failed run with 1.
+damaged id for ``compare`` or ``explain``), an unusable ``FMNIST_LAB_HOME``, a ``--notebook`` or ``--csv``
+target that is not a regular file and a bad file descriptor exit with one line on stderr and code 2; a
+missing data set, an unknown run for ``code`` or a failed run with 1.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -23,6 +26,7 @@ from fmnist_lab.config import DEFAULT, SETTINGS, ConfigError, RuleError, Setting
 from fmnist_lab.environment import environment
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.execution.factory import executor
+from fmnist_lab.store.paths import LabHomeError
 from fmnist_lab.store.runs import RunStore, RunStoreError, clean_name
 from fmnist_lab.training.data import DataError
 
@@ -152,6 +156,10 @@ def sweep_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, li
     return _checked(fixed), axes or {DEFAULT_SETTING: list(DEFAULT_VALUES)}
 
 
+class UsageError(ValueError):
+    """A command given something it cannot use (a file, a descriptor); exit 2 with the message."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -185,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "explain":
             return explain_command(args.run_id, args.image, args.file, args.out, sys.stdout)
         return worker_command(args.run_id, args.runs_dir, args.lock_fd)
+    except (LabHomeError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -296,6 +307,8 @@ def code_command(run_id: str, notebook: str | None, out: TextIO) -> int:
     from fmnist_lab.teaching import codegen
 
     config = RunStore().load(run_id).config  # a bad or unknown id raises RunStoreError: exit 1
+    if notebook is not None:
+        check_new_or_regular(notebook)
     if notebook is None:
         print(codegen.script(config, run_id), file=out, end="")
         return 0
@@ -414,13 +427,38 @@ def _write_pictures(result: Any, image: Any, true: int | None, out_dir: str) -> 
         (folder / f"{name}.png").write_bytes(pictures.png(pictures.diverging_rgb(values)))
 
 
+def check_new_or_regular(path: str) -> None:
+    """UsageError unless ``path`` is a regular file or does not exist: a link, device or folder is not
+    replaced by the notebook (writing is a rename, which would replace the link or device node itself)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise UsageError(f"{path} is {kind}: give --notebook a new path or a regular file to replace")
+
+
+def open_fd(fd: int, option: str) -> int:
+    """``fd`` if this process has it open, else UsageError (the hidden commands are given one by the app)."""
+    try:
+        os.fstat(fd)
+    except (OSError, OverflowError):
+        raise UsageError(f"{option} {fd} is not an open file descriptor") from None
+    return fd
+
+
 def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
     """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
     from fmnist_lab.execution.processes import lower_priority
     from fmnist_lab.execution.slots import SlotQueue
     from fmnist_lab.execution.worker import work
 
-    os.set_inheritable(lock_fd, False)  # a process TensorFlow starts must not keep the run "alive" after us
+    os.set_inheritable(
+        open_fd(lock_fd, "--lock-fd"), False
+    )  # a process TensorFlow starts must not keep the run "alive" after us
     lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
     store.load(run_id)  # a bad or unknown id ends here, before any waiting
@@ -441,8 +479,12 @@ def warm_command(runs_dir: str | None, channel_fd: int) -> int:
     from fmnist_lab.execution.slots import SlotQueue
     from fmnist_lab.execution.warm import serve
 
+    try:
+        channel = socket.socket(fileno=open_fd(channel_fd, "--channel-fd"))
+    except OSError as exc:
+        raise UsageError(f"--channel-fd {channel_fd} is not a socket ({exc.strerror or exc})") from None
     settings = environment()
-    with socket.socket(fileno=channel_fd) as channel:
+    with channel:
         return serve(SlotQueue(RunStore(runs_dir), settings.trainings()), channel, settings.worker_runs)
 
 

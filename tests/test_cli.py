@@ -288,3 +288,83 @@ def test_repeats_out_of_range_is_a_usage_error(repeats: str, capsys: pytest.Capt
     with pytest.raises(SystemExit) as exited:
         main(["train", "--repeats", repeats])
     assert exited.value.code == 2 and "--repeats" in capsys.readouterr().err
+
+
+def symlink_loop(tmp_path: Path) -> Path:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    return tmp_path / "a"
+
+
+def plain_file(tmp_path: Path) -> Path:
+    (tmp_path / "plain").write_text("not a folder\n")
+    return tmp_path / "plain"
+
+
+HOMES = {
+    "symlink loop": (symlink_loop, "a loop of symbolic links"),
+    "~nouser": (lambda tmp: "~fmnist-no-such-user/x", "no such user's home"),
+    "plain file": (plain_file, "is not a folder"),
+}
+COMMANDS = [["runs"], ["runs", "--json"], ["code", "20261121-093015-a3f09c"], ["train", "--epochs", "1"], ["sweep"]]
+
+
+@pytest.mark.parametrize("home", list(HOMES))
+@pytest.mark.parametrize("argv", COMMANDS, ids=" ".join)
+def test_an_unusable_home_is_one_line_and_exit_2(
+    home: str, argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make, message = HOMES[home]
+    monkeypatch.setenv("FMNIST_LAB_HOME", str(make(tmp_path)))
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not an empty listing that looks like success
+    assert captured.err.count("\n") == 1 and captured.err.startswith("error: ") and message in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["worker", "--lock-fd", "99999", "20261121-093015-a3f09c"], "--lock-fd 99999 is not an open file descriptor"),
+        (["worker", "--lock-fd", "-1", "20261121-093015-a3f09c"], "--lock-fd -1 is not an open file descriptor"),
+        (["warm", "--channel-fd", "99999"], "--channel-fd 99999 is not an open file descriptor"),
+        (["warm", "--channel-fd", "2**70"], "invalid int value"),  # argparse's own usage error
+    ],
+)
+def test_the_hidden_commands_refuse_a_bad_descriptor(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_the_warm_command_refuses_a_descriptor_that_is_not_a_socket(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open(tmp_path / "plain", "w") as plain:
+        assert main(["warm", "--channel-fd", str(plain.fileno())]) == 2
+    assert "is not a socket" in capsys.readouterr().err
+
+
+def test_the_notebook_never_replaces_a_link_a_device_or_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = RunStore().create(TrainConfig()).id
+    target = tmp_path / "target.txt"
+    target.write_text("mine\n")
+    link, fifo, folder = tmp_path / "link.ipynb", tmp_path / "fifo", tmp_path / "folder"
+    link.symlink_to(target)
+    os.mkfifo(fifo)  # stands in for /dev/stdout: not a regular file
+    folder.mkdir()
+    for path, kind in ((link, "a symbolic link"), (fifo, "not a regular file"), (folder, "a folder")):
+        assert main(["code", run_id, "--notebook", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: {path} is {kind}: give --notebook a new path or a regular file to replace\n"
+    assert link.is_symlink() and target.read_text() == "mine\n" and fifo.is_fifo() and folder.is_dir()
+    for fresh in (tmp_path / "new.ipynb", target):  # a new path, and a regular file replaced
+        assert main(["code", run_id, "--notebook", str(fresh)]) == 0
+        assert json.loads(fresh.read_text())["cells"]

@@ -4,17 +4,22 @@ A browser keeps a random owner key (a cookie); a run stores only its digest, so 
 run's files never reveals a key that would let someone act as its owner. Runs with no owner
 were started from the command line: only that process (Ctrl-C, ``kill``) or an instructor
 stops them. The instructor proves who they are once per session with the secret in
-``FMNIST_INSTRUCTOR_KEY``.
+``FMNIST_INSTRUCTOR_KEY``; a ``Throttle`` slows guesses of it, per session and for the whole server.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
 import secrets
-from collections.abc import Mapping
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeGuard
 
 from fmnist_lab.environment import VARIABLES, Environment
@@ -79,3 +84,44 @@ def who_may_stop(run: Run) -> str:
     if run.owner is None:
         return "It was started from the command line: only that terminal (Ctrl-C) or an instructor can stop it."
     return "Only the browser that started it, or an instructor, can stop it."
+
+
+@dataclass
+class Throttle:
+    """Slows guessing: after a session's n-th wrong guess it waits ``first_wait``·2^(n-1) seconds (at most
+    ``longest_wait``); all sessions together get at most ``server_limit`` wrong guesses per ``window``
+    seconds, so new tabs do not multiply the rate. Thread-safe (Streamlit serves sessions on threads)."""
+
+    clock: Callable[[], float] = time.monotonic
+    first_wait: float = 1.0  # seconds after the first wrong guess
+    longest_wait: float = 300.0  # the back-off stops doubling here
+    server_limit: int = 20  # wrong guesses per window, every session together
+    window: float = 60.0  # seconds
+    max_sessions: int = 10_000  # the oldest session's record is dropped beyond this
+    _sessions: OrderedDict[str, tuple[int, float]] = field(default_factory=OrderedDict)  # (wrong guesses, free at)
+    _recent: deque[float] = field(default_factory=deque)  # when the server's latest wrong guesses came
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait(self, session: str) -> int:
+        """Whole seconds ``session`` must wait before its next guess counts (0: now)."""
+        with self._lock:
+            now = self.clock()
+            while self._recent and self._recent[0] <= now - self.window:
+                self._recent.popleft()
+            server = self._recent[0] + self.window - now if len(self._recent) >= self.server_limit else 0.0
+            mine = self._sessions.get(session, (0, now))[1] - now
+            return math.ceil(max(server, mine, 0.0))
+
+    def failed(self, session: str) -> None:
+        """Record a wrong guess by ``session``."""
+        with self._lock:
+            now = self.clock()
+            wrong = self._sessions.pop(session, (0, now))[0] + 1
+            self._sessions[session] = (wrong, now + min(self.longest_wait, self.first_wait * 2 ** (wrong - 1)))
+            if len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
+            self._recent.append(now)
+
+    def succeeded(self, session: str) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)

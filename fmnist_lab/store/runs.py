@@ -14,6 +14,11 @@ A run folder holds small files, each written atomically (temporary name + rename
     model.keras      the trained model
     logs/            TensorBoard event files
     cancel           present when someone asked the run to stop
+    spare            64 kB of zeros, deleted to make room for the end status on a full disk
+
+A run whose result files (metrics, predictions, weights, history, model) are all present and valid
+is finished (or stopped, as its metrics say), whatever happened to its final status write: a process
+killed between ``metrics.json`` and ``status.json`` is recorded "finished (status recovered)", not failed.
 
 Ids are generated here; an id from outside (URL, CLI) is checked against a strict
 pattern before it is joined to a path, so no id can reach outside the store.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import csv
+import errno
 import io
 import logging
 import os
@@ -49,9 +55,12 @@ log = logging.getLogger(__name__)
 
 STATES = stored.STATES
 ACTIVE_STATES = ("queued", "running")
+EPOCH_FILE = re.compile(r"[0-9]{1,4}")  # epochs/<k>.npz; not str.isdigit, which takes "²" that int() refuses
 RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")  # e.g. 20261121-093015-a3f09c
 MAX_NAME_LENGTH = 80
 UNRECORDED: dict[Path, dict[str, Any]] = {}  # run folder → an end status the store could not take
+SPARE, SPARE_BYTES = "spare", 64 * 1024  # room kept for the end status: a full disk must not lose why a run failed
+RESULT_FILES = ("metrics.json", "predictions.npz", "weights.npz", "history.json", "model.keras")  # train.save_run's
 LEFTOVER_AGE = 600.0  # seconds: a temporary file this old has no writer left (saves take seconds)
 
 
@@ -165,12 +174,16 @@ class RunStore:
     """Runs on disk; every method takes a run id and validates it first."""
 
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else paths.runs_dir()
+        self.root = paths.usable_folder(Path(root)) if root is not None else paths.runs_dir()
 
     # -- paths ------------------------------------------------------------
     def path(self, run_id: str) -> Path:
         folder = self.root / check_run_id(run_id)
-        if folder.resolve().parent != self.root.resolve():  # belt and braces against links
+        try:
+            inside = folder.resolve().parent == self.root.resolve()  # belt and braces against links
+        except (RuntimeError, OSError):  # a loop of links (RuntimeError in Python 3.11)
+            inside = False
+        if not inside:
             raise InvalidRunId(f"{run_id!r} points outside the run store.")
         return folder
 
@@ -204,6 +217,7 @@ class RunStore:
             staging = Path(tempfile.mkdtemp(prefix=f".{run_id}{atomic.TMP_MARK}", dir=self.root))
             atomic.write_json(staging / "run.json", {"id": run_id, **info, "config": config.to_dict()})
             atomic.write_json(staging / "status.json", {"state": "queued", "queued": info["created"]})
+            atomic.write_bytes(staging / SPARE, bytes(SPARE_BYTES))
             if on_staged is not None:
                 on_staged(staging)
             staging.chmod(0o755)
@@ -283,9 +297,12 @@ class RunStore:
         shutil.rmtree(trash, ignore_errors=True)
 
     def set_status(self, run_id: str, state: str, **fields: Any) -> dict[str, Any]:
+        """Write the run's state; "failed" becomes the saved end when every result file is there and valid."""
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
         folder = self.path(run_id)
+        if state == "failed" and (saved := self.saved_end(run_id)) is not None:
+            state, fields = saved
         try:
             status = self._optional(folder / "status.json", stored.status, {})
         except stored.Damage:
@@ -297,16 +314,45 @@ class RunStore:
         return status
 
     def record_end(self, run_id: str, state: str, **fields: Any) -> bool:
-        """Set an ended run's status; if the store cannot take it (full, read-only), this process
-        remembers it and shows it from memory, and False says it is not on disk."""
+        """Set an ended run's status. On a full disk the run's spare file is deleted to make room; if the
+        store still cannot take it (full, read-only), this process remembers it and shows it from memory,
+        and False says it is not on disk."""
+        spare = self.path(run_id) / SPARE
         try:
-            self.set_status(run_id, state, **fields)
+            try:
+                self.set_status(run_id, state, **fields)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC or not spare.exists():
+                    raise
+                spare.unlink()
+                self.set_status(run_id, state, **fields)
         except OSError as exc:
             status = {**fields, "state": state, state: now_iso()}
             status["error"] = f"{fields.get('error', '')} (not saved: {exc.strerror or exc})".strip()
             UNRECORDED[self.path(run_id)] = status
             return False
+        spare.unlink(missing_ok=True)  # ended: no status to write any more
         return True
+
+    def saved_end(self, run_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(state, status fields) of a run whose results were all saved, read from its metrics; else None."""
+        folder = self.path(run_id)
+        try:
+            with self._reading(run_id):
+                metrics = stored.metrics(stored.read_json(folder / "metrics.json"))
+                stored.history(stored.read_json(folder / "history.json"))
+            self.predictions(run_id)
+            self.weights(run_id)
+            if (
+                not all((folder / name).is_file() for name in RESULT_FILES)
+                or not self.model_path(run_id).stat().st_size
+            ):
+                return None
+        except (RunStoreError, OSError):
+            return None
+        state = metrics["state"] if metrics.get("state") in ("finished", "stopped") else "finished"
+        note = f"{state} (status recovered): its process ended while recording its end, after saving every result"
+        return state, {"stop_reason": f"{metrics['stop_reason']}; {note}", "recovered": True}
 
     def problem(self) -> str | None:
         """Why new files cannot be saved in the store right now (full disk, read-only, no rights), or None."""
@@ -389,7 +435,7 @@ class RunStore:
         folder = self.path(run_id) / "epochs"
         if not folder.is_dir():
             return []
-        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if entry.stem.isdigit())
+        return sorted(int(entry.stem) for entry in folder.glob("*.npz") if EPOCH_FILE.fullmatch(entry.stem))
 
     def epoch_snapshot(self, run_id: str, epoch: int) -> EpochSnapshot:
         """Epoch ``epoch``'s snapshot, checked; RunNotFound if it is missing or damaged."""

@@ -64,7 +64,11 @@ def start_page(heading: str) -> tuple[RunStore, str | None]:
     The browser tab's title and icon were set by the entry point (``navigation.serve``).
     """
     safe_server_or_stop()
-    runs = store()
+    try:
+        runs = store()
+    except paths.LabHomeError as exc:
+        st.error(f"**The lab cannot use its folder.** {exc}, then restart the lab.")
+        st.stop()
     st.fragment(_notice_banner, run_every=NOTICE_SECONDS)(str(runs.root))
     runs_executor().refresh()  # a run nothing works on any more shows as failed, on every page
     if problem := runs.problem():
@@ -181,6 +185,8 @@ def instructor_login() -> None:
         st.caption(":material/school: Instructor mode: you may stop any run.")
         st.button("Leave instructor mode", key="instructor_leave", icon=":material/logout:", on_click=_leave_instructor)
         return
+    if refusal := st.session_state.get("instructor_refused"):
+        st.warning(refusal, icon=":material/lock:")  # outside the expander, which closes on the rerun
     with st.expander("Instructor", icon=":material/school:"):
         st.text_input(
             "Instructor key",
@@ -189,8 +195,6 @@ def instructor_login() -> None:
             on_change=_check_instructor,
             help=f"The secret the host set in {ownership.INSTRUCTOR_ENV}; lets you stop any learner's run.",
         )
-        if st.session_state.get("instructor_refused"):
-            st.caption("That is not the instructor key.")
 
 
 def learner_name_input(runs: RunStore) -> None:
@@ -227,11 +231,29 @@ def _leave_instructor() -> None:
     st.session_state[INSTRUCTOR_KEY], st.session_state["instructor_cookie_clear"] = False, True
 
 
+@st.cache_resource(show_spinner=False)
+def guess_throttle() -> ownership.Throttle:
+    """One for the server: every session's wrong guesses count against its limit."""
+    return ownership.Throttle()
+
+
 def _check_instructor() -> None:
     entered = st.session_state.get("instructor_entry", "")
-    st.session_state[INSTRUCTOR_KEY] = st.session_state["instructor_cookie_due"] = ownership.is_instructor(entered)
-    st.session_state["instructor_refused"] = bool(entered) and not st.session_state[INSTRUCTOR_KEY]
     st.session_state["instructor_entry"] = ""  # never left in the page
+    session = st.session_state.setdefault("instructor_session", ownership.new_key())  # this tab's throttle record
+    throttle = guess_throttle()
+    if not entered:
+        return
+    if wait := throttle.wait(session):
+        st.session_state["instructor_refused"] = f"Too many tries: wait {wait} s before trying again."
+        return
+    right = ownership.is_instructor(entered)
+    st.session_state[INSTRUCTOR_KEY] = st.session_state["instructor_cookie_due"] = right
+    if right:
+        throttle.succeeded(session)
+    else:
+        throttle.failed(session)
+    st.session_state["instructor_refused"] = None if right else "That is not the instructor key."
 
 
 def dataset_or_stop() -> Dataset:

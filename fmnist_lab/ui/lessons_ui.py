@@ -11,6 +11,7 @@ import streamlit as st
 from fmnist_lab.store.runs import Run, RunStore, RunStoreError
 from fmnist_lab.teaching import lessons
 from fmnist_lab.teaching.lessons import LESSONS, Evidence, Lesson, Verdict
+from fmnist_lab.teaching.links import parse_index, parse_index_list
 from fmnist_lab.ui.navigation import TRAIN
 
 LESSON_PARAM, DONE_PARAM = "lesson", "done"
@@ -19,17 +20,12 @@ VERDICT_KEY = "lessons_verdict"  # session state: (step, run id, answer, verdict
 ANALYSABLE = ("finished", "stopped")
 
 
-def _number(text: str | None) -> int | None:
-    """A step number 1..len(LESSONS) from the address, or None."""
-    return int(text) if text and text.isdigit() and 1 <= int(text) <= len(LESSONS) else None
-
-
 def progress() -> tuple[int, frozenset[int]]:
     """(current step, steps answered right), from the address, else from this session."""
     saved_step, saved_done = st.session_state.get(PROGRESS_KEY, (1, frozenset()))
-    step = _number(st.query_params.get(LESSON_PARAM))
+    step = parse_index(st.query_params.get(LESSON_PARAM), 1, len(LESSONS))
     raw = st.query_params.get(DONE_PARAM)
-    done = saved_done if raw is None else frozenset(n for part in raw.split(",") if (n := _number(part)) is not None)
+    done = saved_done if raw is None else frozenset(parse_index_list(raw, 1, len(LESSONS)))
     return step or saved_step, done
 
 

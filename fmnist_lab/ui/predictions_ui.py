@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -115,10 +117,10 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
     )
     if upload is None:
         return
-    try:
-        prepared = images.prepare_upload(upload.getvalue())
-    except images.ImageError as exc:
-        st.error(f"**That file cannot be used.** {exc}")
+    data = upload.getvalue()
+    prepared = prepared_upload(hashlib.sha256(data).hexdigest(), data)
+    if isinstance(prepared, str):
+        st.error(f"**That file cannot be used.** {prepared}")
         return
     picture, bars = st.columns([1, 3])
     picture.image(analysis.enlarge(prepared.image, 6), caption="what the model sees (28×28)")
@@ -131,6 +133,15 @@ def own_picture(runs: RunStore, run: Run | None, current: str | None) -> None:
         return
     st.subheader("Why this answer?")
     explain_ui.why_section(runs, run, prepared.image, None, "own_why")
+
+
+@st.cache_data(max_entries=32, show_spinner="Reading your picture…")
+def prepared_upload(digest: str, _data: bytes) -> images.Prepared | str:
+    """The upload ready for the model, or why it cannot be used: decoded once per content (``digest``, its SHA-256)."""
+    try:
+        return images.prepare_upload_budgeted(_data)
+    except images.ImageError as exc:
+        return str(exc)  # kept too, so a refused file is not decoded again on every rerun
 
 
 def _pick_run(runs: RunStore, current: str | None) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
+import resource
+import time
 import zlib
 
 import numpy as np
@@ -230,3 +233,73 @@ def test_fuzzed_uploads_give_an_image_or_an_image_error(seed: bytes, flips: list
 def test_random_bytes_give_an_image_error(data: bytes) -> None:
     with pytest.raises(ImageError):
         images.prepare_upload(data)
+
+
+def scan_segments(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each SOS segment with its entropy-coded data, walked independently of ``count_scans``."""
+    segments, pos = [], 2
+    while data[pos + 1] != 0xD9:
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if data[pos + 1] == 0xDA:
+            end = re.compile(rb"\xff[^\x00\xd0-\xd7]").search(data, end).start()  # type: ignore[union-attr]
+            segments.append((pos, end))
+        pos = end
+    return segments
+
+
+def progressive_bomb(extra_scans: int = 29_000) -> bytes:
+    """The review's bomb: a 5000×5000 grey progressive JPEG with thousands of nearly empty scans.
+
+    Pillow writes a progressive JPEG of a flat picture, whose last scan (an AC refinement) is only
+    end-of-band runs, about 40 bytes; copies of it are valid scans that each make libjpeg visit all
+    390,625 blocks (about 3-20 ms a scan, so minutes for 29,000 of them).
+    """
+    plain = encode(Image.new("L", (5000, 5000), 128), "JPEG", progressive=True)
+    start, end = scan_segments(plain)[-1]
+    return plain[:end] + plain[start:end] * extra_scans + plain[end:]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_the_progressive_bomb_passes_the_header_checks_but_is_refused_by_its_scan_count() -> None:
+    bomb = progressive_bomb()
+    assert len(bomb) <= images.MAX_UPLOAD_BYTES
+    assert len(scan_segments(bomb)) == images.count_scans(bomb) == 29_006  # Pillow's 6 scans and the copies
+    images.open_checked(bomb, max_scans=None)  # size, pixels, frames, depth: all fine
+    cpu = time.process_time()
+    with pytest.raises(ImageError, match="more than 64 passes"):
+        images.prepare_upload(bomb)
+    with pytest.raises(ImageError, match="more than 64 passes"):
+        images.prepare_upload_budgeted(bomb)
+    assert time.process_time() - cpu < 2.0  # refused before any pixel is decoded
+
+
+def test_the_scan_count_of_ordinary_jpegs_is_under_the_limit() -> None:
+    picture = garment_picture((640, 480), (100, 100, 400, 300), ground=255, garment=0).convert("RGB")
+    for options in ({}, {"progressive": True}, {"progressive": True, "quality": 100, "subsampling": 0}):
+        data = encode(picture, "JPEG", **options)
+        assert images.count_scans(data) == len(scan_segments(data)) <= images.MAX_SCANS
+    assert images.count_scans(encode(picture, "JPEG")) == 1
+
+
+def test_an_unknown_bomb_is_given_up_by_the_childs_cpu_budget() -> None:
+    """With the scan check off, the child decoding the bomb is stopped by its own CPU limit."""
+    bomb = progressive_bomb(extra_scans=3_000)
+    before = children_cpu()
+    with pytest.raises(ImageError, match="takes too long to decode"):
+        images.prepare_upload_budgeted(bomb, cpu_seconds=1, max_scans=None)
+    assert children_cpu() - before < 2.0  # the child's CPU, as the kernel counted it
+
+
+def test_a_large_legitimate_png_decodes_in_the_child_as_in_process() -> None:
+    pixels = np.full((5000, 5000), 255, dtype=np.uint8)  # 25 megapixels, the most the lab accepts
+    pixels[1000:4000, 1500:3500] = 20
+    data = encode(Image.fromarray(pixels))
+    here, there = images.prepare_upload(data), images.prepare_upload_budgeted(data)
+    np.testing.assert_array_equal(there.image, here.image)
+    assert (there.inverted, there.original_size) == (True, (5000, 5000))
+    with pytest.raises(ImageError, match="not a picture the lab recognises"):
+        images.prepare_upload_budgeted(b"not a picture")

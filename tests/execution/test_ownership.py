@@ -82,3 +82,64 @@ def test_an_instructors_cookie_holds_a_token_under_the_secret_never_the_secret()
     assert ownership.instructor_token({}) is None
     for forged in (None, "", "s3cret", token[:-1], 42):
         assert not ownership.is_instructor_token(forged, env)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_sessions_wrong_guesses_wait_twice_as_long_each_time_up_to_a_limit() -> None:
+    clock = FakeClock()
+    throttle = ownership.Throttle(clock=clock, first_wait=1, longest_wait=60, server_limit=1000)
+    waits = []
+    for _ in range(9):
+        assert throttle.wait("tab") == 0
+        throttle.failed("tab")
+        waits.append(throttle.wait("tab"))
+        clock.now += waits[-1] - 0.5
+        assert throttle.wait("tab") == 1  # half a second left, rounded up
+        clock.now += 0.5
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert throttle.wait("another tab") == 0  # its own record
+    throttle.succeeded("tab")
+    throttle.failed("tab")
+    assert throttle.wait("tab") == 1  # a right guess starts the back-off again
+
+
+def test_new_sessions_do_not_multiply_the_servers_rate() -> None:
+    """A flood from many tabs: at most ``server_limit`` wrong guesses per window, for everyone together."""
+    clock = FakeClock()
+    throttle = ownership.Throttle(clock=clock, server_limit=5, window=60)
+    counted = 0
+    for second in range(120):  # one new tab per guess, two guesses a second, two minutes
+        for tab in range(2):
+            session = f"tab-{second}-{tab}"
+            if throttle.wait(session) == 0:
+                throttle.failed(session)
+                counted += 1
+        clock.now += 1
+    assert counted == 10  # 5 in each of the two windows, not 240
+    clock.now += 60
+    assert throttle.wait("late tab") == 0
+
+
+def test_the_server_wait_is_until_the_oldest_guess_leaves_the_window() -> None:
+    clock = FakeClock()
+    throttle = ownership.Throttle(clock=clock, server_limit=2, window=60)
+    throttle.failed("a")
+    clock.now += 10
+    throttle.failed("b")
+    assert throttle.wait("c") == 50
+    clock.now += 50
+    assert throttle.wait("c") == 0
+
+
+def test_the_session_records_are_bounded() -> None:
+    throttle = ownership.Throttle(clock=FakeClock(), max_sessions=3, server_limit=1000)
+    for tab in "abcd":
+        throttle.failed(tab)
+    assert throttle.wait("a") == 0 and throttle.wait("d") == 1  # the oldest record was dropped

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from fmnist_lab import RunStore
+from fmnist_lab.analysis import images
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.ui import plain
 from fmnist_lab.ui.navigation import COMPARE, CONFUSION, PREDICTIONS
@@ -161,6 +162,19 @@ def test_bad_uploads_get_a_message(runs: list, name: str, payload: bytes, messag
     assert not app.exception, app.exception
     errors = [e.value for e in app.error]
     assert any("That file cannot be used" in e and message in e for e in errors), errors
+
+
+def test_an_upload_is_decoded_once_however_often_the_page_reruns(runs: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    decode = images.prepare_upload_budgeted
+    monkeypatch.setattr(images, "prepare_upload_budgeted", lambda data: calls.append(len(data)) or decode(data))
+    payload = png(Image.new("L", (61, 83), 0))  # a size no other test uploads, so not cached yet
+    app = open_page("pages/3_Predictions.py", run=runs[1].id)
+    app.file_uploader(key="pred_upload").set_value(("shirt.png", payload, "image/png")).run()
+    app.slider(key="pred_temperature").set_value(2.0).run()  # a rerun with the same upload
+    app.run()
+    assert not app.exception, app.exception
+    assert calls == [len(payload)]
 
 
 def test_compare_defaults_to_128_vs_1024(runs: list) -> None:

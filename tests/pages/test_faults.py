@@ -80,7 +80,11 @@ def test_the_lab_stays_up_on_a_full_or_read_only_store(tiny_home: Path, fault: s
     assert "cannot save anything" in (store.problem() or "")
     assert LocalExecutor(store).refresh() == [run_id]  # not written, but known
     shown = store.load(run_id)
-    assert shown.state == "failed" and "not saved" in shown.status["error"]
+    assert shown.state == "failed" and ("not saved" in shown.status["error"]) == (fault == "read-only")
+    on_disk = json.loads((store.path(run_id) / "status.json").read_text())["state"]
+    assert on_disk == ("failed" if fault == "full" else "running")  # the run's spare file made room for it
+    if fault == "full":
+        fill(tiny_home)  # full again, spare gone
     for page in PAGES:
         app = open_page(page, run=run_id)
         assert not app.exception, (page, app.exception)
@@ -138,3 +142,18 @@ def test_a_blank_run_name_is_a_usage_error(name: str, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as caught:
         main(["train", "--name", name])
     assert caught.value.code == 2 and "visible character" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("home", ["symlink loop", "plain file", "~nouser"])
+def test_an_unusable_lab_home_is_a_message_on_every_page(
+    app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str
+) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "plain").write_text("not a folder\n")
+    value = {"symlink loop": tmp_path / "a", "plain file": tmp_path / "plain", "~nouser": "~fmnist-no-such-user/x"}
+    monkeypatch.setenv("FMNIST_LAB_HOME", str(value[home]))
+    for page in PAGES:
+        app = open_page(page, run="20261121-093015-a3f09c")
+        assert not app.exception, (page, app.exception)
+        assert any("The lab cannot use its folder" in e.value for e in app.error), page

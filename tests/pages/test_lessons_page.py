@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fmnist_lab import RunStore
 from fmnist_lab.teaching import codegen
@@ -38,6 +40,30 @@ def test_a_bad_step_in_the_address_opens_the_first(app_env: Path) -> None:
     app = open_page(LESSONS_PAGE, lesson="99", done="2,x,42")
     assert not app.exception and app.subheader[0].value == "1. The data set"
     assert app.query_params["done"] == "2"
+
+
+def test_unicode_digits_and_huge_numbers_in_the_address_are_ignored(app_env: Path) -> None:
+    """The review's crashes: ``isdigit()`` accepted ``²``, then ``int()`` failed; 4,301 digits also failed."""
+    for query in ({"lesson": "²"}, {"done": "³"}, {"lesson": "9" * 4301}, {"lesson": "3", "done": "1,²," + "7" * 4301}):
+        app = open_page(LESSONS_PAGE, **query)
+        assert not app.exception, (query, app.exception)
+        assert app.subheader[0].value.startswith("3. " if query.get("lesson") == "3" else "1. ")
+    assert app.query_params["done"] == "1"  # the last query: ² and the huge number dropped
+
+
+link_values = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["²", "³", "٣", "9" * 4301, "1,2,²", "0", "-1", "1e3", "10", ",,,", "1_0", "4 "]),
+    st.lists(st.integers(-3, 15).map(str) | st.sampled_from(["²", "x", ""]), max_size=8).map(",".join),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(["lesson", "done", "run"]) | st.text(max_size=8), link_values, max_size=4))
+def test_no_link_breaks_the_lessons_page(app_env: Path, query: dict[str, str]) -> None:
+    app = open_page(LESSONS_PAGE, **query)
+    assert not app.exception, (query, app.exception)
+    assert app.subheader and app.subheader[0].value[0].isdigit()
 
 
 def test_a_wrong_then_a_right_answer_from_the_learners_run(app_env: Path) -> None:

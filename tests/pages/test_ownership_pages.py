@@ -87,9 +87,16 @@ def test_a_command_line_run_is_read_only_in_the_app(queue: Queue) -> None:
 
 def test_an_instructor_may_take_anyones_run_out_of_the_queue(queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ownership.INSTRUCTOR_ENV, "s3cret")
+    now = [0.0]
+    throttle = ownership.Throttle(clock=lambda: now[0])
+    monkeypatch.setattr(common, "guess_throttle", lambda: throttle)
     app, run_id = queued_page(owner=ownership.owner_id("b" * 32))
     app.text_input(key="instructor_entry").input("wrong").run()
     assert not has_button(app, "train_unqueue") and "That is not the instructor key." in texts(app)
+    assert any("That is not the instructor key." in w.value for w in app.sidebar.warning)  # not in the expander
+    app.text_input(key="instructor_entry").input("s3cret").run()  # at once: slowed, even when right
+    assert "Too many tries: wait 1 s before trying again." in texts(app) and "Instructor mode" not in texts(app)
+    now[0] += 1.0
     app.text_input(key="instructor_entry").input("s3cret").run()
     assert app.session_state["instructor_entry"] == ""  # the secret is not left in the page
     assert "Instructor mode" in texts(app)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -214,12 +215,12 @@ def test_a_kill_mid_write_leaves_a_loadable_store(store: RunStore) -> None:
         history = store.history(run.id)
         assert history and history[-1]["epoch"] == len(history)
     visible = sorted(p.name for p in store.path(run.id).iterdir() if not atomic.is_temporary(p))
-    assert visible == ["history.json", "run.json", "status.json"]
+    assert visible == ["history.json", "run.json", "spare", "status.json"]
     assert [r.id for r in store.list()] == [run.id]
     assert store.remove_leftovers() == []  # too young: a writer may still be at work on them
     left = {p for p in store.path(run.id).iterdir() if atomic.is_temporary(p)}
     assert set(store.remove_leftovers(older_than=-1)) == left
-    assert sorted(p.name for p in store.path(run.id).iterdir()) == ["history.json", "run.json", "status.json"]
+    assert sorted(p.name for p in store.path(run.id).iterdir()) == ["history.json", "run.json", "spare", "status.json"]
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
@@ -275,3 +276,77 @@ def test_cpu_seconds_are_checked_and_old_runs_without_them_still_load(store: Run
     store.write_history(run.id, [{"epoch": 1, "loss": 0.5, "seconds": 4.0, "cpu_seconds": "lots"}])
     with pytest.raises(DamagedRun, match="cpu_seconds"):
         store.history(run.id)
+
+
+def saved_results(store: RunStore, run_id: str) -> None:
+    """Every file ``train.save_run`` writes, as it writes them (the model file's content is not read here)."""
+    store.write_predictions(run_id, np.full((4, 10), 0.1, dtype=np.float32), np.arange(4))
+    store.write_weights(run_id, [np.zeros((784, 16)), np.zeros(16), np.zeros((16, 10)), np.zeros(10)])
+    record = {"epoch": 1, "fraction": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": None, "val_accuracy": None}
+    store.write_history(run_id, [{**record, "seconds": 1.0}])
+    atomic.write_bytes(store.model_path(run_id), b"PK model")
+    metrics = {"test_accuracy": 0.8, "test_loss": 0.5, "epochs_run": 1, "parameters": 12_730, "train_seconds": 1.0}
+    store.write_metrics(run_id, {**metrics, "state": "finished", "stop_reason": "completed its 1 epoch"})
+
+
+def test_a_run_with_every_result_saved_is_finished_whatever_its_last_status_write(store: RunStore) -> None:
+    run_id = store.create(TrainConfig(hidden_units=(16,), epochs=1)).id
+    store.set_status(run_id, "running")
+    saved_results(store, run_id)
+    store.record_end(run_id, "failed", error="its training process ended without recording why")
+    run = store.load(run_id)
+    assert run.state == "finished" and run.metrics["test_accuracy"] == 0.8 and "error" not in run.status
+    assert run.status["stop_reason"].startswith("completed its 1 epoch; finished (status recovered)")
+
+
+@pytest.mark.parametrize("damage", ["metrics.json", "predictions.npz", "weights.npz", "history.json", "model.keras"])
+def test_a_run_missing_or_damaging_one_result_stays_failed(store: RunStore, damage: str) -> None:
+    run_id = store.create(TrainConfig(hidden_units=(16,), epochs=1)).id
+    saved_results(store, run_id)
+    for broken in ("missing", "damaged"):
+        path = store.path(run_id) / damage
+        path.unlink() if broken == "missing" else path.write_bytes(b"")  # an empty file: damaged for every kind
+        store.set_status(run_id, "failed", error="killed")
+        status = json.loads((store.path(run_id) / "status.json").read_text())
+        assert (status["state"], status["error"]) == ("failed", "killed"), broken
+        saved_results(store, run_id)
+
+
+@pytest.fixture
+def tiny_mount(tmp_path: Path) -> Iterator[Path]:
+    """A 512 kB tmpfs of its own (root only, as in tests/pages/test_faults.py)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_keeps_why_the_run_failed_on_disk(tiny_mount: Path) -> None:
+    store = RunStore(tiny_mount / "runs")
+    run_id = store.create(TrainConfig(hidden_units=(16,), epochs=3)).id
+    store.set_status(run_id, "running")
+    ballast = tiny_mount / "ballast"
+    with open(ballast, "wb") as filling, pytest.raises(OSError, match="No space left on device"):
+        while True:
+            filling.write(bytes(65536))
+            filling.flush()
+    with pytest.raises(OSError) as full:
+        store.write_progress(run_id, {"epoch": 2})  # what training does next
+    assert store.record_end(run_id, "failed", error=f"OSError: {full.value}")
+    ballast.unlink()  # space freed: what is on disk, not in this process's memory
+    on_disk = json.loads((store.path(run_id) / "status.json").read_text())
+    assert on_disk["state"] == "failed" and "No space left on device" in on_disk["error"]
+    assert not (store.path(run_id) / "spare").exists()
+
+
+def test_odd_files_among_the_epoch_snapshots_are_skipped(store: RunStore) -> None:
+    run_id = store.create(TrainConfig(hidden_units=(4,))).id
+    store.write_epoch_snapshot(run_id, 2, np.zeros((3, 10)), np.zeros((784, 4)), np.zeros(4))
+    for stem in ("²", "٣", "1_0", "9" * 200):  # isdigit() says yes to all but 1_0; int() refuses the first two
+        (store.path(run_id) / "epochs" / f"{stem}.npz").write_bytes(b"")
+    assert store.snapshot_epochs(run_id) == [2]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -260,3 +264,65 @@ def test_seconds_per_epoch_average_the_complete_epochs_that_have_them() -> None:
     assert mean_per_epoch(complete, "seconds") == 12.0
     assert mean_per_epoch(complete, "cpu_seconds") == 2.5  # the epoch without it is left out, not counted as 0
     assert mean_per_epoch([], "cpu_seconds") is None
+
+
+KILLER = """
+import os, signal, sys
+from fmnist_lab import RunStore
+from fmnist_lab.store import atomic
+from fmnist_lab.training import train
+from tests.conftest import make_dataset
+
+store, run_id, kill_at = RunStore(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+writes, saving, fsync, save_run = [], [], atomic._fsync, train.save_run
+
+def counted_fsync(path):  # every atomic write, just before its rename
+    fsync(path)
+    if saving:
+        writes.append(path.name)
+        if len(writes) == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+def marked_save_run(*args, **kwargs):
+    saving.append(True)
+    return save_run(*args, **kwargs)
+
+atomic._fsync, train.save_run = counted_fsync, marked_save_run
+train.train_run(store, run_id, dataset=make_dataset(300, 100))
+print(len(writes))
+"""
+
+
+def test_sigkill_at_each_write_of_the_end_of_run_save_never_hides_a_run_with_its_results(tmp_path: Path) -> None:
+    """The review's kill loop: a real training process SIGKILLed before each write of ``save_run`` and of
+    its final status lands; then the server's refresh. Finished with its results, or failed: never failed
+    with every result present, and never hidden from the analysis pages with them."""
+    from fmnist_lab.execution.local import LocalExecutor
+    from fmnist_lab.ui.analysis import analysable_runs
+
+    store = RunStore(tmp_path / "runs")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    config = TrainConfig(hidden_units=(16,), epochs=1, train_samples=300, test_samples=100)
+
+    def trained(kill_at: int) -> tuple[str, subprocess.CompletedProcess[str]]:
+        run_id = store.create(config).id
+        argv = [sys.executable, "-c", KILLER, str(store.root), run_id, str(kill_at)]
+        return run_id, subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+
+    whole_id, whole = trained(0)  # never killed: counts the writes
+    assert whole.returncode == 0, whole.stderr
+    writes = int(whole.stdout)
+    assert writes == 6  # predictions, weights, history, model, metrics, status
+    for kill_at in range(1, writes + 1):
+        run_id, done = trained(kill_at)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        LocalExecutor(store).refresh()
+        run = store.load(run_id)
+        results = (store.path(run_id) / "metrics.json").exists()
+        assert results == (kill_at == writes)  # metrics.json is the last result written
+        if results:
+            assert run.state == "finished" and "status recovered" in run.status["stop_reason"]
+            assert run_id in [shown.id for shown in analysable_runs(store)]  # the analysis pages' list
+        else:
+            assert run.state == "failed" and "ended without recording why" in run.status["error"]
+    assert store.load(whole_id).state == "finished" and "recovered" not in store.load(whole_id).status["stop_reason"]
