@@ -347,7 +347,7 @@ def training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, norm
     images, labels = tf.constant(x), tf.constant(y)  # (n, 28, 28) uint8, (n,) int32
 
     def one_pass(key: tf.Tensor) -> tf.data.Dataset:
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=key)
+        order = epoch_order(n, key)
         pixels = tf.cast(tf.gather(images, order), tf.float32)
         if normalized:  # the same float32 division as data.normalize
             pixels = pixels / tf.constant(255.0, tf.float32)
@@ -357,6 +357,19 @@ def training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, norm
         )
         return batches if cut == n else batches.concatenate(tf.data.Dataset.from_tensors((pixels[cut:], answers[cut:])))
 
-    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)  # one per pass
-    data = keys.flat_map(one_pass).apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    data = epoch_keys(seed).flat_map(one_pass).apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_keys(seed: int) -> tf.data.Dataset:
+    """One shuffle key per pass: each new iteration over it draws the next epoch's key.
+
+    Made after ``keras.utils.set_random_seed(seed)``, it yields the same keys run after run
+    (``replicas`` rebuilds each member's shuffles from it).
+    """
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)
+
+
+def epoch_order(n: int, key: tf.Tensor) -> tf.Tensor:
+    """The (n,) int32 order in which one epoch visits the training images."""
+    return tf.random.experimental.stateless_shuffle(tf.range(n), seed=key)
