@@ -18,7 +18,7 @@ import os
 import signal
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fmnist_lab.analysis.sweep import DEFAULT_SETTING, DEFAULT_VALUES, Sweep, SweepStore, new_sweep, table_rows
@@ -222,24 +222,72 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
 
 
 def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: TextIO) -> int:
-    """Train the setup over ``repeats`` seeds one after another: a JSON line per run, then the group's
-    (``group_id``, ``runs``, member counts, ``test_accuracy`` as mean, sd, min, max and n)."""
+    """Train the setup over ``repeats`` seeds (as one vectorised computation when ``sequential_reason``
+    finds none, else one after another): a JSON line per run, then the group's (``group_id``, ``runs``,
+    member counts, ``test_accuracy`` as mean, sd, min, max and n, ``engine`` and why if sequential)."""
     from fmnist_lab.analysis.spread import group_summary
     from fmnist_lab.store.groups import GroupStore, seed_series
     from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before a run folder is made
     signal.signal(signal.SIGTERM, _interrupt)
-    store, ids = RunStore(), []
-    for config_k in seed_series(config, repeats):
+    store, ids = RunStore(), list[str]()
+    why = sequential_reason(config)
+    results: Iterable[TrainResult | None]
+    if why is None:
+        results = _train_group(store, seed_series(config, repeats), name, ids)
+    else:  # trained one by one as the loop asks for them, each line printed as its run ends
         hooks = {"on_epoch": _epoch_line(sys.stderr, False), "on_created": lambda run: ids.append(run.id)}
-        result = _train_one(store, config_k, name, **hooks)
+        results = (_train_one(store, config_k, name, **hooks) for config_k in seed_series(config, repeats))
+    for result in results:
         if result is not None:
             print(json.dumps(result.to_dict()), file=out, flush=True)
     groups = GroupStore(store)
     summary = group_summary(groups, groups.create(ids, name))
-    print(json.dumps(summary | {"engine": "sequential"}), file=out, flush=True)
+    engine = {"engine": "vectorised"} if why is None else {"engine": "sequential", "reason": why}
+    print(json.dumps(summary | engine), file=out, flush=True)
     return 0 if summary["finished"] == repeats else 1
+
+
+def sequential_reason(config: TrainConfig) -> str | None:
+    """Why the seeds of ``config`` train one run after another; None: as one vectorised computation."""
+    if environment().ray_address:
+        return "a Ray cluster trains a group's members one by one"
+    from fmnist_lab.training.replicas import vectorisable
+
+    return vectorisable(config)
+
+
+def _train_group(store: RunStore, configs: list[TrainConfig], name: str | None, ids: list[str]) -> list[TrainResult]:
+    """Train ``configs`` (one setup, K seeds) as one computation in this process, in one slot of the
+    local queue, each member held alive by its lock; their ids go into ``ids``. [] if refused or failed."""
+    from fmnist_lab.execution.processes import hold_lock
+    from fmnist_lab.execution.slots import SlotQueue
+    from fmnist_lab.training.replicas import train_replicas
+
+    limits = executor(store).limits
+    if why := next(filter(None, map(limits.exceeded, configs)), None):
+        print(f"error: {why}", file=sys.stderr)
+        return []
+    locks: list[int] = []
+    ids += [store.create(c, name, on_staged=lambda folder: locks.append(hold_lock(folder))).id for c in configs]
+    show = _epoch_line(sys.stderr, False)
+    try:
+        with SlotQueue(store, environment().trainings()).slot(ids[0]) as granted:
+            if not granted:
+                for run_id in ids[1:]:
+                    store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
+                print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
+                return []
+            return train_replicas(store, ids, on_epoch=lambda run_id, record: show(record))
+    except (DataError, RunStoreError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # recorded in every member's status by train_replicas
+        print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return []
+    finally:
+        for fd in locks:
+            os.close(fd)
 
 
 def _repeats(text: str) -> int:

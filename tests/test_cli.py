@@ -16,6 +16,7 @@ from scipy import stats
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.cli import main
 from fmnist_lab.store.groups import GroupStore, new_group_id
+from fmnist_lab.training.data import Dataset
 from tests.conftest import final_metrics, finished_run
 
 ROOT = Path(__file__).parents[1]
@@ -281,6 +282,35 @@ def test_train_repeats_trains_a_group_and_its_summary_recomputes_from_the_member
     expected |= {"max": accuracies.max(), "n": 3}
     assert group["test_accuracy"] == pytest.approx(expected)
     assert GroupStore(store).load(group["group_id"]).run_ids == tuple(group["runs"])
+
+
+def test_the_issues_group_trains_as_one_computation_and_each_member_equals_its_single_run(
+    real_dataset: Dataset, isolated_lab: Path
+) -> None:
+    """``train --hidden-units 128 --epochs 1 --repeats 4 --train-samples 4000``: vectorised, and each
+    member within test_replicas' tolerance of its seed trained alone."""
+    from tests.training.test_replicas import assert_same_as_single_runs
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", "128", "--epochs", "1"]
+    argv += ["--repeats", "4", "--train-samples", "4000"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr
+    *runs, group = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    assert group["engine"] == "vectorised" and "reason" not in group
+    assert group["runs"] == [run["run_id"] for run in runs] and group["finished"] == 4
+    store = RunStore(isolated_lab / "runs")
+    assert [store.load(run_id).config.seed for run_id in group["runs"]] == [0, 1, 2, 3]
+    assert_same_as_single_runs(store, group["runs"], real_dataset)
+
+
+def test_a_setup_the_engine_cannot_vectorise_trains_one_by_one_and_says_why(
+    real_dataset: Dataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "--hidden-units", "8", "--epochs", "1", "--dropout", "0.2", "--repeats", "2"]
+    assert main([*argv, "--train-samples", "64", "--test-samples", "32"]) == 0
+    *runs, group = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert group["engine"] == "sequential" and "dropout" in group["reason"] and group["finished"] == 2
 
 
 @pytest.mark.parametrize("repeats", ["0", "11", "two"])
