@@ -1,11 +1,15 @@
 """fmnist-lab's benchmark: training speed against the course notebook, and the app's response times.
 
     .venv/bin/python bench/bench.py                # everything, ~10 minutes on 2 cores
-    .venv/bin/python bench/bench.py --only train   # or: live, snapshots, data, pages, inside
+    .venv/bin/python bench/bench.py --only train   # or: limit, group, live, snapshots, data, pages, inside
+    .venv/bin/python bench/bench.py --only limit --only group --group-samples 12000   # a reduced group
 
 Every training runs in a fresh process (``bench/trial.py``); the notebook's code and
 the project's path alternate, so a noisy neighbour slows both alike. Medians are
-printed, with ratios from the same run. Needs the real Fashion-MNIST (see README).
+printed, with ratios from the same run, and the load average beside the figures it can move.
+``limit`` turns this machine's matmul throughput into the seconds an epoch's arithmetic needs;
+``group`` times K seeds trained as one vectorised computation against one run.
+Needs the real Fashion-MNIST (see README).
 """
 
 from __future__ import annotations
@@ -47,6 +51,58 @@ def bench_train(repeats: int, epochs: int) -> list[str]:
         rows.append(
             f"| {units} | {nb:.2f} ({spread['notebook']}) | {pr:.2f} ({spread['project']}) | {nb / pr:.2f}× "
             f"| {acc['notebook']:.4f} | {acc['project']:.4f} | {repeats} each |"
+        )
+    return rows
+
+
+GROUP_GOALS = {128: 2.0, 1024: 3.0}  # issue 26: K=5 seeds within this many times one run's time
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def bench_limit(units: list[int]) -> tuple[list[str], dict[int, float]]:
+    """The arithmetic limit: matmul GFLOP/s at the epoch's own shapes → seconds per 60,000-image epoch."""
+    rows = [
+        "| units | epoch GFLOP | TF batch-32 GFLOP/s → s/epoch | NumPy batch-32 GFLOP/s → s/epoch "
+        "| TF 4096×784 product GFLOP/s → s/epoch | load average (1/5/15 min) |"
+    ]
+    rows.append("|---|---|---|---|---|---|")
+    limits = {}
+    for n in units:
+        r = trial("limit", "--units", str(n))
+        gflop = r["epoch_gflop"]
+        limits[n] = gflop / r["tf_gflops"]
+        cells = [f"{r[k]:.1f} → {gflop / r[k]:.2f} s" for k in ("tf_gflops", "numpy_gflops", "tf_large_gflops")]
+        rows.append(f"| {n} | {gflop:.0f} | {' | '.join(cells)} | {load()} |")
+    return rows, limits
+
+
+def bench_group(repeats: int, epochs: int, replicas: int, samples: int | None, limits: dict[int, float]) -> list[str]:
+    """K seeds as one vectorised computation against one run of the same setup, alternating, seeds 0…"""
+    size = samples or 60_000
+    rows = [
+        f"| units | one run s ({epochs} epochs, {size:,} images) | {replicas} seeds vectorised s | ratio | goal "
+        f"| one run s/epoch, its limit at this size | accuracy: one run, group mean | load average |"
+    ]
+    rows.append("|---|---|---|---|---|---|---|---|")
+    extra = ["--train-samples", str(samples)] if samples else []
+    for units in (128, 1024):
+        runs: dict[str, list[dict[str, float]]] = {"one": [], "group": []}
+        for seed in range(repeats):
+            args = ["--units", str(units), "--epochs", str(epochs), "--seed", str(seed), *extra]
+            for path in ("one", "group") if seed % 2 == 0 else ("group", "one"):
+                more = ["--replicas", str(replicas)] if path == "group" else []
+                runs[path].append(trial("project" if path == "one" else "group", *args, *more))
+        one, many = (statistics.median(r["seconds"] for r in runs[p]) for p in ("one", "group"))
+        acc = {p: statistics.mean(r["test_accuracy"] for r in runs[p]) for p in runs}
+        goal = GROUP_GOALS[units]
+        verdict = "met" if many / one <= goal else "not met"
+        limit = f"{limits[units] * size / 60_000:.2f}" if units in limits else "–"
+        rows.append(
+            f"| {units} | {one:.1f} | {many:.1f} | {many / one:.2f}× | ≤ {goal:g}× {verdict} "
+            f"| {one / epochs:.2f}, {limit} | {acc['one']:.4f}, {acc['group']:.4f} | {load()} |"
         )
     return rows
 
@@ -211,17 +267,30 @@ def make_finished_run(home: Path, units: int = 128, epochs: int = 1) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("train", "live", "snapshots", "data", "pages", "inside"), action="append")
+    sections = ("limit", "train", "group", "live", "snapshots", "data", "pages", "inside")
+    parser.add_argument("--only", choices=sections, action="append")
     parser.add_argument("--units", type=int, action="append", help="snapshots/inside: layer widths (128 and 1024)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--replicas", type=int, default=5, help="group: seeds trained together (5)")
+    parser.add_argument("--group-epochs", type=int, default=5, help="group: epochs (5)")
+    parser.add_argument("--group-samples", type=int, help="group: training images (all 60,000)")
     args = parser.parse_args()
-    sections = args.only or ["train", "live", "snapshots", "data", "pages", "inside"]
+    chosen = args.only or list(sections)
+    limits: dict[int, float] = {}
     units = args.units or [128, 1024]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; repeats {args.repeats}, medians\n")
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
+
+        def limit() -> list[str]:
+            rows, found = bench_limit(units)
+            limits.update(found)
+            return rows
+
         steps: dict[str, Callable[[], list[str]]] = {
+            "limit": limit,
+            "group": lambda: bench_group(args.repeats, args.group_epochs, args.replicas, args.group_samples, limits),
             "train": lambda: bench_train(args.repeats, args.epochs),
             "live": lambda: bench_live(args.repeats + 2, args.epochs),
             "data": lambda: bench_data(args.repeats, home),
@@ -229,7 +298,7 @@ def main() -> None:
             "pages": lambda: (make_finished_run(home), bench_pages(args.repeats, home))[1],
             "inside": lambda: bench_inside(args.repeats, home, units[-1]),
         }
-        for name in sections:
+        for name in chosen:
             start = time.perf_counter()
             print("\n".join(steps[name]()), flush=True)
             print(f"({name}: {time.perf_counter() - start:.0f} s)\n", flush=True)
