@@ -142,7 +142,7 @@ def test_own_picture_is_scored_without_tensorflow_in_the_server(runs: list, tmp_
     picture = tmp_path / "shirt.png"
     picture.write_bytes(png(Image.new("L", (60, 80), 0)))
     steps = (
-        f"app.switch_page(PREDICTIONS)\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
+        f"app.switch_page({PREDICTIONS.file!r})\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
         f"app.file_uploader(key='pred_upload').set_value(('s.png', Path({str(picture)!r}).read_bytes(), 'image/png'))\n"
         "app.run()\nassert any('Softmax output' in str(e.proto.spec) for e in app.get('plotly_chart')), 'no bars'"
     )
@@ -209,10 +209,11 @@ def test_train_pair_button_queues_both_runs(runs: list) -> None:
     before = {run.id for run in RunStore().list()}
     app = open_page(COMPARE)
     app.slider(key="compare_epochs").set_value(1)
+    app.radio(key="compare_seeds").set_value(1)
     app.button(key="compare_train_pair").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
     new = [run for run in RunStore().list() if run.id not in before]
     assert app.selectbox(key="sidebar_run").value == app.query_params["run"] in {run.id for run in new}
-    assert any("Both runs started" in s.value for s in app.success)
     assert sorted(run.config.hidden_units for run in new) == [(128,), (1024,)]
     a, b = (run.config.to_dict() | {"hidden_units": None} for run in new)
     assert a == b and new[0].config.epochs == 1

@@ -103,14 +103,15 @@ def test_a_finished_run_is_analysed_alone(app_env: Path) -> None:
     assert "parity difference" in texts(app)
 
 
-def test_a_second_exercise_click_over_the_learners_cap_is_refused_whole(
+def test_an_exercise_click_over_the_learners_cap_is_refused_whole(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bias_ui, "runs_executor", queue_only)  # 2 slots, at most 6 waiting per learner
+    monkeypatch.setattr(bias_ui, "runs_executor", queue_only)  # 2 slots, at most 10 waiting per learner
     app = open_page(PAGE)
-    app.button(key="bias_setup").click().run()
-    assert len(RunStore().list()) == 6
-    app.button(key="bias_setup").click().run()  # 12 runs, 10 of them waiting: over the cap
+    for _ in range(2):  # 12 runs: 10 waiting, at the cap
+        app.button(key="bias_setup").click().run()
+    assert len(RunStore().list()) == 12
+    app.button(key="bias_setup").click().run()  # 18 runs, 16 of them waiting: over the cap
     assert not app.exception
-    assert len(RunStore().list()) == 6  # nothing of the second click was queued
-    assert any("at most 6 runs per learner waiting" in error.value for error in app.error)
+    assert len(RunStore().list()) == 12  # nothing of the third click was queued
+    assert any("at most 10 runs per learner waiting" in error.value for error in app.error)

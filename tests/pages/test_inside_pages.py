@@ -168,5 +168,5 @@ def test_inside_for_a_run_without_weights_says_so(app_env: Path) -> None:
 
 
 def test_inside_imports_no_tensorflow(runs: list) -> None:
-    steps = f"app.switch_page(INSIDE)\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
+    steps = f"app.switch_page({INSIDE.file!r})\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
     assert tensorflow_modules_after(steps) == "[]"

@@ -14,8 +14,6 @@ from fmnist_lab.ui import common, run_view
 from fmnist_lab.ui.navigation import HOME, TRAIN
 from tests.pages.test_pages import finished_run, open_page, texts
 
-TRAIN = TRAIN
-
 
 class Queue:
     """The executor seen by the pages, with no training processes: runs wait in line until cancelled."""
@@ -48,7 +46,7 @@ def queued_page(owner: str | None = None) -> tuple[AppTest, str]:
     """The Train page of a queued run; ``owner`` None: this session's."""
     app = open_page(HOME)
     run = RunStore().create(TrainConfig(), owner=owner or app.session_state["session_owner"])
-    app.switch_page(TRAIN)
+    app.switch_page(TRAIN.file)
     app.query_params["run"] = run.id
     return app.run(), run.id
 
@@ -113,7 +111,7 @@ def test_the_owner_renames_and_markdown_stays_plain_text(app_env: Path) -> None:
     store = RunStore()
     app = open_page(HOME)
     run_id = finished_run(store, owner=app.session_state["session_owner"])
-    app.switch_page(TRAIN)
+    app.switch_page(TRAIN.file)
     app.query_params["run"] = run_id
     app.run()
     app.text_input(key=f"train_rename_{run_id}").input("![pic](http://example.com/a.png) **mine**").run()

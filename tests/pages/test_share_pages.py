@@ -17,7 +17,6 @@ from fmnist_lab.ui.controls import CUSTOM, STATE_KEYS, fraction_key
 from fmnist_lab.ui.navigation import CONFUSION, TRAIN
 from tests.pages.test_pages import finished_run, open_page, texts
 
-TRAIN = TRAIN
 NOT_USED = "Some settings in this link were not used:"
 ADVANCED_WIDGETS = (
     "train_activation",
@@ -216,8 +215,8 @@ def test_settings_and_locks_survive_a_visit_to_another_page(app_env: Path) -> No
     app = open_page(TRAIN, units="1024", lock="units")
     app.slider(key="train_epochs").set_value(20).run()
     app.query_params.clear()  # the sidebar's page links carry only ?run
-    app.switch_page(CONFUSION).run()
-    app.switch_page(TRAIN).run()
+    app.switch_page(CONFUSION.file).run()
+    app.switch_page(TRAIN.file).run()
     assert shown(app, "train_units", "train_epochs") == [1024, 20] and widget(app, "train_units").disabled
     assert app.query_params == {"units": "1024", "epochs": "20", "lock": "units"}
 
