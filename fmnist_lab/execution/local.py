@@ -103,11 +103,17 @@ class LocalExecutor:
 
     # -- the dispatcher: waiting runs are records until their turn --------------------
     def _dispatch_forever(self) -> None:
+        """Hand runs over as their turn comes; the thread ends once nothing waits or starts (a submit
+        starts another)."""
         while True:
             self._wake.wait(QUEUE_POLL)
             self._wake.clear()
             with contextlib.suppress(Exception):  # a store that vanished or filled up: try again next time
                 self.dispatch()
+            with self._guard:
+                if not self._held and not self._starting:
+                    self._dispatcher = None
+                    return
 
     def dispatch(self) -> list[str]:
         """Hand over the runs whose turn has come while slots are free; returns their ids."""
