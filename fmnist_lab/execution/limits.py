@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fmnist_lab.config import TRAIN_SIZE, TrainConfig
 from fmnist_lab.environment import Environment, environment
@@ -71,6 +71,26 @@ class Limits:
             field = "batch_size" if config.batch_size < TrainConfig().batch_size else "epochs"
             found.setdefault(field, self._too_long(needed))
         return found
+
+    def fitted(self, config: TrainConfig) -> TrainConfig:
+        """``config`` within the caps: each setting behind a cap goes to its default if that fits, else to
+        the nearest value that does (epochs down to the cap, one layer of fewer units); others are kept."""
+        default = TrainConfig()
+        for name in ("hidden_units", "batch_size", "epochs"):
+            if name in self.problems(config):
+                config = replace(config, **{name: getattr(default, name)})
+        while "epochs" in self.problems(config) and config.epochs > 1:
+            config = replace(config, epochs=config.epochs - 1)
+        while "hidden_units" in self.problems(config) and config.hidden_units[0] > 1:
+            config = replace(config, hidden_units=(max(1, config.hidden_units[0] // 2),))
+        return config
+
+    def describe(self) -> str:
+        """The caps in a learner's words (``at most 3 epochs per run, …``); empty without caps."""
+        parts = [f"models of at most {self.parameters:,} parameters"] if self.parameters is not None else []
+        parts += [f"at most {self.epochs} epochs per run"] if self.epochs is not None else []
+        parts += [f"runs of at most {_duration(self.seconds)}"] if self.seconds is not None else []
+        return ", ".join(parts)
 
     def _too_long(self, needed: float) -> str:
         return (

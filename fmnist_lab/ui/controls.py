@@ -72,6 +72,8 @@ def train_controls(linked: TrainConfig | None = None) -> TrainConfig | str:
     config = _config(*settings_ui(setup))
     if setup.locked - setup.hidden:
         st.caption("🔒 Greyed-out settings are fixed by your instructor's link.")
+    if caps := host_limits().describe():
+        st.caption(f":material/info: This server trains {caps}.")
     if isinstance(config, TrainConfig):
         if _publish(config, params) and not fresh:  # the learner changed a setting: the notes are old news
             st.session_state.pop(NOTES_KEY, None)
@@ -125,11 +127,13 @@ def fit_to_widgets(setup: SharedSetup) -> SharedSetup:
         values[name] = DEFAULTS[name]
         notes.append(f"`{setting.param}={setting.format(value)}`: {why}; using the default.")
     config = share.combined(values, notes)
-    for name, why in host_limits().problems(config).items():  # the host's caps (limits.py)
-        notes.append(
-            f"`{SETTINGS[name].param}={SETTINGS[name].format(getattr(config, name))}`: {why} Using the default."
-        )
-        config = share.combined(config.values() | {name: DEFAULTS[name]}, notes)
+    limits = host_limits()  # the host's caps: a value over one falls to what this server allows
+    if problems := limits.problems(config):
+        allowed = limits.fitted(config)
+        for name, why in problems.items():
+            was, now = (SETTINGS[name].format(getattr(c, name)) for c in (config, allowed))
+            notes.append(f"`{SETTINGS[name].param}={was}`: {why} Using {SETTINGS[name].param}={now}.")
+        config = allowed
     return replace(setup, config=config, notes=tuple(notes))
 
 

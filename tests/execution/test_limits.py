@@ -59,3 +59,28 @@ def test_every_submit_path_obeys_the_work_cap() -> None:
     with pytest.raises(SubmitRefused, match="at most 60 s"):
         lab.run(BATCH_1)  # the CLI's path
     assert RunStore().list() == []
+
+
+@pytest.mark.parametrize(
+    ("limits", "config", "allowed"),
+    [
+        (Limits(epochs=3), TrainConfig(), TrainConfig(epochs=3)),  # the default itself is over the cap
+        (Limits(epochs=10), TrainConfig(epochs=30), TrainConfig()),  # the default fits
+        (Limits(parameters=120_000), TrainConfig(hidden_units=(1024,)), TrainConfig()),
+        (Limits(parameters=50_000), TrainConfig(hidden_units=(1024,)), TrainConfig(hidden_units=(32,))),
+        (Limits(seconds=60), BATCH_1, TrainConfig(epochs=3)),  # batch 1 back to 32, the epochs kept
+        (Limits(), BATCH_1, BATCH_1),
+    ],
+)
+def test_a_config_over_the_caps_is_fitted_to_what_the_server_allows(
+    limits: Limits, config: TrainConfig, allowed: TrainConfig
+) -> None:
+    assert limits.fitted(config) == allowed and limits.exceeded(allowed) is None
+
+
+def test_the_caps_read_in_a_learners_words() -> None:
+    assert Limits().describe() == ""
+    assert (
+        Limits(120_000, 3, 90).describe() == "models of at most 120,000 parameters, at most 3 epochs per run, "
+        "runs of at most 90 s"
+    )

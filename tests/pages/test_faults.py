@@ -157,3 +157,34 @@ def test_an_unusable_lab_home_is_a_message_on_every_page(
         app = open_page(page, run="20261121-093015-a3f09c")
         assert not app.exception, (page, app.exception)
         assert any("The lab cannot use its folder" in e.value for e in app.error), page
+
+
+def test_a_plain_train_page_opens_within_the_caps_and_says_them(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_EPOCHS", "3")  # below the default of 5
+    app = open_page(TRAIN)
+    assert not app.exception and not app.error
+    assert app.slider(key="train_epochs").value == 3 and not app.button(key="train_start").disabled
+    assert any("This server trains at most 3 epochs per run." in c.value for c in app.caption)  # before a click
+
+
+def test_the_batch_1_link_is_capped_with_a_note(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_MAX_RUN_SECONDS", "60")
+    app = open_page(TRAIN, batch="1", hide="advanced", epochs="3", units="128")
+    assert not app.exception
+    (warning,) = app.warning
+    assert "`batch=1`: This server trains runs of at most 60 s" in warning.value and "Using batch=32." in warning.value
+    assert "batch" not in app.query_params and app.query_params["epochs"] == "3"
+
+
+@pytest.mark.parametrize(
+    "shares",
+    [
+        "0:0,1:0,2:0,3:0,4:0,5:0,6:0,7:0,8:0,9:0",
+        "T-shirt-top:0,Trouser:0,Pullover:0,Dress:0,Coat:0,Sandal:0,Shirt:0,Sneaker:0,Bag:0,Ankle-boot:0",
+    ],
+)
+def test_a_link_starving_every_class_is_a_note_not_a_crash(app_env: Path, shares: str) -> None:
+    for extra in ({}, {"hide": "bias"}, {"lock": "bias"}):
+        app = open_page(TRAIN, shares=shares, **extra)
+        assert not app.exception
+        assert any("leave nothing to train on" in w.value for w in app.warning)
