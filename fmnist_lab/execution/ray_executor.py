@@ -19,6 +19,7 @@ never a pid or a lock. This module imports Ray: ``executor()`` imports it only w
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 import threading
@@ -38,7 +39,7 @@ from fmnist_lab.execution.lifecycle import mark_lost, position, refresh_runs
 from fmnist_lab.execution.policy import CLI, Waiting, fair_order
 from fmnist_lab.execution.trainer import WarmTrainer
 from fmnist_lab.store import atomic
-from fmnist_lab.store.runs import Run, RunNotFound, RunStore
+from fmnist_lab.store.runs import ACTIVE_STATES, Run, RunNotFound, RunStore
 from fmnist_lab.training.data import Dataset, load_dataset
 from fmnist_lab.training.result import TrainResult
 
@@ -202,6 +203,13 @@ TrainerActor: Any = _remote(max_concurrency=4)(Trainer)  # train in one thread; 
 DispatcherActor: Any = _remote(max_concurrency=8)(Dispatcher)
 
 
+def _ended(status: bytes) -> bool:
+    """Whether a trainer's status.json says the run has ended."""
+    with contextlib.suppress(ValueError, AttributeError):
+        return json.loads(status).get("state") not in ACTIVE_STATES
+    return False
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"lost on the Ray cluster: {text[0] if text else type(exc).__name__}"
@@ -303,6 +311,8 @@ class RayExecutor:
             files = report["files"]
             for name in sorted(files, key=lambda name: name == STATUS):  # the final status last
                 modified, data = files[name]
+                if name == STATUS and _ended(data):
+                    self.store.release_spare(run_id)  # before the end shows: the trainer wrote it on its node
                 target = self.store.path(run_id) / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 atomic.write_bytes(target, data)

@@ -331,8 +331,12 @@ class RunStore:
             status["error"] = f"{fields.get('error', '')} (not saved: {exc.strerror or exc})".strip()
             UNRECORDED[self.path(run_id)] = status
             return False
-        spare.unlink(missing_ok=True)  # ended: no status to write any more
+        self.release_spare(run_id)  # ended: no status to write any more
         return True
+
+    def release_spare(self, run_id: str) -> None:
+        """Drop the room kept for the end status: the run has ended (whoever wrote its status)."""
+        (self.path(run_id) / SPARE).unlink(missing_ok=True)
 
     def saved_end(self, run_id: str) -> tuple[str, dict[str, Any]] | None:
         """(state, status fields) of a run whose results were all saved, read from its metrics; else None."""
