@@ -95,4 +95,19 @@ def test_two_lessons_set_up_train_answer_and_keep_progress(
     lab_server.wait_idle(page)
     expect(page.get_by_text("✓ 7. Training vs test accuracy")).to_be_visible()
     expect(page.get_by_text("✓ 9. Bias and its fixes")).to_be_visible()
-    expect(page.get_by_text("2 of 9 steps answered right")).to_be_visible()
+    expect(page.get_by_text(f"2 of {len(LESSONS)} steps answered right")).to_be_visible()
+
+
+def test_progress_survives_a_reload_of_another_page(server: lab_server.LabServer, page: Page) -> None:
+    """Issue 29's walk: a link's progress, Set it up, reload the Train page, back to Lessons from the sidebar."""
+    lab_server.goto(page, f"{server.url}/Lessons?lesson=4&done=1,2,3")
+    expect(page.get_by_text(f"3 of {len(LESSONS)} steps answered right")).to_be_visible()
+    lab_server.interact(page, page.get_by_role("link", name="Set it up").click)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Train the course model")
+    page.reload()  # a new session: only the owner cookie carries over
+    lab_server.wait_idle(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Train the course model")
+    open_lessons_from_the_sidebar(page, 4)
+    expect(page.get_by_text(f"3 of {len(LESSONS)} steps answered right")).to_be_visible()
+    for step in (1, 2, 3):
+        expect(page.get_by_text(f"✓ {step}. {LESSONS[step - 1].title}", exact=True)).to_be_visible()

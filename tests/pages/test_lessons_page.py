@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
 
 from fmnist_lab import RunStore
+from fmnist_lab.execution.ownership import new_key, owner_id
+from fmnist_lab.store.progress_store import Progress, ProgressStore
 from fmnist_lab.teaching import codegen
-from fmnist_lab.ui.navigation import LESSONS, TRAIN
-from tests.pages.test_pages import finished_run, open_page, texts
+from fmnist_lab.teaching.lessons import LESSONS as STEPS
+from fmnist_lab.ui.common import OWNER_KEY
+from fmnist_lab.ui.navigation import ENTRYPOINT, LESSONS, TRAIN
+from tests.pages.test_pages import ROOT, TIMEOUT, finished_run, open_page, texts
 
 LESSONS_PAGE = LESSONS
 
@@ -79,6 +84,42 @@ def test_a_wrong_then_a_right_answer_from_the_learners_run(app_env: Path) -> Non
     assert app.success and "Right." in app.success[0].value
     assert app.query_params["done"] == "9" and app.query_params["lesson"] == "9"
     assert "✓ 9. Bias and its fixes" in app.radio(key="lessons_step").options
+
+
+def open_as(owner: str, **query: str) -> AppTest:
+    """The Lessons page in a new browser session whose owner cookie gives ``owner`` (a reload, a new tab)."""
+    app = AppTest.from_file(str(ROOT / ENTRYPOINT), default_timeout=TIMEOUT)
+    app.switch_page(LESSONS_PAGE.file)
+    app.session_state[OWNER_KEY] = owner
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def progress_text(app: AppTest) -> str:
+    return app.get("progress")[0].proto.text
+
+
+def test_progress_is_kept_on_the_server_for_the_owner(app_env: Path) -> None:
+    """Issue 29's walk without a browser: a link's progress, then a session with no address, same owner."""
+    ana, ben = owner_id(new_key()), owner_id(new_key())
+    linked = open_as(ana, lesson="4", done="1,2,3")
+    assert not linked.exception and progress_text(linked) == f"3 of {len(STEPS)} steps answered right"
+    assert ProgressStore(RunStore().root).get(ana) == Progress(4, frozenset({1, 2, 3}))
+    again = open_as(ana)  # a reload: the address has lost its parameters
+    assert again.subheader[0].value == f"4. {STEPS[3].title}"
+    assert progress_text(again) == f"3 of {len(STEPS)} steps answered right"
+    assert again.query_params["done"] == "1,2,3"
+    other = open_as(ben)
+    assert other.subheader[0].value == f"1. {STEPS[0].title}" and progress_text(other).startswith("0 of ")
+
+
+def test_a_link_adds_its_ticks_to_the_stored_ones(app_env: Path) -> None:
+    ana = owner_id(new_key())
+    ProgressStore(RunStore().root).save(ana, Progress(2, frozenset({1, 2})))
+    app = open_as(ana, lesson="6", done="5")
+    assert app.subheader[0].value == f"6. {STEPS[5].title}" and app.query_params["done"] == "1,2,5"
+    assert ProgressStore(RunStore().root).get(ana) == Progress(6, frozenset({1, 2, 5}))
 
 
 def test_the_train_page_shows_the_code_of_its_settings(app_env: Path) -> None:
