@@ -14,6 +14,7 @@ from fmnist_lab.store.runs import Run, RunStore, RunStoreError
 from fmnist_lab.teaching import lessons
 from fmnist_lab.teaching.lessons import LESSONS, Evidence, Lesson, Verdict
 from fmnist_lab.teaching.links import parse_index, parse_index_list
+from fmnist_lab.training.data import Dataset
 from fmnist_lab.ui.navigation import TRAIN
 
 LESSON_PARAM, DONE_PARAM = "lesson", "done"
@@ -68,14 +69,34 @@ def step_picker(runs: RunStore, owner: str, step: int, done: frozenset[int]) -> 
 
 def lesson_intro(number: int, lesson: Lesson) -> None:
     st.subheader(f"{number}. {lesson.title}")
-    st.write(lesson.text)
+    st.markdown(lesson.text)
     st.page_link(TRAIN.path, label="Set it up", icon=":material/tune:", query_params=lesson.params())
-    st.caption(f"Set-up: {lesson.setup.summary()}. Train it, then come back here and answer.")
+    seeds = f" over {lesson.repeats} seeds" if lesson.repeats > 1 else ""
+    if lesson.pair is not None:
+        st.page_link(
+            TRAIN.path, label="Set up the other one", icon=":material/tune:", query_params=lesson.pair_params()
+        )
+        setups = f"{lesson.setup.summary()}, and {lesson.pair.summary()}"
+        st.caption(f"Set-ups: {setups}{seeds}. Train both, then come back here and answer.")
+    else:
+        st.caption(f"Set-up: {lesson.setup.summary()}{seeds}. Train it, then come back here and answer.")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _evidence(root: str, run_id: str, modified: str) -> Evidence:  # ``modified``: a new key when the run changes
-    return lessons.evidence(RunStore(root), run_id)
+def _evidence(root: str, run_id: str, number: int, stamp: tuple[str, ...], _test: Dataset) -> Evidence:
+    """The step's evidence; ``stamp`` (the run's state, the store's finished runs) is a new key when they change."""
+    return lessons.gather(RunStore(root), run_id, LESSONS[number - 1].needs, (_test.x_test, _test.y_test))
+
+
+def evidence_or_error(number: int, runs: RunStore, run: Run, dataset: Dataset) -> Evidence | None:
+    """What the step's check reads, or None with the reason shown."""
+    ready = tuple(other.id for other in runs.list() if other.state in ANALYSABLE)
+    stamp = (f"{run.state} {run.status.get(run.state)}", *ready)
+    try:
+        return _evidence(str(runs.root), run.id, number, stamp, dataset)
+    except RunStoreError as exc:
+        st.error(f"**This run cannot be read.** {exc}")
+        return None
 
 
 def pick_run(runs: RunStore, current: str | None, owner: str) -> Run | None:
@@ -94,19 +115,24 @@ def pick_run(runs: RunStore, current: str | None, owner: str) -> Run | None:
 
 
 def differences(lesson: Lesson, run: Run) -> list[str]:
-    """The labels of the settings the step sets that the run does not have."""
-    return [s.label for name, s, value in lesson.setup.differences() if getattr(run.config, name) != value]
+    """The labels of the settings the step sets that the run does not have (of a pair, the nearer setup)."""
+    setups = [lesson.setup] if lesson.pair is None else [lesson.setup, lesson.pair]
+    missing = [
+        [s.label for name, s, value in setup.differences() if getattr(run.config, name) != value] for setup in setups
+    ]
+    return min(missing, key=len)
 
 
-def question(number: int, lesson: Lesson, runs: RunStore, run: Run, owner: str, done: frozenset[int]) -> frozenset[int]:
+def question(
+    number: int, lesson: Lesson, runs: RunStore, run: Run, owner: str, done: frozenset[int], dataset: Dataset
+) -> frozenset[int]:
     """The question, answered from ``run``, and the verdict once checked; returns the steps done."""
     if missing := differences(lesson, run):
         st.caption(f"This run differs from the step's set-up in: {', '.join(missing)}. You can still answer.")
-    try:
-        evidence = _evidence(str(runs.root), run.id, f"{run.state} {run.status.get(run.state)}")
-    except RunStoreError as exc:
-        st.error(f"**This run cannot be read.** {exc}")
+    if (evidence := evidence_or_error(number, runs, run, dataset)) is None:
         return done
+    if lesson.about is not None:
+        st.markdown(lesson.about(evidence))
     answer = st.radio(lesson.question, lesson.options(evidence), index=None, key=f"lessons_answer_{number}")
     if st.button("Check", key="lessons_check", type="primary", disabled=answer is None):
         verdict = lesson.check(evidence, str(answer))
