@@ -14,7 +14,7 @@ import numpy as np
 from fmnist_lab.analysis import monitoring
 from fmnist_lab.analysis.monitoring import DayScore, Drift, Stream
 from fmnist_lab.store.runs import RunStore
-from fmnist_lab.teaching.lessons import Verdict
+from fmnist_lab.teaching.verdict import Verdict
 
 STREAM = Stream(days=28, per_day=300, baseline=7, drift=Drift("new shoe", start=15, strength=0.3))  # the page's
 FIGURE = "accuracy"

@@ -1,5 +1,6 @@
-"""Two lessons walked in a real browser: set up, train small, answer wrong then right, see the verdicts,
-and find the progress again after visiting the Train page and after a reload."""
+"""Two lessons walked in a real browser: set up, train small, answer wrong (a hint) then right (why), and find
+the progress again after visiting the Train page and after a reload; and issue 29's walk: progress from a
+link survives a reload of the Train page, kept on the server under the browser's owner cookie."""
 
 from __future__ import annotations
 
@@ -70,9 +71,9 @@ def test_two_lessons_set_up_train_answer_and_keep_progress(
     open_lessons_from_the_sidebar(page, 7)  # the session remembered the step
     right = "Yes" if run.metrics["train_accuracy"] > run.metrics["test_accuracy"] else "No"
     answer(page, 7, "No" if right == "Yes" else "Yes")
-    assert "Not quite." in verdict(page) and f"{run.metrics['test_accuracy']:.1%}" in verdict(page)
+    assert "Not quite." in verdict(page) and f"{run.metrics['test_accuracy']:.1%}" not in verdict(page)  # a hint
     answer(page, 7, right)
-    assert "Right." in verdict(page)
+    assert "Right." in verdict(page) and f"{run.metrics['test_accuracy']:.1%}" in verdict(page)
     expect(page).to_have_url(re.compile(r"done=7(&|$)"))
 
     # Step 9: bias, the worst-served class read from the run's predictions
@@ -85,9 +86,9 @@ def test_two_lessons_set_up_train_answer_and_keep_progress(
     found = [np.mean(probabilities[labels == c].argmax(axis=1) == c) for c in range(10)]  # every class has images
     worst = CLASS_NAMES[int(np.argmin(found))]
     answer(page, 9, next(name for name in CLASS_NAMES if name != worst))
-    assert "Not quite." in verdict(page) and worst in verdict(page)
+    assert "Not quite." in verdict(page) and worst not in verdict(page)  # a hint, not the answer
     answer(page, 9, worst)
-    assert "Right." in verdict(page)
+    assert "Right." in verdict(page) and worst in verdict(page)
 
     # Progress survives a reload: both steps ticked
     expect(page).to_have_url(re.compile(r"done=7(%2C|,)9(&|$)"))
@@ -95,4 +96,19 @@ def test_two_lessons_set_up_train_answer_and_keep_progress(
     lab_server.wait_idle(page)
     expect(page.get_by_text("✓ 7. Training vs test accuracy")).to_be_visible()
     expect(page.get_by_text("✓ 9. Bias and its fixes")).to_be_visible()
-    expect(page.get_by_text("2 of 9 steps answered right")).to_be_visible()
+    expect(page.get_by_text(f"2 of {len(LESSONS)} steps answered right")).to_be_visible()
+
+
+def test_progress_survives_a_reload_of_another_page(server: lab_server.LabServer, page: Page) -> None:
+    """Issue 29's walk: a link's progress, Set it up, reload the Train page, back to Lessons from the sidebar."""
+    lab_server.goto(page, f"{server.url}/Lessons?lesson=4&done=1,2,3")
+    expect(page.get_by_text(f"3 of {len(LESSONS)} steps answered right")).to_be_visible()
+    lab_server.interact(page, page.get_by_role("link", name="Set it up").click)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Train the course model")
+    page.reload()  # a new session: only the owner cookie carries over
+    lab_server.wait_idle(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Train the course model")
+    open_lessons_from_the_sidebar(page, 4)
+    expect(page.get_by_text(f"3 of {len(LESSONS)} steps answered right")).to_be_visible()
+    for step in (1, 2, 3):
+        expect(page.get_by_text(f"✓ {step}. {LESSONS[step - 1].title}", exact=True)).to_be_visible()
