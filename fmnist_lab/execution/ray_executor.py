@@ -49,6 +49,7 @@ SYNC_INTERVAL = 0.5  # seconds between copies of active runs' files to the serve
 ALIVE = ("queued", "running", "ended")  # the dispatcher's states of a run that something works on
 DISPATCH_INTERVAL = 0.1  # seconds between the dispatcher's looks at its trainers and queue
 STATUS = "status.json"
+REMEMBERED = 10_000  # settled runs whose node the dispatcher still names
 Files = dict[str, tuple[int, bytes]]  # path in the run folder → (modified ns, contents)
 
 
@@ -100,6 +101,7 @@ class Dispatcher:
         self.runs: dict[str, dict[str, Any]] = {}  # run id → state, trainer slot, node, error
         self.trainers = [self._trainer() for _ in range(slots)]
         self.busy: dict[int, tuple[str, Any]] = {}  # slot → (run id, the train call's ref)
+        self.nodes: dict[str, str | None] = {}  # run id → the node it trained on, for runs already forgotten
         threading.Thread(target=self._loop, daemon=True).start()
 
     def submit(self, run_id: str, files: dict[str, bytes], owner: str = CLI, created_ns: int = 0) -> None:
@@ -123,7 +125,7 @@ class Dispatcher:
     def report(self, run_id: str, seen: dict[str, int]) -> dict[str, Any]:
         """The run's state (queued with its place, running, ended, cancelled, lost, unknown) and new files."""
         with self.lock:
-            report = dict(self.runs.get(run_id, {"state": "unknown"}))
+            report = dict(self.runs.get(run_id, {"state": "unknown", "node": self.nodes.get(run_id)}))
             place = position(self.line(), run_id) if report["state"] == "queued" else None
             trainer = self.trainers[report["slot"]] if "slot" in report else None
         files: Files = {}
@@ -148,6 +150,9 @@ class Dispatcher:
         with self.lock:
             run = self.runs.pop(run_id, {})
             trainer = self.trainers[run["slot"]] if "slot" in run else None
+            self.nodes[run_id] = run.get("node")  # node_of still answers once the run is settled
+            while len(self.nodes) > REMEMBERED:
+                self.nodes.pop(next(iter(self.nodes)))
         if trainer is not None:
             trainer.forget.remote(run_id)
 
