@@ -170,3 +170,21 @@ def test_inside_for_a_run_without_weights_says_so(app_env: Path) -> None:
 def test_inside_imports_no_tensorflow(runs: list) -> None:
     steps = f"app.switch_page({INSIDE.file!r})\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
     assert tensorflow_modules_after(steps) == "[]"
+
+
+def test_misclassified_mode_keeps_its_image_as_the_epoch_slider_moves(replay_run: str) -> None:
+    store = RunStore()
+    final, labels = store.predictions(replay_run)
+    early = store.epoch_snapshot(replay_run, 1).probabilities
+    wrong_at_end = np.flatnonzero(final.argmax(axis=1) != labels)
+    wrong_early = np.flatnonzero(early.argmax(axis=1) != labels)
+    assert wrong_at_end[2] != wrong_early[2]  # the lists differ: a position alone would change the image
+    app = open_page(PREDICTIONS, run=replay_run)
+    app.radio(key="pred_mode").set_value("misclassified").run()
+    app.number_input(key="pred_pos_misclassified_None").set_value(3).run()
+    assert f"model.predict(test_images)[{wrong_at_end[2]}]" in app.code[0].value
+    app.select_slider(key=f"pred_epoch_{replay_run}").set_value(1).run()
+    assert not app.exception, app.exception
+    assert f"model.predict(test_images)[{wrong_at_end[2]}]" in app.code[0].value  # the same image
+    bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
+    np.testing.assert_allclose(values(bars["y"]), early[wrong_at_end[2]], rtol=1e-6)  # its epoch-1 answer
