@@ -216,3 +216,25 @@ def test_the_bias_lab_table_shows_every_column_at_1280_pixels(server: lab_server
         assert screen.evaluate(CUT) == []
     finally:
         screen.context.close()
+
+
+# The neuron mosaic's drawing area (Plotly's drag layer over the heatmap), in screen pixels
+MOSAIC_WIDTH = """() => document.querySelector(".st-key-inside_grid .nsewdrag").getBoundingClientRect().width"""
+
+
+def test_inside_neuron_pictures_are_70_pixels_wide_at_1280(
+    server: lab_server.LabServer, browser: Browser, finished_runs: list[Run]
+) -> None:
+    from fmnist_lab.charts.inside import GRID_COLUMNS, TILE_GAP
+
+    screen = lab_server.new_page(browser, 1280, 800)
+    try:
+        lab_server.goto(screen, f"{server.url}/Inside?run={finished_runs[0].id}")
+        lab_server.wait_drawn(screen)
+        assert_no_exception(screen)
+        expect(screen.locator(".st-key-inside_grid .nsewdrag")).to_have_count(1)
+        width = screen.evaluate(MOSAIC_WIDTH)
+        columns = min(GRID_COLUMNS, finished_runs[0].config.hidden_units[0])
+        assert width * 28 / (columns * (28 + TILE_GAP) - TILE_GAP) >= 70  # one picture's width on screen
+    finally:
+        screen.context.close()
