@@ -6,7 +6,7 @@ from fmnist_lab import ui
 from fmnist_lab.analysis import metrics
 from fmnist_lab.charts.confusion import class_accuracy, confusion_heatmap
 from fmnist_lab.config import CLASS_NAMES
-from fmnist_lab.ui import analysis
+from fmnist_lab.ui import analysis, confusion_ui
 
 runs, current = ui.start_page("Where the model gets confused")
 dataset = ui.dataset_or_stop()
@@ -16,9 +16,17 @@ probabilities, labels = analysis.run_predictions(runs, run.id, epoch)
 cm, report = analysis.run_confusion(runs, run.id, epoch)
 st.caption(f"{ui.plain(run.label())} · {len(labels):,} test images · {analysis.epoch_note(epoch)}")
 
-normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
-heatmap = confusion_heatmap(cm, normalised, clickable=True)
-clicked = st.plotly_chart(heatmap, on_select="rerun", selection_mode="points", key="confusion_cells")
+group = confusion_ui.group_choice(runs, run.id)
+if group is not None and (mean := confusion_ui.group_heatmap(runs, group)) is not None:
+    st.plotly_chart(mean, key="confusion_group")
+    st.caption("Hover a cell for its spread over the group's runs. Below: this run's own numbers and images.")
+    clicked = None
+else:
+    if group is not None:
+        st.info("None of the group's runs has finished yet: this run's matrix instead.")
+    normalised = st.toggle("Show each row as % of its true class", key="confusion_normalised")
+    heatmap = confusion_heatmap(cm, normalised, clickable=True)
+    clicked = st.plotly_chart(heatmap, on_select="rerun", selection_mode="points", key="confusion_cells")
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -50,9 +58,4 @@ st.markdown(
     f"worst: **{gap['worst_class']}** ({gap['worst_accuracy']:.1%}) — a gap of **{gap['gap']:.1%}**, "
     "though every class had the same number of training images."
 )
-st.info(
-    "Equal data does not mean equal service. Shirts look like T-shirts, pullovers and coats, so the model fails "
-    "them most. In real systems the gap grows when a group has fewer examples or noisier labels: a model can "
-    "look accurate overall while serving some people much worse. Always look per class (per group), not only "
-    "at the average."
-)
+st.info(confusion_ui.worst_class_text(cm))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from fmnist_lab import ui
 from fmnist_lab.analysis import inside
-from fmnist_lab.charts.inside import hidden_map, layer_path, neuron_class_bars, neuron_grid, weight_matrix
+from fmnist_lab.charts.inside import hidden_map, layer_path, neuron_class_bars, weight_matrix
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.runs import RunNotFound
 from fmnist_lab.ui import analysis, inside_ui
@@ -27,20 +27,11 @@ neurons, path_tab, map_tab, deeper = st.tabs(tab_names, key="inside_tab", on_cha
 
 if neurons.open:
     with neurons:
-        epoch = analysis.epoch_ui(runs, run, "inside")
+        epoch = inside_ui.neuron_pictures(runs, run, dataset.x_test)  # Play reruns only the pictures
         layer = inside_ui.first_layer(runs, run, epoch, dataset.x_test)
         kept = layer.kernel.shape[1]
-        if kept < units:
-            st.caption(f"Epoch snapshots keep the first {kept} of the {units} neurons; the last epoch shows all.")
-        shown = inside_ui.shown_neurons(layer)
-        limit = inside.color_limit(layer.kernel)
-        pictures = inside.neuron_pictures(layer.kernel[:, shown])
-        st.plotly_chart(neuron_grid(pictures, limit, titles=[str(j) for j in shown], neurons=shown), key="inside_grid")
-        st.caption(
-            "What to look for: red pixels raise the neuron's sum, blue lower it; shapes of garments (sleeves, "
-            f"soles, straps) appear as training goes on. {analysis.epoch_note(epoch).capitalize()}."
-        )
-        j = int(st.number_input("Neuron", 0, kept - 1, int(shown[0]), key="inside_neuron"))
+        first = min(st.session_state.get(inside_ui.FIRST_SHOWN, 0), kept - 1)
+        j = int(st.number_input("Neuron", 0, kept - 1, first, key="inside_neuron"))
         left, right = st.columns([2, 3])
         left.metric("Bias", f"{layer.bias[j]:.3f}")
         left.code(inside.formula(layer.kernel, layer.bias, j, activation=activation), language=None, wrap_lines=True)

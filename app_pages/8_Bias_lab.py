@@ -23,9 +23,9 @@ with st.expander("Set up the exercise", expanded=not exercise):
         "them), **augment** (add shifted and mirrored copies), and an **L2 penalty** (which the notes also "
         "list) — with 128 units and everything else equal."
     )
-    starved, share, epochs = bias_ui.exercise_ui()
+    starved, share, epochs, seeds = bias_ui.exercise_ui()
     if st.button("Set up the exercise", icon=":material/play_arrow:", key="bias_setup"):
-        outcome = bias_ui.submit_exercise(compare.bias_exercise(starved, share, epochs))
+        outcome = bias_ui.submit_exercise(compare.bias_exercise(starved, share, epochs), seeds)
         if isinstance(outcome, str):
             st.error(outcome)
         else:

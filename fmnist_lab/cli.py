@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(each a one-layer size) or --dropout 0,0.2,0.5; two lists make a cross. No list: hidden units 16 … 1024.",
     )
     add_setting_options(sweep)
+    sweep.add_argument(
+        "--repeats",
+        type=_repeats,
+        default=1,
+        metavar="K",
+        help="train each point over K seeds (the seed, then the next ones), each point's runs a group, 1-10 (1)",
+    )
     sweep.set_defaults(parser=sweep)
     code = commands.add_parser("code", help="print the plain Keras script that reproduces a run")
     code.add_argument("run_id", help="the run's id, as `runs` lists it")
@@ -176,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sweep":
             try:
                 base, axes = sweep_from_args(args)
-                planned = new_sweep(base, axes)
+                planned = new_sweep(base, axes, args.repeats)
             except ConfigError as exc:
                 args.parser.error(str(exc))
             return sweep_command(planned, sys.stdout)
@@ -315,24 +322,66 @@ def _train_one(store: RunStore, config: TrainConfig, name: str | None, **hooks: 
 
 
 def sweep_command(sweep: Sweep, out: TextIO) -> int:
-    """Train the sweep's runs in turn through the executor; a JSON line per run, then the sweep's."""
+    """Train the sweep's runs in turn through the executor; a JSON line per run, then the sweep's.
+
+    With ``repeats`` K > 1 each point trains over K seeds and its runs are stored as a group; a member
+    that fails leaves the others (the exit code is then 1), and the last line's ``points`` give each
+    point's test accuracy as mean, sd, min, max and n."""
     from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before anything is stored
     signal.signal(signal.SIGTERM, _interrupt)
     sweeps = SweepStore(RunStore())
     sweep = sweeps.save(sweep)
-    configs = sweep.configs()
-    for index, config in enumerate(configs, start=1):
-        print(f"run {index}/{len(configs)}: {config.summary()}", file=sys.stderr, flush=True)
-        result = _train_one(sweeps.runs, config, f"sweep {sweep.id} · {config.summary()}")
-        if result is None:
+    points = sweep.point_configs()
+    failed = False
+    for index, configs in enumerate(points, start=1):
+        print(f"point {index}/{len(points)}: {configs[0].summary()}", file=sys.stderr, flush=True)
+        sweep, ok = _sweep_point(sweeps, sweep, configs, out)
+        if not ok and sweep.repeats == 1:
             return 1
-        sweep = sweeps.add_run(sweep, result.run_id)
-        print(json.dumps(result.to_dict()), file=out, flush=True)
-    last = {"sweep_id": sweep.id, "settings": list(sweep.settings), "table": table_rows(sweep, sweeps.runs)}
+        failed |= not ok
+    rows = table_rows(sweep, sweeps.runs)
+    last = {"sweep_id": sweep.id, "settings": list(sweep.settings), "repeats": sweep.repeats, "table": rows}
+    if sweep.repeats > 1:
+        last |= {"group_ids": list(sweep.group_ids), "points": _point_summaries(sweep, rows)}
     print(json.dumps(last), file=out, flush=True)
-    return 0
+    return 1 if failed else 0
+
+
+def _sweep_point(sweeps: SweepStore, sweep: Sweep, configs: list[TrainConfig], out: TextIO) -> tuple[Sweep, bool]:
+    """Train one point's seeds one after another; record the runs (and, for several seeds, their group)."""
+    from fmnist_lab.store.groups import GroupStore
+
+    ids: list[str] = []
+    ok = True
+    for config in configs:
+        name = f"sweep {sweep.id} · {config.summary()}" + (f" · seed {config.seed}" if len(configs) > 1 else "")
+        result = _train_one(sweeps.runs, config, name, on_created=lambda run: ids.append(run.id))
+        ok &= result is not None
+        if result is not None:
+            print(json.dumps(result.to_dict()), file=out, flush=True)
+    for run_id in ids:
+        sweep = sweeps.add_run(sweep, run_id)
+    if len(configs) > 1 and ids:
+        sweep = sweeps.add_group(sweep, GroupStore(sweeps.runs).create(ids, f"sweep · {configs[0].summary()}").id)
+    return sweep, ok
+
+
+def _point_summaries(sweep: Sweep, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each point's swept values and its finished runs' test accuracy ``{mean, sd, min, max, n}``."""
+    from fmnist_lab.analysis.statistics import summarize
+
+    labels = [SETTINGS[name].label for name in sweep.settings]
+    points: dict[tuple[Any, ...], list[float]] = {}
+    for row in rows:
+        values = points.setdefault(tuple(row[label] for label in labels), [])
+        if row["test accuracy"] is not None:
+            values.append(row["test accuracy"])
+    return [
+        dict(zip(labels, point, strict=True)) | {"test_accuracy": summarize(v).to_dict() if v else None}
+        for point, v in points.items()
+    ]
 
 
 def runs_command(as_json: bool, out: TextIO) -> int:

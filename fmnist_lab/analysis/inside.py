@@ -8,7 +8,7 @@ weights, laid out 28×28, picture what it looks for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +94,12 @@ def color_limit(weights: np.ndarray, percentile: float = LIMIT_PERCENTILE) -> fl
     """
     limit = float(np.percentile(np.abs(weights), percentile)) if np.size(weights) else 0.0
     return limit if limit > 0 else 1.0
+
+
+def shared_color_limit(kernels: Iterable[np.ndarray], percentile: float = LIMIT_PERCENTILE) -> float:
+    """One colour range for every epoch of a run: the largest of the kernels' ``color_limit``s, so the
+    pictures of early epochs are pale and the weights' growth shows as the colours deepen."""
+    return max((color_limit(kernel, percentile) for kernel in kernels), default=1.0)
 
 
 def class_means(activations: np.ndarray, labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:

@@ -66,6 +66,17 @@ def summarize(values: Sequence[float] | np.ndarray) -> Summary:
     return Summary(float(array.mean()), sd, float(array.min()), float(array.max()), len(array))
 
 
+def mean_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float] | None:
+    """The 95 % t-interval of the mean of at least two finite numbers; None for one (no spread to go by)."""
+    array = _finite(values)
+    if len(array) < 2:
+        return None
+    if np.ptp(array) == 0:
+        return float(array[0]), float(array[0])
+    low, high = stats.ttest_1samp(array, 0.0).confidence_interval(CONFIDENCE)
+    return float(low), float(high)
+
+
 def compare(
     a: Sequence[float],
     b: Sequence[float],

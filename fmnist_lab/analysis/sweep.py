@@ -1,8 +1,10 @@
 """The diminishing-returns sweep: a series of runs with everything equal but one setting (or a cross of two).
 
 A ``Sweep`` is one named object, stored as ``runs/.sweeps/<id>.json`` (written atomically, read back
-through one validating loader): the swept settings and their values, the base config and the ids of
-its runs. ``plan`` and ``cross`` make the configs; the runs themselves are ordinary runs in the store.
+through one validating loader): the swept settings and their values, the base config, the ids of
+its runs, and with ``repeats`` K > 1 the id of each point's group (the point's K seeds, stored as a
+group). ``plan`` and ``cross`` make the configs; the runs themselves are ordinary runs in the store.
+``point_rows`` summarises each point's finished runs (mean and sd), for the curve and its band.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fmnist_lab.config import SETTINGS, ConfigError, TrainConfig
 from fmnist_lab.store import atomic
+from fmnist_lab.store.groups import GROUP_ID_PATTERN, MAX_MEMBERS, seed_series
 from fmnist_lab.store.runs import RUN_ID_PATTERN, RunStore, RunStoreError, new_run_id, now_iso
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ MAX_SETTINGS = 2  # one setting, or a cross of two (a heatmap)
 MAX_RUNS = 49  # 7 × 7 at most: each run is a full training
 ENDED = ("finished", "stopped", "failed")  # status times that end a run's training
 FOLDER = ".sweeps"  # inside the run store's folder; run listings skip it (not a run id)
+SPREAD_KEYS = ("held-out accuracy", "test accuracy", "CPU s / epoch", "s / epoch")  # averaged over a point's seeds
 
 
 class SweepError(RunStoreError):
@@ -45,6 +49,8 @@ class Sweep:
     base: TrainConfig
     run_ids: tuple[str, ...] = ()
     created: str = ""
+    repeats: int = 1  # seeds per point: the base's seed and the next ones
+    group_ids: tuple[str, ...] = ()  # with repeats > 1, one group per point as its runs are made
 
     def axis(self, index: int) -> list[Any]:
         """The values of the ``index``-th swept setting, as the table shows them."""
@@ -57,14 +63,21 @@ class Sweep:
             f"{SETTINGS[s].label.lower()} {_spelled(s, v)}" for s, v in zip(self.settings, self.values, strict=True)
         )
         rest = [_described(name, v) for name, _, v in self.base.differences() if name not in self.settings]
-        return " · ".join([swept, *rest])
+        seeds = [f"{self.repeats} seeds each"] if self.repeats > 1 else []
+        return " · ".join([swept, *rest, *seeds])
 
     def configs(self) -> list[TrainConfig]:
+        """One config per point (with the base's seed)."""
         return cross(self.base, dict(zip(self.settings, self.values, strict=True)))
+
+    def point_configs(self) -> list[list[TrainConfig]]:
+        """Each point's configs over ``repeats`` seeds."""
+        return [seed_series(config, self.repeats) for config in self.configs()]
 
     def to_dict(self) -> dict[str, Any]:
         values = [[SETTINGS[s].format(v) for v in vs] for s, vs in zip(self.settings, self.values, strict=True)]
-        info = {"id": self.id, "created": self.created, "settings": list(self.settings), "values": values}
+        info: dict[str, Any] = {"id": self.id, "created": self.created, "settings": list(self.settings)}
+        info |= {"values": values, "repeats": self.repeats, "group_ids": list(self.group_ids)}
         return info | {"base": self.base.to_dict(), "run_ids": list(self.run_ids)}
 
 
@@ -83,11 +96,19 @@ def cross(base: TrainConfig, axes: Mapping[str, Sequence[Any]]) -> list[TrainCon
     return [replace(base, **dict(zip(axes, combo, strict=True))) for combo in combos]  # replace re-checks
 
 
-def new_sweep(base: TrainConfig, axes: Mapping[str, Sequence[Any]]) -> Sweep:
-    """A sweep, checked (every config valid), with no runs yet."""
+def new_sweep(base: TrainConfig, axes: Mapping[str, Sequence[Any]], repeats: int = 1) -> Sweep:
+    """A sweep, checked (every config valid, 1 to 10 seeds per point), with no runs yet."""
     checked = cross(base, axes)  # raises ConfigError on any bad value or combination
+    _check_repeats(repeats, len(checked))
     values = tuple(tuple(dict.fromkeys(getattr(c, name) for c in checked)) for name in axes)
-    return Sweep(new_run_id(), tuple(axes), values, base, (), now_iso())
+    return Sweep(new_run_id(), tuple(axes), values, base, (), now_iso(), repeats)
+
+
+def _check_repeats(repeats: Any, points: int) -> None:
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= MAX_MEMBERS:
+        raise ConfigError(f"A sweep repeats each point over 1 to {MAX_MEMBERS} seeds, not {str(repeats)[:20]}.")
+    if points * repeats > MAX_RUNS:
+        raise ConfigError(f"A sweep trains at most {MAX_RUNS} runs; {points} points × {repeats} seeds is more.")
 
 
 class SweepStore:
@@ -104,6 +125,9 @@ class SweepStore:
 
     def add_run(self, sweep: Sweep, run_id: str) -> Sweep:
         return self.save(replace(sweep, run_ids=(*sweep.run_ids, run_id)))
+
+    def add_group(self, sweep: Sweep, group_id: str) -> Sweep:
+        return self.save(replace(sweep, group_ids=(*sweep.group_ids, group_id)))
 
     def load(self, sweep_id: str) -> Sweep:
         try:
@@ -139,7 +163,12 @@ def from_dict(data: Mapping[str, Any]) -> Sweep:
     run_ids = tuple(str(i) for i in data["run_ids"])
     if not all(RUN_ID_PATTERN.fullmatch(i) for i in run_ids) or not RUN_ID_PATTERN.fullmatch(str(data["id"])):
         raise ConfigError("a run id has the wrong shape")
-    return Sweep(str(data["id"]), settings, values, TrainConfig.from_dict(data["base"]), run_ids, str(data["created"]))
+    repeats, group_ids = data.get("repeats", 1), tuple(str(i) for i in data.get("group_ids", []))  # older files: 1
+    _check_repeats(repeats, 1)
+    if not all(GROUP_ID_PATTERN.fullmatch(i) for i in group_ids):
+        raise ConfigError("a group id has the wrong shape")
+    base = TrainConfig.from_dict(data["base"])
+    return Sweep(str(data["id"]), settings, values, base, run_ids, str(data["created"]), repeats, group_ids)
 
 
 def picker_labels(sweeps: Sequence[Sweep]) -> dict[str, str]:
@@ -169,6 +198,7 @@ def table_rows(sweep: Sweep, runs: RunStore) -> list[dict[str, Any]]:
             {"run_id": run.id}
             | {SETTINGS[s].label: plain_value(getattr(run.config, s)) for s in sweep.settings}
             | {
+                "seed": run.config.seed,
                 "state": run.state,
                 "parameters": run.config.parameter_count,
                 "held-out accuracy": m.get("val_accuracy"),
@@ -179,6 +209,28 @@ def table_rows(sweep: Sweep, runs: RunStore) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def point_rows(rows: Sequence[Mapping[str, Any]], settings: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per point (the values of the ``settings`` columns) over its finished runs: each of
+    SPREAD_KEYS as the mean, with ``<key> sd`` (None with one run); ``runs`` counts them, ``parameters`` kept."""
+    from fmnist_lab.analysis import statistics  # not at import time: the CLI starts without SciPy
+
+    points: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row.get("test accuracy") is not None:
+            points.setdefault(tuple(row[s] for s in settings), []).append(row)
+    out = []
+    for point, members in points.items():
+        summary: dict[str, Any] = dict(zip(settings, point, strict=True))
+        summary |= {"runs": len(members), "parameters": members[0]["parameters"]}
+        for key in SPREAD_KEYS:
+            values = [row[key] for row in members if row.get(key) is not None]
+            described = statistics.summarize(values) if values else None
+            summary[key] = None if described is None else described.mean
+            summary[f"{key} sd"] = None if described is None else described.sd
+        out.append(summary)
+    return out
 
 
 def running_interval(status: Mapping[str, Any], now: datetime) -> tuple[datetime, datetime] | None:

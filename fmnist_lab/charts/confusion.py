@@ -42,6 +42,23 @@ def confusion_heatmap(
     return styled(figure, title, height=560)
 
 
+def confusion_spread_heatmap(
+    mean: np.ndarray, sd: np.ndarray | None, n: int, title: str = "Mean confusion matrix"
+) -> go.Figure:
+    """A group's mean row-normalised matrix (percent of each true class), each cell's ±1 sd on hover."""
+    mean = np.asarray(mean, dtype=np.float64)
+    spread = np.zeros_like(mean) if sd is None else np.asarray(sd, dtype=np.float64)
+    sd_text = "no sd with one run" if sd is None else "± %{customdata:.1f} (1 sd)"
+    hover = f"true %{{y}} → predicted %{{x}}: %{{z:.1f}}% {sd_text} over {n} runs<extra></extra>"
+    names = list(CLASS_NAMES)
+    text = np.vectorize(lambda v: f"{v:.0f}%")(mean)
+    cells = {"z": mean, "x": names, "y": names, "customdata": spread, "text": text, "texttemplate": "%{text}"}
+    figure = go.Figure(go.Heatmap(**cells, colorscale=HEATMAP_SCALE, hovertemplate=hover))
+    figure.update_yaxes(autorange="reversed", title_text="true class")
+    figure.update_xaxes(title_text="predicted class", tickangle=-35)
+    return styled(figure, title, height=560)
+
+
 def clicked_cell(points: Sequence[Mapping[str, Any]]) -> tuple[int, int] | None:
     """(true, predicted) of the cell a click selected, from ``st.plotly_chart``'s selection points
     (each names its cell's classes: ``x`` predicted, ``y`` true)."""

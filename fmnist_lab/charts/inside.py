@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from fmnist_lab.charts.style import DIFF_SCALE, HELDOUT_COLOR, TRAIN_COLOR, styled
+from fmnist_lab.charts.style import DIFF_SCALE, HELDOUT_COLOR, MARGIN, TRAIN_COLOR, styled
 from fmnist_lab.config import CLASS_NAMES
 
 if TYPE_CHECKING:
@@ -23,12 +23,15 @@ ZERO_COLOR = "#B0BEC5"  # a neuron held at exactly 0 (relu's "off")
 GAP_COLOR = "#C8C8C8"  # between weight pictures, unlike white = weight 0
 TILE_GAP = 2  # pixels between pictures in a mosaic
 TITLE_ROWS = 9  # pixels above each picture that hold its title
+GRID_COLUMNS = 8  # pictures per row: each about 80 screen pixels wide on a 1280-pixel screen
+GRID_WIDTH = 720  # screen pixels the mosaic is laid out for (a 1280-pixel screen's main column, less the colour bar)
+TITLE_FONT = 12  # the numbers above the pictures; the title band is 9 × ~3 = 27 screen pixels tall
 
 
 def neuron_grid(
     pictures: np.ndarray,
     limit: float,
-    columns: int = 16,
+    columns: int = GRID_COLUMNS,
     titles: Sequence[str] | None = None,
     neurons: Sequence[int] | None = None,
 ) -> go.Figure:
@@ -56,7 +59,8 @@ def neuron_grid(
     figure = go.Figure(heatmap, layout={"annotations": _tile_titles(titles or (), columns, top)})
     _image_axes(figure, GAP_COLOR)
     rows = -(-len(pictures) // columns)
-    height = 110 + rows * (top + 28) * 800 / (columns * (28 + TILE_GAP))  # pictures ~800 px wide in all
+    scale = GRID_WIDTH / (columns * (28 + TILE_GAP))  # screen pixels per weight pixel
+    height = MARGIN["t"] + MARGIN["b"] + rows * (top + 28) * scale
     return styled(figure, f"Incoming weights of {len(pictures)} neurons", height=int(height))
 
 
@@ -65,7 +69,7 @@ def _tile_titles(titles: Sequence[str], columns: int, top: int) -> list[dict[str
     positions = (divmod(index, columns) for index in range(len(titles)))
     return [
         {"x": col * (28 + TILE_GAP) + 13.5, "y": row * (top + 28) + top - 0.5, "text": title}
-        | {"showarrow": False, "yanchor": "bottom", "font": {"size": 10}}
+        | {"showarrow": False, "yanchor": "bottom", "font": {"size": TITLE_FONT}}
         for title, (row, col) in zip(titles, positions, strict=True)
     ]
 

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from fmnist_lab.analysis.spread import BAND
 from fmnist_lab.charts.style import BEST_COLOR, HEATMAP_SCALE, HELDOUT_COLOR, TRAIN_COLOR, styled
 
 
@@ -15,16 +16,19 @@ def sweep_curves(rows: Sequence[dict[str, Any]], setting: str) -> go.Figure:
     """Held-out and test accuracy, and seconds per epoch, against the swept ``setting`` (a table column).
 
     A log x axis when the values are positive numbers (16 … 1024 units): the flattening curve is
-    diminishing returns. Hovering a point shows its parameters.
+    diminishing returns. Hovering a point shows its parameters. Rows of ``analysis.sweep.point_rows``
+    (a point's mean over seeds, with ``<key> sd``) add a shaded ±1 sd band around each mean curve.
     """
     done = sorted((r for r in rows if r.get("test accuracy") is not None), key=lambda r: r[setting])
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy", "Seconds per epoch"), horizontal_spacing=0.12)
     x = [r[setting] for r in done]
     hover = [f"{r['parameters']:,} parameters" for r in done]
     template = "%{x}: %{y:.4f}<br>%{text}<extra></extra>"
+    banded = False
     for key, color in (("held-out accuracy", HELDOUT_COLOR), ("test accuracy", TRAIN_COLOR)):
         y = [r.get(key) for r in done]
         if any(v is not None for v in y):
+            banded |= _band(figure, x, y, [r.get(f"{key} sd") for r in done], key, color)
             line = {"color": color}
             figure.add_scatter(x=x, y=y, name=key, mode="lines+markers", line=line, text=hover, hovertemplate=template)
     timing = "CPU s / epoch" if any(r.get("CPU s / epoch") is not None for r in done) else "s / epoch"  # own work
@@ -37,7 +41,28 @@ def sweep_curves(rows: Sequence[dict[str, Any]], setting: str) -> go.Figure:
     figure.update_xaxes(title_text=setting, type="log" if numeric else "category", **ticks)
     figure.update_yaxes(tickformat=".1%", row=1, col=1)
     figure.update_yaxes(title_text="seconds", rangemode="tozero", row=1, col=2)
-    return styled(figure, f"Diminishing returns: accuracy and time against {setting.lower()}", height=420)
+    spread = f" (mean over seeds, shaded {BAND})" if banded else ""
+    return styled(figure, f"Diminishing returns: accuracy and time against {setting.lower()}{spread}", height=420)
+
+
+def _band(figure: go.Figure, x: list[Any], mean: list[Any], sd: list[Any], key: str, color: str) -> bool:
+    """A shaded mean ± sd polygon where points have an sd (several seeds); whether one was drawn."""
+    kept = [(xi, m, d) for xi, m, d in zip(x, mean, sd, strict=True) if m is not None and d is not None]
+    if not kept:
+        return False
+    xs = [p[0] for p in kept]
+    high, low = [m + d for _, m, d in kept], [m - d for _, m, d in kept]
+    figure.add_scatter(
+        x=xs + xs[::-1],
+        y=high + low[::-1],
+        fill="toself",
+        fillcolor=color,
+        opacity=0.2,
+        line={"width": 0},
+        name=f"{key} {BAND}",
+        hoverinfo="skip",
+    )
+    return True
 
 
 def sweep_heatmap(

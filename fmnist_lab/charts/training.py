@@ -20,6 +20,8 @@ def training_curves(
 ) -> go.Figure:
     """Loss and accuracy against epoch, training dashed and held-out solid.
 
+    While the run trains (``progress`` given, even empty) the x axis spans the configured ``epochs``;
+    once it has ended, the epochs it ran plus a little room, so a run stopped at 2 of 30 fills the width.
     ``progress`` adds the running curve of the epoch in progress; ``stop_loss`` draws
     the threshold, and the epoch where training stopped below it is marked. ``best_epoch``
     (early stopping ran) marks the epoch whose weights were kept and the epoch it stopped.
@@ -51,9 +53,15 @@ def training_curves(
         _mark_threshold(figure, history, x, stop_loss)
     if best_epoch is not None and history:
         _mark_early_stop(figure, best_epoch, history[-1]["epoch"])
-    figure.update_xaxes(title_text="epoch", range=[0, max([epochs or 1, *x, 1]) + 0.2], rangemode="tozero")
+    figure.update_xaxes(title_text="epoch", range=[0, x_end(x, epochs if progress is not None else None)])
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
     return styled(figure, "Training curves: training dashed, held-out solid", height=400)
+
+
+def x_end(x: Sequence[float], epochs: int | None) -> float:
+    """The x axis's right end: the last point (or ``epochs``, if more) plus room of 5 %, at least 0.2 epoch."""
+    last = max([epochs or 1, *x, 1])
+    return last + max(0.2, 0.05 * last)
 
 
 def _mark_threshold(figure: go.Figure, history: Sequence[dict[str, Any]], x: list[float], stop_loss: float) -> None:

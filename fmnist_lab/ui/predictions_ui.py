@@ -28,8 +28,11 @@ MODES = {
 DEFAULT_LOGITS = "1, 3, 4, 2"  # the course notes' example
 
 
-def choose_test_image(labels: np.ndarray, probabilities: np.ndarray) -> int | None:
-    """Mode, optional class and position; returns a test-image index (None if none match)."""
+def choose_test_image(labels: np.ndarray, probabilities: np.ndarray, finished: np.ndarray | None = None) -> int | None:
+    """Mode, optional class and position; returns a test-image index (None if none match).
+
+    "misclassified" lists the images the finished run (``finished``, default ``probabilities``) gets
+    wrong, so the image at a position stays the same as the epoch slider moves."""
     mode = st.radio("Browse", list(MODES), format_func=MODES.__getitem__, horizontal=True, key="pred_mode")
     class_index = None
     if mode == "class":
@@ -37,10 +40,13 @@ def choose_test_image(labels: np.ndarray, probabilities: np.ndarray) -> int | No
     seed = st.session_state.setdefault("pred_seed", 0)
     if mode == "random" and st.button("Another random image", icon=":material/casino:", key="pred_shuffle"):
         st.session_state["pred_seed"] = seed = seed + 1
-    chosen = metrics.selection(labels, probabilities, mode, class_index=class_index, seed=seed)
+    basis = finished if mode == "misclassified" and finished is not None else probabilities
+    chosen = metrics.selection(labels, basis, mode, class_index=class_index, seed=seed)
     if len(chosen) == 0:
         st.info("No test image matches: this run gets every one of them right.")
         return None
+    if basis is finished:
+        st.caption("The images the finished run gets wrong: the same image at every epoch of the slider.")
     label = "Test image index" if mode == "all" else f"Image (1 = first of {len(chosen):,})"
     low, high = (0, len(chosen) - 1) if mode == "all" else (1, len(chosen))
     position = st.number_input(label, low, high, low, key=f"pred_pos_{mode}_{class_index}")
@@ -73,7 +79,8 @@ def test_images(runs: RunStore, run: Run, dataset: Dataset) -> None:
     """Pick a test image; its picture, true and predicted class, and the softmax bars."""
     epoch = analysis.epoch_ui(runs, run, "pred")
     probabilities, labels = analysis.run_predictions(runs, run.id, epoch)
-    index = choose_test_image(labels, probabilities)
+    finished = None if epoch is None else analysis.run_predictions(runs, run.id)[0]
+    index = choose_test_image(labels, probabilities, finished)
     if index is None:
         return
     guess = int(probabilities[index].argmax())

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fmnist_lab.analysis.sweep import Sweep, SweepError, SweepStore, picker_labels, shared_training, table_rows
+from fmnist_lab.analysis.sweep import (
+    Sweep,
+    SweepError,
+    SweepStore,
+    picker_labels,
+    point_rows,
+    shared_training,
+    table_rows,
+)
 from fmnist_lab.charts.sweep import sweep_curves, sweep_heatmap
 from fmnist_lab.config import SETTINGS
 from fmnist_lab.store.runs import RunStoreError
@@ -25,6 +33,11 @@ TIMING_NOTE = (
     "**CPU s / epoch** is the CPU time the run's own training process used per epoch, summed over its "
     "threads: it barely changes when other runs share the machine, so it compares the settings' cost. "
     "**s / epoch** is wall-clock time, which also counts waiting for the cores."
+)
+
+SPREAD_NOTE = (
+    "Each point trained over {repeats} seeds: the curve is their mean and the shaded band ±1 sd (a heatmap cell, "
+    "the mean). Where the bands of two points overlap, the seeds alone could explain the difference."
 )
 
 
@@ -67,14 +80,17 @@ def show(sweeps: SweepStore, sweep_id: str) -> None:
         st.error(str(exc))
         return
     rows = table_rows(sweep, sweeps.runs)
-    finished = sum(row["test accuracy"] is not None for row in rows)
-    st.progress(finished / max(len(sweep.configs()), 1), text=f"{finished} of {len(sweep.configs())} runs finished")
+    finished, total = sum(row["test accuracy"] is not None for row in rows), len(sweep.configs()) * sweep.repeats
+    st.progress(finished / max(total, 1), text=f"{finished} of {total} runs finished")
     labels = [SETTINGS[name].label for name in sweep.settings]
+    points = point_rows(rows, labels) if sweep.repeats > 1 else rows  # a point's mean and sd over its seeds
     if len(labels) == 1:
-        st.plotly_chart(sweep_curves(rows, labels[0]), key="sweep_chart")
+        st.plotly_chart(sweep_curves(points, labels[0]), key="sweep_chart")
     else:
         grid = (sweep.axis(0), sweep.axis(1))
-        st.plotly_chart(sweep_heatmap(rows, labels[0], labels[1], grid), key="sweep_chart")
+        st.plotly_chart(sweep_heatmap(points, labels[0], labels[1], grid), key="sweep_chart")
+    if sweep.repeats > 1:
+        st.caption(SPREAD_NOTE.format(repeats=sweep.repeats))
     if rows:
         st.dataframe(sweeps_table(rows), hide_index=True, key="sweep_table")
         st.caption(TIMING_NOTE + " Every run is an ordinary run: compare any two of them on the Compare page.")

@@ -165,3 +165,11 @@ def test_to_dict_is_plain_json() -> None:
     out = compare(UNITS_128, UNITS_1024, "A", "B", SEEDS, SEEDS).to_dict()
     assert json.loads(json.dumps(out)) == out
     assert out["interval"] == list(statistics.paired_test(np.subtract(UNITS_1024, UNITS_128))[0])
+
+
+def test_mean_interval_is_the_t_interval_of_the_mean() -> None:
+    values = [30.0, 45.0, 38.0, 41.0]
+    half = stats.t.ppf(0.975, df=3) * np.std(values, ddof=1) / np.sqrt(4)  # by hand
+    low, high = statistics.mean_interval(values)
+    assert (low, high) == pytest.approx((np.mean(values) - half, np.mean(values) + half))
+    assert statistics.mean_interval([61.0]) is None and statistics.mean_interval([5.0, 5.0]) == (5.0, 5.0)

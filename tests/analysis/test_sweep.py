@@ -7,10 +7,20 @@ import signal
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fmnist_lab import RunStore, TrainConfig
-from fmnist_lab.analysis.sweep import DEFAULT_VALUES, SweepError, SweepStore, cross, new_sweep, plan, table_rows
+from fmnist_lab.analysis.sweep import (
+    DEFAULT_VALUES,
+    SweepError,
+    SweepStore,
+    cross,
+    new_sweep,
+    plan,
+    point_rows,
+    table_rows,
+)
 from fmnist_lab.cli import main
 from fmnist_lab.config import ConfigError
 
@@ -183,3 +193,69 @@ def test_sweep_rows_carry_cpu_and_wall_seconds(isolated_lab: Path) -> None:
 
     rows = table_rows(replace(sweep, run_ids=(run.id, old.id)), store)
     assert [(r["CPU s / epoch"], r["s / epoch"]) for r in rows] == [(3.1, 72.7), (None, 1.3)]
+
+
+def test_a_repeated_sweep_is_stored_with_its_groups_and_older_files_read_as_one_seed(isolated_lab: Path) -> None:
+    sweeps = SweepStore(RunStore())
+    sweep = sweeps.save(new_sweep(BASE, {"hidden_units": [(16,), (64,)]}, repeats=3))
+    assert [[c.seed for c in point] for point in sweep.point_configs()] == [[42, 43, 44]] * 2
+    assert [point[0].hidden_units for point in sweep.point_configs()] == [(16,), (64,)]
+    sweep = sweeps.add_group(sweep, "g-20261121-093015-a3f09c")
+    assert sweeps.load(sweep.id) == sweep and sweep.name.endswith("3 seeds each")
+    stored = json.loads((sweeps.root / f"{sweep.id}.json").read_text())
+    old = {key: value for key, value in stored.items() if key not in ("repeats", "group_ids")}
+    (sweeps.root / f"{sweep.id}.json").write_text(json.dumps(old))
+    assert sweeps.load(sweep.id).repeats == 1
+    (sweeps.root / f"{sweep.id}.json").write_text(json.dumps(stored | {"group_ids": ["../x"]}))
+    with pytest.raises(SweepError, match="a group id has the wrong shape"):
+        sweeps.load(sweep.id)
+
+
+@pytest.mark.parametrize(("repeats", "message"), [(0, "1 to 10 seeds"), (11, "1 to 10 seeds"), (8, "7 points × 8")])
+def test_too_many_repeats_are_refused(repeats: int, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        new_sweep(BASE, {"hidden_units": DEFAULT_VALUES}, repeats=repeats)
+
+
+def test_point_rows_are_each_points_mean_and_sd_over_its_finished_runs() -> None:
+    rows = [
+        {"Hidden units": 16, "parameters": 1, "test accuracy": 0.80, "held-out accuracy": 0.79, "s / epoch": 1.0},
+        {"Hidden units": 16, "parameters": 1, "test accuracy": 0.84, "held-out accuracy": 0.83, "s / epoch": 3.0},
+        {"Hidden units": 16, "parameters": 1, "test accuracy": None, "held-out accuracy": None, "s / epoch": None},
+        {"Hidden units": 64, "parameters": 2, "test accuracy": 0.86, "held-out accuracy": 0.85, "s / epoch": 2.0},
+    ]
+    first, second = point_rows(rows, ["Hidden units"])
+    assert first["runs"] == 2 and first["test accuracy"] == pytest.approx(0.82)
+    assert first["test accuracy sd"] == pytest.approx(np.std([0.80, 0.84], ddof=1))
+    assert first["s / epoch sd"] == pytest.approx(np.std([1.0, 3.0], ddof=1)) and first["CPU s / epoch"] is None
+    assert second["runs"] == 1 and second["test accuracy"] == 0.86 and second["test accuracy sd"] is None
+
+
+def test_sweep_repeats_train_each_point_over_seeds_as_a_group(
+    full_size_idx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fmnist_lab.store.groups import GroupStore
+
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(full_size_idx))
+    argv = ["sweep", "--hidden-units", "8,16", "--epochs", "1", "--seed", "3", "--repeats", "2"]
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main([*argv, "--train-samples", "600", "--test-samples", "100"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    *runs, last = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    configs = [RunStore().load(r["run_id"]).config for r in runs]
+    assert [(c.hidden_units, c.seed) for c in configs] == [((8,), 3), ((8,), 4), ((16,), 3), ((16,), 4)]
+    groups = [GroupStore(RunStore()).load(group_id) for group_id in last["group_ids"]]
+    assert [group.run_ids for group in groups] == [
+        tuple(r["run_id"] for r in runs[:2]),
+        tuple(r["run_id"] for r in runs[2:]),
+    ]
+    for point, members in zip(last["points"], (runs[:2], runs[2:]), strict=True):
+        accuracies = [r["test_accuracy"] for r in members]
+        assert point["test_accuracy"]["mean"] == pytest.approx(np.mean(accuracies))
+        assert (
+            point["test_accuracy"]["sd"] == pytest.approx(np.std(accuracies, ddof=1))
+            and point["test_accuracy"]["n"] == 2
+        )
+    assert SweepStore(RunStore()).load(last["sweep_id"]).repeats == 2

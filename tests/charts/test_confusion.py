@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fmnist_lab.charts.confusion import CELL_TARGETS, class_accuracy, clicked_cell, confusion_heatmap
+from fmnist_lab.charts.confusion import (
+    CELL_TARGETS,
+    class_accuracy,
+    clicked_cell,
+    confusion_heatmap,
+    confusion_spread_heatmap,
+)
 from fmnist_lab.config import CLASS_NAMES
 from tests.charts import trace
 
@@ -44,3 +50,13 @@ def test_class_accuracy_puts_the_worst_class_first_and_marks_the_mean() -> None:
     assert list(bars.data[0].x) == sorted(accuracy.tolist())
     (mean,) = bars.layout.shapes
     assert mean.x0 == pytest.approx(accuracy.mean())
+
+
+def test_the_mean_matrix_shows_each_cells_sd_on_hover() -> None:
+    rows = np.random.default_rng(0).dirichlet(np.ones(10), size=(3, 10)) * 100  # three runs' rows, in %
+    mean, sd = rows.mean(axis=0), rows.std(axis=0, ddof=1)
+    figure = confusion_spread_heatmap(mean, sd, 3)
+    np.testing.assert_allclose(np.array(figure.data[0].z), mean)
+    np.testing.assert_allclose(np.array(figure.data[0].customdata), sd)
+    assert "± %{customdata:.1f} (1 sd) over 3 runs" in figure.data[0].hovertemplate
+    assert "no sd with one run" in confusion_spread_heatmap(mean, None, 1).data[0].hovertemplate

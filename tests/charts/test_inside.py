@@ -7,8 +7,18 @@ import plotly.graph_objects as go
 import pytest
 
 from fmnist_lab.analysis import inside
-from fmnist_lab.charts.inside import ZERO_COLOR, hidden_map, layer_path, neuron_class_bars, neuron_grid, weight_matrix
-from fmnist_lab.charts.style import HELDOUT_COLOR
+from fmnist_lab.charts.inside import (
+    GRID_COLUMNS,
+    GRID_WIDTH,
+    TITLE_ROWS,
+    ZERO_COLOR,
+    hidden_map,
+    layer_path,
+    neuron_class_bars,
+    neuron_grid,
+    weight_matrix,
+)
+from fmnist_lab.charts.style import HELDOUT_COLOR, MARGIN
 from fmnist_lab.config import CLASS_NAMES
 
 
@@ -89,3 +99,13 @@ def test_weight_matrix_is_the_kernel_on_a_symmetric_scale() -> None:
     assert len(figure.data) == 1
     np.testing.assert_array_equal(np.asarray(figure.data[0].z), kernel)
     assert figure.data[0].zmax == pytest.approx(np.abs(kernel).max()) and figure.data[0].zmin == -figure.data[0].zmax
+
+
+@pytest.mark.parametrize("count", [16, 128])
+def test_neuron_pictures_are_large_enough_and_their_numbers_fit_above_them(count: int) -> None:
+    figure = neuron_grid(np.zeros((count, 28, 28)), limit=1.0, titles=[str(j) for j in range(count)])
+    rows, columns = -(-count // GRID_COLUMNS), GRID_COLUMNS
+    plot_height = figure.layout.height - MARGIN["t"] - MARGIN["b"]
+    per_pixel = min(GRID_WIDTH / (columns * 30 - 2), plot_height / (rows * (TITLE_ROWS + 28)))  # square pixels
+    assert 28 * per_pixel >= 70  # each picture at least 70 screen pixels wide
+    assert TITLE_ROWS * per_pixel >= figure.layout.annotations[0].font.size + 4  # the number clears the picture

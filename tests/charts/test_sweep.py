@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fmnist_lab.charts.sweep import sweep_curves, sweep_heatmap
 from tests.charts import trace
 
@@ -39,3 +41,17 @@ def test_sweep_curves_tick_the_swept_values_and_prefer_cpu_seconds() -> None:
     assert list(figure.layout.xaxis.tickvals) == [16, 64] and list(figure.layout.xaxis.ticktext) == ["16", "64"]
     assert list(trace(figure, "CPU s / epoch").y) == [1.5, 3.0]
     assert [t.name for t in figure.data if t.name and "s / epoch" in t.name] == ["CPU s / epoch"]
+
+
+def test_points_over_seeds_draw_the_mean_with_a_one_sd_band() -> None:
+    points = [
+        {"Hidden units": 16, "parameters": 12730, "test accuracy": 0.80, "test accuracy sd": 0.02, "s / epoch": 1.0},
+        {"Hidden units": 64, "parameters": 50890, "test accuracy": 0.84, "test accuracy sd": 0.01, "s / epoch": 1.1},
+    ]
+    figure = sweep_curves(points, "Hidden units")
+    band = trace(figure, "test accuracy ±1 sd")
+    assert band.fill == "toself" and list(band.x) == [16, 64, 64, 16]
+    assert list(band.y) == pytest.approx([0.82, 0.85, 0.83, 0.78])  # mean + sd out, mean − sd back
+    assert list(trace(figure, "test accuracy").y) == [0.80, 0.84]
+    assert "shaded ±1 sd" in figure.layout.title.text
+    assert not [t for t in sweep_curves(SWEEP_ROWS, "Hidden units").data if t.name.endswith("sd")]  # one run a point

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -178,3 +179,62 @@ def test_runs_differing_only_in_scaling_have_different_names_everywhere(
     chips = page.get_by_test_id("stMultiSelect")
     for name in names:
         expect(chips).to_contain_text(name)
+
+
+# Every data grid whose columns are wider than the grid: some scroll out of sight
+HIDDEN_COLUMNS = """() => [...document.querySelectorAll("[data-testid=stDataFrame] .dvn-scroller")]
+  .map((e) => e.scrollWidth - e.clientWidth).filter((hidden) => hidden > 1)"""
+
+
+def stored_exercise(store: RunStore) -> list[str]:
+    """The Bias lab's six runs as a finished exercise leaves them, with their names; made without training."""
+    from fmnist_lab.analysis import compare
+    from fmnist_lab.ui.bias_ui import NAME_PREFIX
+    from tests.conftest import final_metrics
+
+    labels = np.repeat(np.arange(10), 100)
+    ids = []
+    for share, config in enumerate(compare.bias_exercise(6, 0.1, 5)):
+        run = store.create(config, f"{NAME_PREFIX}{config.summary()}")
+        store.write_metrics(run.id, final_metrics())
+        guesses = np.where((labels == 6) & (np.arange(1000) % 10 < share), 0, labels)  # some shirts missed
+        store.write_predictions(run.id, np.eye(10, dtype=np.float32)[guesses] * 0.9 + 0.01, labels)
+        store.set_status(run.id, "finished")
+        ids.append(run.id)
+    return ids
+
+
+def test_the_bias_lab_table_shows_every_column_at_1280_pixels(server: lab_server.LabServer, browser: Browser) -> None:
+    ids = stored_exercise(RunStore(server.runs_dir))
+    screen = lab_server.new_page(browser, 1280, 800)
+    try:
+        lab_server.goto(screen, f"{server.url}/Bias_lab?exercise={','.join(ids)}")
+        lab_server.wait_drawn(screen)
+        assert_no_exception(screen)
+        expect(screen.get_by_test_id("stDataFrame").first).to_be_visible()
+        assert screen.evaluate(HIDDEN_COLUMNS) == []  # no column scrolled out of sight (TPR gap, FPR gap, ECE)
+        assert screen.evaluate(CUT) == []
+    finally:
+        screen.context.close()
+
+
+# The neuron mosaic's drawing area (Plotly's drag layer over the heatmap), in screen pixels
+MOSAIC_WIDTH = """() => document.querySelector(".st-key-inside_grid .nsewdrag").getBoundingClientRect().width"""
+
+
+def test_inside_neuron_pictures_are_70_pixels_wide_at_1280(
+    server: lab_server.LabServer, browser: Browser, finished_runs: list[Run]
+) -> None:
+    from fmnist_lab.charts.inside import GRID_COLUMNS, TILE_GAP
+
+    screen = lab_server.new_page(browser, 1280, 800)
+    try:
+        lab_server.goto(screen, f"{server.url}/Inside?run={finished_runs[0].id}")
+        lab_server.wait_drawn(screen)
+        assert_no_exception(screen)
+        expect(screen.locator(".st-key-inside_grid .nsewdrag")).to_have_count(1)
+        width = screen.evaluate(MOSAIC_WIDTH)
+        columns = min(GRID_COLUMNS, finished_runs[0].config.hidden_units[0])
+        assert width * 28 / (columns * (28 + TILE_GAP) - TILE_GAP) >= 70  # one picture's width on screen
+    finally:
+        screen.context.close()

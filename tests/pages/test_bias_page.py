@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from fmnist_lab import RunStore, TrainConfig
-from fmnist_lab.analysis import compare
+from fmnist_lab.analysis import compare, statistics
+from fmnist_lab.store.groups import GroupStore
 from fmnist_lab.ui import bias_ui
 from fmnist_lab.ui.navigation import BIAS_LAB
 from tests.conftest import queue_only
@@ -115,3 +117,54 @@ def test_an_exercise_click_over_the_learners_cap_is_refused_whole(
     assert not app.exception
     assert len(RunStore().list()) == 12  # nothing of the third click was queued
     assert any("at most 10 runs per learner waiting" in error.value for error in app.error)
+
+
+def test_one_run_per_role_says_so(app_env: Path) -> None:
+    store = RunStore()
+    baseline, biased, *_ = compare.bias_exercise(SHIRT, 0.1, 2)
+    ids = [finished_with_predictions(store, baseline, 10), finished_with_predictions(store, biased, 3)]
+    app = open_page(PAGE, exercise=",".join(ids))
+    assert "One run each: no way to know how much of this is luck" in texts(app)
+    assert len(app.dataframe) == 1  # no table of intervals from one run
+
+
+def test_several_seeds_per_role_show_shirt_recall_and_the_gaps_with_95_percent_intervals(app_env: Path) -> None:
+    store = RunStore()
+    baseline, biased, *_ = compare.bias_exercise(SHIRT, 0.1, 2)
+    right = {(baseline, 0): 10, (baseline, 1): 9, (biased, 0): 3, (biased, 1): 5}  # shirts right of 10
+    ids = []
+    for (config, seed), shirts in right.items():
+        run_id = finished_run(store, seed=seed, class_shares=config.class_shares)
+        store.write_predictions(run_id, *predictions(shirts))
+        ids.append(run_id)
+    app = open_page(PAGE, exercise=",".join(ids))
+    assert not app.exception, app.exception
+    assert list(app.dataframe[0].value["run"]) == [
+        "baseline · seed 0",
+        "baseline · seed 1",
+        "biased · seed 0",
+        "biased · seed 1",
+    ]
+    spread = app.dataframe[1].value.set_index("role")
+    for role, recalls in (("baseline", [100.0, 90.0]), ("biased", [30.0, 50.0])):
+        low, high = stats.ttest_1samp(recalls, 0).confidence_interval(0.95)  # scipy's t interval of the mean
+        expected = f"{np.mean(recalls):.1f} % ({low:.1f} to {high:.1f})".replace("-", "−")
+        assert spread.loc[role, "starved recall"] == expected and spread.loc[role, "runs"] == 2
+    gaps = [0.0, 0.1, 0.7, 0.5]  # TPR gap: best recall (1.0) − worst (the shirts') per run
+    low, high = stats.ttest_1samp([100 * g for g in gaps[2:]], 0).confidence_interval(0.95)
+    assert spread.loc["biased", "TPR gap"] == f"60.0 % ({low:.1f} to {high:.1f})".replace("-", "−")
+    verdict = statistics.compare([30.0, 50.0], [100.0, 90.0], "biased", "baseline", [0, 1], [0, 1]).verdict
+    assert verdict.startswith("baseline beat biased by 55.00 points") and verdict in texts(app).replace("\\", "")
+
+
+def test_seeds_per_run_queue_each_role_as_a_group(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bias_ui, "runs_executor", queue_only)
+    app = open_page(PAGE)
+    app.slider(key="bias_seeds").set_value(2).run()
+    app.button(key="bias_setup").click().run()
+    assert not app.exception, app.exception
+    groups = GroupStore(RunStore()).list()
+    assert len(RunStore().list()) == 12 and len(groups) == 6
+    for group in groups:
+        assert group.seeds == (0, 1) and group.name == f"{bias_ui.NAME_PREFIX}{compare.exercise_role(group.config())}"
+    assert len(app.query_params["exercise"].split(",")) == 12

@@ -170,3 +170,62 @@ def test_inside_for_a_run_without_weights_says_so(app_env: Path) -> None:
 def test_inside_imports_no_tensorflow(runs: list) -> None:
     steps = f"app.switch_page({INSIDE.file!r})\napp.query_params['run'] = {runs[1].id!r}\napp.run()\n"
     assert tensorflow_modules_after(steps) == "[]"
+
+
+def test_misclassified_mode_keeps_its_image_as_the_epoch_slider_moves(replay_run: str) -> None:
+    store = RunStore()
+    final, labels = store.predictions(replay_run)
+    early = store.epoch_snapshot(replay_run, 1).probabilities
+    wrong_at_end = np.flatnonzero(final.argmax(axis=1) != labels)
+    wrong_early = np.flatnonzero(early.argmax(axis=1) != labels)
+    assert wrong_at_end[2] != wrong_early[2]  # the lists differ: a position alone would change the image
+    app = open_page(PREDICTIONS, run=replay_run)
+    app.radio(key="pred_mode").set_value("misclassified").run()
+    app.number_input(key="pred_pos_misclassified_None").set_value(3).run()
+    assert f"model.predict(test_images)[{wrong_at_end[2]}]" in app.code[0].value
+    app.select_slider(key=f"pred_epoch_{replay_run}").set_value(1).run()
+    assert not app.exception, app.exception
+    assert f"model.predict(test_images)[{wrong_at_end[2]}]" in app.code[0].value  # the same image
+    bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
+    np.testing.assert_allclose(values(bars["y"]), early[wrong_at_end[2]], rtol=1e-6)  # its epoch-1 answer
+
+
+def test_inside_pictures_keep_one_colour_scale_over_every_epoch(replay_run: str) -> None:
+    store = RunStore()
+    kernels = [store.epoch_snapshot(replay_run, epoch).kernel for epoch in (1, 2, 3)] + [store.weights(replay_run)[0]]
+    expected = max(float(np.percentile(np.abs(kernel), 99)) for kernel in kernels)  # the largest epoch's range
+    assert float(np.percentile(np.abs(kernels[0]), 99)) < expected  # epoch 1's own range would be smaller
+    app = open_page(INSIDE, run=replay_run)
+    assert not app.exception, app.exception
+    limits = [heatmaps(app)[0]["data"][0]["zmax"]]
+    app.select_slider(key=f"inside_epoch_{replay_run}").set_value(1).run()
+    assert not app.exception, app.exception
+    grid = heatmaps(app)[0]
+    limits.append(grid["data"][0]["zmax"])
+    assert limits == pytest.approx([expected, expected], rel=1e-6)
+    tile = np.array(values(grid["data"][0]["z"]), dtype=np.float64)[9 : 9 + 28, 30 : 30 + 28]  # neuron 1
+    np.testing.assert_allclose(tile, kernels[0][:, 1].reshape(28, 28), rtol=1e-6)  # epoch 1's weights
+    assert "after epoch 1 (replayed)" in texts(app).lower()
+
+
+def test_play_reruns_only_the_pictures_once_a_second(replay_run: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+
+    from fmnist_lab.ui import inside_ui
+
+    timers: list[tuple[str, float | None]] = []
+    real = st.fragment
+
+    def spy(function=None, *, run_every=None):  # noqa: ANN001, ANN202
+        timers.append((getattr(function, "__name__", "?"), run_every))
+        return real(function, run_every=run_every)
+
+    monkeypatch.setattr(st, "fragment", spy)
+    app = open_page(INSIDE, run=replay_run)
+    assert ("_pictures", None) in timers and not app.exception
+    timers.clear()
+    app.toggle(key=f"inside_epoch_{replay_run}_play").set_value(True).run()
+    assert not app.exception, app.exception
+    assert timers[-1] == ("_pictures", 1.0)  # only the pictures' part runs on the clock
+    assert app.select_slider(key=f"inside_epoch_{replay_run}").value == 1  # Play at the last epoch starts over
+    assert inside_ui.play_step([1, 2, 3], 1) == (2, True) and inside_ui.play_step([1, 2, 3], 2) == (3, False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fmnist_lab import RunStore, TrainConfig
@@ -83,3 +84,28 @@ def test_the_page_says_which_seconds_and_warns_of_shared_training(app_env: Path)
     app = open_page(PAGE)
     assert "2 of this sweep's runs trained while other runs did" in texts(app)
     assert "1 epoch" in app.selectbox(key=sweep_view.PICK_KEY).options[0]
+
+
+def test_a_sweep_over_seeds_draws_each_points_mean_and_band(app_env: Path) -> None:
+    from tests.conftest import finished_run as scored_run
+
+    runs = RunStore()
+    sweeps = SweepStore(runs)
+    base = TrainConfig(hidden_units=(16,), epochs=2)
+    sweep = sweeps.save(new_sweep(base, {"hidden_units": [(16,), (64,)]}, repeats=3))
+    accuracies = {16: [0.80, 0.82, 0.81], 64: [0.85, 0.84, 0.88]}
+    for units, scores in accuracies.items():
+        for seed, accuracy in enumerate(scores):
+            config = TrainConfig(hidden_units=(units,), epochs=2, seed=seed)
+            sweep = sweeps.add_run(sweep, scored_run(runs, config, accuracy).id)
+    app = open_page(PAGE)
+    assert not app.exception, app.exception
+    (chart,) = [f for f in figures(app) if any(t.get("name") == "test accuracy" for t in f["data"])]
+    mean = next(t for t in chart["data"] if t["name"] == "test accuracy")
+    assert values(mean["y"]) == pytest.approx([np.mean(accuracies[16]), np.mean(accuracies[64])])
+    band = next(t for t in chart["data"] if t["name"] == "test accuracy ±1 sd")
+    sd = [np.std(accuracies[u], ddof=1) for u in (16, 64)]
+    high = [np.mean(accuracies[u]) + s for u, s in zip((16, 64), sd, strict=True)]
+    assert values(band["y"])[:2] == pytest.approx(high) and band["fill"] == "toself"
+    assert "6 of 6 runs finished" in app.get("progress")[0].proto.text
+    assert "Each point trained over 3 seeds" in texts(app) and len(app.dataframe[0].value) == 6
