@@ -169,7 +169,7 @@ def test_an_upload_is_decoded_once_however_often_the_page_reruns(runs: list, mon
     decode = images.prepare_upload_budgeted
     monkeypatch.setattr(images, "prepare_upload_budgeted", lambda data: calls.append(len(data)) or decode(data))
     payload = png(Image.new("L", (61, 83), 0))  # a size no other test uploads, so not cached yet
-    app = open_page("pages/3_Predictions.py", run=runs[1].id)
+    app = open_page(PREDICTIONS, run=runs[1].id)
     app.file_uploader(key="pred_upload").set_value(("shirt.png", payload, "image/png")).run()
     app.slider(key="pred_temperature").set_value(2.0).run()  # a rerun with the same upload
     app.run()
