@@ -34,7 +34,7 @@ labels = unique_labels(candidates)
 chosen_ids = st.multiselect(
     "Runs (2–4)",
     list(labels),
-    compare.default_selection(candidates),
+    compare.default_selection(candidates, lambda run: analysis.readable(runs, run)),
     format_func=labels.__getitem__,
     max_selections=4,
     key="compare_runs",

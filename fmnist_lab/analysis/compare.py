@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import itertools
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -24,19 +26,25 @@ TABLE_FORMAT = {
 }
 
 
-def default_selection(runs: Sequence[Run]) -> list[str]:
+def default_selection(runs: Sequence[Run], readable: Callable[[Run], bool] = lambda run: True) -> list[str]:
     """The newest clean 128 vs 1024 pair (``classic_pair``); else the newest of each; else the newest two.
 
     A pair is clean when the two runs differ in nothing but hidden units (and the seed): only then is
     the gap the units' doing. ``runs`` is newest first; among clean pairs, the one whose older run is newest.
+    Runs whose files do not load (``readable``, asked only of the runs a choice needs) are passed over, so
+    one damaged run does not block the view.
     """
-    small, large = ([r for r in runs if r.config.hidden_units == units] for units in CLASSIC_PAIR)
-    if not small or not large:
-        return [run.id for run in runs[:2]]
+    usable = functools.cache(lambda index: readable(runs[index]))  # index → readable, asked once per run
     position = {run.id: index for index, run in enumerate(runs)}
-    clean = [(a, b) for a in small for b in large if not other_differences(a.config, b.config)]
-    a, b = min(clean, key=lambda p: sorted(position[r.id] for r in p)[::-1]) if clean else (small[0], large[0])
-    return [a.id, b.id]
+    small, large = ([position[r.id] for r in runs if r.config.hidden_units == units] for units in CLASSIC_PAIR)
+    clean = [(a, b) for a in small for b in large if not other_differences(runs[a].config, runs[b].config)]
+    for a, b in sorted(clean, key=lambda pair: sorted(pair)[::-1]):
+        if usable(a) and usable(b):
+            return [runs[a].id, runs[b].id]
+    a, b = (next((i for i in side if usable(i)), -1) for side in (small, large))
+    if a >= 0 and b >= 0:
+        return [runs[a].id, runs[b].id]
+    return [runs[i].id for i in itertools.islice((i for i in range(len(runs)) if usable(i)), 2)]
 
 
 def other_differences(a: TrainConfig, b: TrainConfig) -> list[str]:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from fmnist_lab.analysis import forward, metrics
 from fmnist_lab.charts.confusion import clicked_cell
-from fmnist_lab.store.runs import Run, RunNotFound, RunStore
+from fmnist_lab.store.runs import Run, RunNotFound, RunStore, RunStoreError
 from fmnist_lab.ui.common import RUN_PARAM, plain
 from fmnist_lab.ui.navigation import TRAIN
 
@@ -149,6 +149,16 @@ def analysable_runs(runs: RunStore) -> list[Run]:
     return [run for run in runs.list() if run.state in ANALYSABLE and run.metrics]
 
 
+def readable(runs: RunStore, run: Run) -> bool:
+    """Whether ``run``'s history and test predictions load: a damaged run is not offered by default."""
+    try:
+        runs.history(run.id)
+        runs.predictions(run.id)
+    except RunStoreError:
+        return False
+    return True
+
+
 def run_or_stop(runs: RunStore, current: str | None) -> Run:
     """The current run if it has test-set predictions; otherwise say what to do and stop the page."""
     run = run_or_note(runs, current)
@@ -177,11 +187,12 @@ def run_or_note(runs: RunStore, current: str | None) -> Run | None:
 
 
 def or_stop(read: Callable[[], T], whose: str) -> T:
-    """What ``read`` returns; if a run's file is missing or damaged, say so and end the page."""
+    """What ``read`` returns; if a run's file is missing or damaged, say so (``whose``, a run's name, as
+    plain text) and end the page."""
     try:
         return read()
     except RunNotFound as exc:
-        st.error(f"**{whose}:** {exc}")
+        st.error(f"**{plain(whose)}:** {exc}")
         st.stop()
         raise  # unreachable: st.stop() ends the script
 

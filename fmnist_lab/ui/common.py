@@ -26,6 +26,10 @@ OWNER_KEY = "session_owner"  # session state: the owner id this browser's runs c
 OWNER_COOKIE = "fmnist_owner"  # the browser keeps its random owner key here, across reloads and tabs
 COOKIE_DAYS = 365
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")  # escaped with a backslash
+# Where GFM finds a bare address (``https://…``, ``www.…``, ``me@host``) after escapes are undone: an invisible
+# word joiner there keeps it text
+BARE_ADDRESS = re.compile(r"(?<=:)(?=//)|(?i:(?<=www))(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 INSTRUCTOR_KEY = "instructor"  # session state: True once the instructor's secret was entered
 INSTRUCTOR_COOKIE = "fmnist_instructor"  # an HMAC token under the secret (ownership.instructor_token)
 NOTICE_SECONDS = 2  # how often a page looks for the instructor's notice (read once a second server-wide)
@@ -157,8 +161,13 @@ def _set_cookie(name: str, value: str, days: int = COOKIE_DAYS) -> None:
 
 
 def plain(text: str) -> str:
-    """``text`` (a run name) shown as typed in Markdown: no links, images, emphasis or colours."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """``text`` (a run name) shown as typed in Markdown: no links, images, emphasis or colours.
+
+    A backslash before each special character is not enough for a bare address: Streamlit's Markdown (GFM)
+    links ``https://…`` and ``www.…`` in the text once escapes are undone, so a word joiner (U+2060,
+    invisible) goes where the address would start to match.
+    """
+    return MARKDOWN_SPECIAL.sub(r"\\\1", BARE_ADDRESS.sub(WORD_JOINER, text))
 
 
 def is_instructor() -> bool:

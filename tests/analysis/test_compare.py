@@ -96,3 +96,34 @@ def test_the_newest_clean_pair_wins() -> None:
     small = finished(store, TrainConfig(hidden_units=(128,), epochs=9), 0.87)
     wide = finished(store, TrainConfig(hidden_units=(1024,), epochs=9), 0.88)
     assert compare.default_selection(store.list()) == [small.id, wide.id]
+
+
+def test_a_damaged_run_among_the_newest_two_is_passed_over() -> None:
+    store = RunStore()
+    a, b = make_run(store, 32), make_run(store, 64)
+    damaged = make_run(store, 48)
+    asked: list[str] = []
+
+    def readable(run) -> bool:  # noqa: ANN001
+        asked.append(run.id)
+        return run.id != damaged.id
+
+    assert compare.default_selection(store.list(), readable) == [b.id, a.id]
+    assert sorted(asked) == sorted([damaged.id, b.id, a.id])  # each asked once, only those needed
+
+
+def test_a_damaged_run_of_the_clean_pair_gives_way_to_the_next_clean_pair() -> None:
+    store = RunStore()
+    older = [finished(store, TrainConfig(hidden_units=(units,)), 0.87) for units in (128, 1024)]
+    damaged = finished(store, TrainConfig(hidden_units=(128,), epochs=9), 0.87)
+    finished(store, TrainConfig(hidden_units=(1024,), epochs=9), 0.88)
+    assert compare.default_selection(store.list(), lambda run: run.id != damaged.id) == [r.id for r in older]
+
+
+def test_with_every_128_run_damaged_the_newest_two_readable_runs_are_picked() -> None:
+    store = RunStore()
+    small = finished(store, TrainConfig(hidden_units=(128,)), 0.87)
+    wide = finished(store, TrainConfig(hidden_units=(1024,)), 0.88)
+    other = finished(store, TrainConfig(hidden_units=(64,)), 0.85)
+    assert compare.default_selection(store.list(), lambda run: run.id != small.id) == [other.id, wide.id]
+    assert compare.default_selection(store.list(), lambda run: False) == []

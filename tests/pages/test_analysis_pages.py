@@ -205,6 +205,19 @@ def test_compare_flipped_images_are_counted_correctly(runs: list) -> None:
         assert true == CLASS_NAMES[labels[int(guess.split(" ")[0])]]
 
 
+def test_a_damaged_run_of_the_default_pair_does_not_block_compare_and_its_error_names_it_as_text(
+    runs: list,
+) -> None:
+    large = RunStore().rename(runs[0].id, "![x](https://evil.example/i.png)")
+    (RunStore().path(large.id) / "history.json").write_text("{ not json")
+    app = open_page(COMPARE)
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.multiselect(key="compare_runs").value == [runs[1].id]  # the readable one; the page asks for two
+    assert "Pick at least two runs." in texts(app)
+    app.multiselect(key="compare_runs").set_value([runs[1].id, large.id]).run()  # picked by hand: it says why
+    assert not app.exception and [e.value.split(":** ")[0] for e in app.error] == [f"**{plain(f'2: {large.name}')}"]
+
+
 def test_train_pair_button_queues_both_runs(runs: list) -> None:
     before = {run.id for run in RunStore().list()}
     app = open_page(COMPARE)
