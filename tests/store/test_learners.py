@@ -11,7 +11,7 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.execution.ownership import new_key, owner_id
 from fmnist_lab.store.learners import FILE, BadLearnerName, LearnerStore, learner_name
 
-ANA, BEN = owner_id(new_key()), owner_id(new_key())
+ANA, BEN = owner_id("a" * 32), owner_id("b" * 32)  # fixed: xdist workers must collect the same ids
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from fmnist_lab.execution.ownership import new_key, owner_id
 from fmnist_lab.store.progress_store import FILE, Progress, ProgressStore
 
-ANA, BEN = owner_id(new_key()), owner_id(new_key())
+ANA, BEN = owner_id("a" * 32), owner_id("b" * 32)  # fixed: xdist workers must collect the same ids
 
 
 def test_each_owner_keeps_their_own_progress(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ import numpy as np
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import statistics
-from fmnist_lab.execution.ownership import new_key, owner_id
+from fmnist_lab.execution.ownership import owner_id
 from fmnist_lab.store.groups import GroupStore
 from fmnist_lab.teaching.evidence import Needs, gather, partner_of
 from tests.conftest import final_metrics
 
-ANA, BEN = owner_id(new_key()), owner_id(new_key())
+ANA, BEN = owner_id("a" * 32), owner_id("b" * 32)  # fixed: xdist workers must collect the same ids
 
 
 def stored_run(store: RunStore, config: TrainConfig, accuracy: float = 0.85, owner: str | None = None) -> str:
