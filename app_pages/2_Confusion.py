@@ -49,6 +49,7 @@ cell = metrics.cell_indices(labels, probabilities, true_class, pred_class)
 st.caption(f"{len(cell)} test images, most confident first (showing up to 24). Click a cell above to pick it.")
 shown = cell[:24]
 analysis.gallery(dataset.x_test[shown], [analysis.top_caption(i, probabilities[i]) for i in shown])
+confusion_ui.why_for_cell(runs, run, dataset.x_test, shown, true_class)
 
 st.subheader("Who the model serves worst")
 gap = metrics.accuracy_gap(report)

@@ -10,7 +10,8 @@ from fmnist_lab.analysis import spread
 from fmnist_lab.charts.confusion import confusion_spread_heatmap
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.store.groups import Group, GroupStore
-from fmnist_lab.store.runs import RunNotFound, RunStore
+from fmnist_lab.store.runs import Run, RunNotFound, RunStore
+from fmnist_lab.ui import explain_ui
 
 SHOWN = {"run": "this run", "group": "the group's mean"}
 
@@ -69,3 +70,12 @@ def worst_class_text(cm: np.ndarray) -> str:
         "when a group has fewer examples or noisier labels: a model can look accurate overall while serving some "
         "people much worse. Always look per class (per group), not only at the average."
     )
+
+
+def why_for_cell(runs: RunStore, run: Run, images: np.ndarray, shown: np.ndarray, true_class: int) -> None:
+    """Pick one of the cell's images and see why the run answered as it did (``explain_ui``)."""
+    if not len(shown):
+        return
+    with st.expander("Why this answer? Pick one of these images", icon=":material/psychology:"):
+        index = st.selectbox("Test image", [int(i) for i in shown], format_func=lambda i: f"#{i}", key="confusion_why")
+        explain_ui.why_section(runs, run, images[index], true_class, "confusion_why")

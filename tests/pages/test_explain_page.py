@@ -12,7 +12,7 @@ from fmnist_lab import RunStore
 from fmnist_lab.analysis import forward
 from fmnist_lab.config import CLASS_NAMES
 from fmnist_lab.training import data
-from fmnist_lab.ui.navigation import PREDICTIONS
+from fmnist_lab.ui.navigation import CONFUSION, PREDICTIONS
 from tests.pages.test_analysis_pages import png
 from tests.pages.test_pages import figures, finished_run, open_page, texts, values
 
@@ -131,3 +131,20 @@ def test_flip_it_moves_the_answer_and_reset_brings_it_back(runs: list) -> None:
     app.button(key=f"{key}_reset").click().run()
     np.testing.assert_allclose(softmax_figures(app)[1], probabilities[INDEX], atol=1e-5)
     assert not app.success
+
+
+def test_an_image_behind_a_confusion_cell_is_explained(runs: list) -> None:
+    """Issue 28: the images behind a cell get the same exact explanation as on Predictions."""
+    run = runs[1]
+    probabilities, labels = RunStore().predictions(run.id)
+    app = open_page(CONFUSION, run=run.id)
+    true_class = app.selectbox(key="confusion_true").value
+    predicted_class = app.selectbox(key="confusion_pred").value
+    index = app.selectbox(key="confusion_why").value
+    assert labels[index] == true_class and probabilities[index].argmax() == predicted_class  # one of the cell's
+    assert not app.exception, app.exception
+    chart = titled(app, "Each logit = pixels + biases")["data"]
+    names = chart[0]["x"]
+    total = np.add(values(chart[0]["y"]), values(chart[1]["y"]))
+    logits = logits_of(run.id, data.load_dataset().x_test[index])
+    np.testing.assert_allclose(total, [logits[CLASS_NAMES.index(name)] for name in names], atol=1e-4)
