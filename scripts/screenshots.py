@@ -3,9 +3,9 @@
 Trains the classic pair — 128 and 1024 hidden units, the full 5 epochs each (``--epochs``),
 everything else default — through the library on the real data (about 30 s on the 2-core
 development machine; with the classic pair over 3 seeds for Compare, ``--only class,compare-seeds``
-took 285 s there), starts the app on them in a temporary lab home as ``streamlit run app.py`` does, and saves, with a tall 1400×2200
-viewport (Streamlit's main area scrolls inside its own container, so a full-page screenshot
-would not grow; see ``lab_server.VIEWPORT``):
+took 285 s there), starts the app on them in a temporary lab home as ``streamlit run app.py``
+does, and saves, with a tall 1400×2200 viewport (Streamlit's main area scrolls inside its own
+container, so a full-page screenshot would not grow; see ``lab_server.VIEWPORT``):
 
     home.png  train.png  confusion.png  predictions.png  compare.png   the finished runs, and
     gallery.png  inside.png  sweep.png  bias-lab.png  lessons.png       the other pages

@@ -81,17 +81,26 @@ def group_comparison_ui(groups: GroupStore, a_id: str, b_id: str) -> None:
             st.caption(f"{plain(label)}: {active} run{'s' * (active > 1)} still queued or training.")
     st.info(f"**{plain(result.verdict)}**\n\n{_test_line(result)}")
     st.dataframe(_table(result), hide_index=True)
-    left, right = st.columns(2)
-    for column, metric, title in ((left, "val_accuracy", "Held-out accuracy"), (right, "val_loss", "Held-out loss")):
-        curves = [(label, spread.side_curve(groups.runs, side, metric)) for side, label in _sides(a, b, result)]
-        if all(curve.epochs for _, curve in curves):
-            column.plotly_chart(band_curves(curves, title))
+    _band_charts(groups, _sides(a, b, result))
     try:
         per_class = [(label, spread.side_class_spread(groups.runs, side)) for side, label in _sides(a, b, result)]
     except RunStoreError as exc:
         st.caption(f"Per-class accuracy needs every member's test predictions: {plain(str(exc))}")
         return
     st.plotly_chart(class_error_bars(per_class))
+
+
+def _band_charts(groups: GroupStore, sides: list[tuple[spread.Side, str]]) -> None:
+    """Held-out accuracy and loss, each side's mean curve with its band; a damaged member's history says so."""
+    left, right = st.columns(2)
+    for column, metric, title in ((left, "val_accuracy", "Held-out accuracy"), (right, "val_loss", "Held-out loss")):
+        try:
+            curves = [(label, spread.side_curve(groups.runs, side, metric)) for side, label in sides]
+        except RunStoreError as exc:
+            column.caption(f"The curves need every finished member's history: {plain(str(exc))}")
+            continue
+        if all(curve.epochs for _, curve in curves):
+            column.plotly_chart(band_curves(curves, title))
 
 
 def single_runs_verdict(groups: GroupStore, a_id: str, b_id: str) -> str:
