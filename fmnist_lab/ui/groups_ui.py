@@ -17,7 +17,7 @@ from fmnist_lab.store.groups import GroupError, GroupStore, seed_series
 from fmnist_lab.store.runs import RunStore, RunStoreError
 from fmnist_lab.ui.common import plain, runs_executor, session_owner, set_current_run
 
-SEED_CHOICES = (1, 3, 5)
+SEED_CHOICES = (1, 2, 3, 5)  # 2: the smallest group with a spread, the quickest to try
 PAIR_KEY = "compare_groups"  # session state: the two groups this tab compares
 
 
@@ -31,10 +31,12 @@ def cost_line(configs: list[TrainConfig], runs: RunStore, slots: int) -> str:
 
 
 def classic_groups_ui(runs: RunStore) -> None:
-    """The classic pair, 128 vs 1024 units, each over 1, 3 or 5 seeds, with its cost shown before the click."""
+    """The classic pair, 128 vs 1024 units, each over 1, 2, 3 or 5 seeds, with its cost shown before the click."""
     left, right = st.columns(2)
     epochs = left.slider("Epochs for every run", 1, 50, 5, key="compare_epochs")
-    seeds = right.radio("Seeds per side", SEED_CHOICES, index=2, horizontal=True, key="compare_seeds")
+    seeds = right.radio(
+        "Seeds per side", SEED_CHOICES, index=SEED_CHOICES.index(5), horizontal=True, key="compare_seeds"
+    )
     sides = [seed_series(config, seeds) for config in compare.classic_pair(epochs)]
     configs = [config for side in sides for config in side]
     st.caption(cost_line(configs, runs, runs_executor().capacity()))
@@ -79,17 +81,26 @@ def group_comparison_ui(groups: GroupStore, a_id: str, b_id: str) -> None:
             st.caption(f"{plain(label)}: {active} run{'s' * (active > 1)} still queued or training.")
     st.info(f"**{plain(result.verdict)}**\n\n{_test_line(result)}")
     st.dataframe(_table(result), hide_index=True)
-    left, right = st.columns(2)
-    for column, metric, title in ((left, "val_accuracy", "Held-out accuracy"), (right, "val_loss", "Held-out loss")):
-        curves = [(label, spread.side_curve(groups.runs, side, metric)) for side, label in _sides(a, b, result)]
-        if all(curve.epochs for _, curve in curves):
-            column.plotly_chart(band_curves(curves, title))
+    _band_charts(groups, _sides(a, b, result))
     try:
         per_class = [(label, spread.side_class_spread(groups.runs, side)) for side, label in _sides(a, b, result)]
     except RunStoreError as exc:
         st.caption(f"Per-class accuracy needs every member's test predictions: {plain(str(exc))}")
         return
     st.plotly_chart(class_error_bars(per_class))
+
+
+def _band_charts(groups: GroupStore, sides: list[tuple[spread.Side, str]]) -> None:
+    """Held-out accuracy and loss, each side's mean curve with its band; a damaged member's history says so."""
+    left, right = st.columns(2)
+    for column, metric, title in ((left, "val_accuracy", "Held-out accuracy"), (right, "val_loss", "Held-out loss")):
+        try:
+            curves = [(label, spread.side_curve(groups.runs, side, metric)) for side, label in sides]
+        except RunStoreError as exc:
+            column.caption(f"The curves need every finished member's history: {plain(str(exc))}")
+            continue
+        if all(curve.epochs for _, curve in curves):
+            column.plotly_chart(band_curves(curves, title))
 
 
 def single_runs_verdict(groups: GroupStore, a_id: str, b_id: str) -> str:

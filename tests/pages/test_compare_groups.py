@@ -50,6 +50,19 @@ def test_two_groups_show_their_band_table_and_the_verdict(app_env: Path) -> None
     assert [trace.get("fill") for trace in band["data"]].count("toself") == 2  # one band per group
 
 
+def test_a_group_member_with_a_damaged_history_leaves_compare_working(app_env: Path) -> None:
+    store = RunStore()
+    stored_group(store, 128, NARROW)
+    wide = stored_group(store, 1024, WIDE)
+    damaged = GroupStore(store).load(wide).run_ids[0]
+    (store.path(damaged) / "history.json").write_text("{ not json")
+    app = open_page(COMPARE)
+    assert not app.exception, app.exception
+    shown = texts(app).replace("\\", "")  # the page escapes Markdown in the store's message
+    assert "The curves need every finished member's history" in shown and "history.json" in shown
+    assert any("error bars ±1 sd" in figure["layout"]["title"]["text"] for figure in figures(app))
+
+
 def test_the_classic_pair_over_seeds_is_queued_whole_as_two_groups(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
