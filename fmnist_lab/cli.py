@@ -260,7 +260,7 @@ def sequential_reason(config: TrainConfig) -> str | None:
     """Why the seeds of ``config`` train one run after another; None: as one vectorised computation."""
     if environment().ray_address:
         return "a Ray cluster trains a group's members one by one"
-    from fmnist_lab.training.replicas import vectorisable
+    from fmnist_lab.training.grouping import vectorisable
 
     return vectorisable(config)
 
