@@ -13,6 +13,8 @@ from dataclasses import replace
 
 from fmnist_lab.config import TrainConfig
 
+MAX_GROUP = 10  # runs in one group: a repeat's most seeds (memory grows with K; more form further groups)
+
 
 def vectorisable(config: TrainConfig) -> str | None:
     """Why ``config``'s seeds cannot train as one stacked computation; None when they can."""
@@ -43,15 +45,15 @@ def check_group(configs: Sequence[TrainConfig]) -> None:
 
 def units(configs: Sequence[TrainConfig]) -> list[list[int]]:
     """The runs of one click as units to queue, by index, in the order of each unit's first run: the
-    runs of one vectorisable setup over distinct seeds form one unit (two or more), every other run
-    is a unit of its own."""
+    runs of one vectorisable setup over distinct seeds form one unit (two to ``MAX_GROUP``; more make
+    further units), every other run is a unit of its own."""
     setups: dict[TrainConfig, list[int]] = {}
     for index, config in enumerate(configs):
         setups.setdefault(replace(config, seed=0), []).append(index)
     found: list[list[int]] = []
     for members in setups.values():
         if len(members) > 1 and _is_group([configs[i] for i in members]):
-            found.append(members)
+            found.extend(members[k : k + MAX_GROUP] for k in range(0, len(members), MAX_GROUP))
         else:
             found.extend([i] for i in members)
     return sorted(found, key=lambda unit: unit[0])

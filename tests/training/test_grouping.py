@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from fmnist_lab import TrainConfig
-from fmnist_lab.training.grouping import units
+from fmnist_lab.training.grouping import MAX_GROUP, units
 
 PAIR = [TrainConfig(hidden_units=(128,), seed=s) for s in (1, 2, 3)] + [
     TrainConfig(hidden_units=(1024,), seed=s) for s in (1, 2, 3)
@@ -31,6 +31,11 @@ def test_repeated_seeds_and_unvectorisable_setups_are_not_grouped() -> None:
     assert units([TrainConfig(seed=1), TrainConfig(seed=1)]) == [[0], [1]]
     dropout = [TrainConfig(seed=s, dropout=0.2) for s in (1, 2, 3)]
     assert units(dropout) == [[0], [1], [2]]
+
+
+def test_a_group_larger_than_the_cap_is_cut_into_groups_of_at_most_the_cap() -> None:
+    many = [TrainConfig(seed=s) for s in range(MAX_GROUP + 3)]
+    assert units(many) == [list(range(MAX_GROUP)), list(range(MAX_GROUP, MAX_GROUP + 3))]
 
 
 def test_grouping_loads_no_tensorflow() -> None:
