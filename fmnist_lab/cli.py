@@ -282,10 +282,8 @@ def _train_group(store: RunStore, configs: list[TrainConfig], name: str | None, 
     ids += [store.create(c, name, on_staged=lambda folder: locks.append(hold_lock(folder))).id for c in configs]
     show = _epoch_line(sys.stderr, False)
     try:
-        with SlotQueue(store, environment().trainings()).slot(ids[0]) as granted:
-            if not granted:
-                for run_id in ids[1:]:
-                    store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
+        with SlotQueue(store, environment().trainings()).slot(ids[0], ids) as granted:  # one unit in line
+            if not granted:  # a stop on any member stopped them all
                 print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
                 return []
             return train_replicas(store, ids, on_epoch=lambda run_id, record: show(record))

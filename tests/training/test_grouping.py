@@ -39,6 +39,7 @@ def test_a_group_larger_than_the_cap_is_cut_into_groups_of_at_most_the_cap() -> 
 
 
 def test_grouping_loads_no_tensorflow() -> None:
-    code = "import sys, fmnist_lab.training.grouping\nprint(any(m.startswith(('tensorflow', 'keras')) for m in sys.modules))"
+    loaded = "any(m.startswith(('tensorflow', 'keras')) for m in sys.modules)"
+    code = f"import sys, fmnist_lab.training.grouping\nprint({loaded})"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.strip() == "False"
