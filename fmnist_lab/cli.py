@@ -81,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
     worker.add_argument("--runs-dir", help="the run store's folder (default: $FMNIST_LAB_HOME/runs)")
-    worker.add_argument("--lock-fd", type=int, required=True, help="an open fd on the run's alive.lock, locked")
-    worker.add_argument("run_id")
+    worker.add_argument(
+        "--lock-fd", type=int, action="append", required=True, help="an open fd on a run's alive.lock, locked"
+    )
+    worker.add_argument("run_id", nargs="+", help="one run, or a group's runs (trained as one), one --lock-fd each")
     warm = commands.add_parser("warm", help=argparse.SUPPRESS)
     warm.add_argument("--runs-dir", help="the run store's folder (default: $FMNIST_LAB_HOME/runs)")
     warm.add_argument("--channel-fd", type=int, required=True, help="a SOCK_SEQPACKET socket to the pool")
@@ -260,7 +262,7 @@ def sequential_reason(config: TrainConfig) -> str | None:
     """Why the seeds of ``config`` train one run after another; None: as one vectorised computation."""
     if environment().ray_address:
         return "a Ray cluster trains a group's members one by one"
-    from fmnist_lab.training.replicas import vectorisable
+    from fmnist_lab.training.grouping import vectorisable
 
     return vectorisable(config)
 
@@ -280,10 +282,8 @@ def _train_group(store: RunStore, configs: list[TrainConfig], name: str | None, 
     ids += [store.create(c, name, on_staged=lambda folder: locks.append(hold_lock(folder))).id for c in configs]
     show = _epoch_line(sys.stderr, False)
     try:
-        with SlotQueue(store, environment().trainings()).slot(ids[0]) as granted:
-            if not granted:
-                for run_id in ids[1:]:
-                    store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
+        with SlotQueue(store, environment().trainings()).slot(ids[0], ids) as granted:  # one unit in line
+            if not granted:  # a stop on any member stopped them all
                 print(f"error: {CANCELLED_IN_QUEUE}", file=sys.stderr)
                 return []
             return train_replicas(store, ids, on_epoch=lambda run_id, record: show(record))
@@ -547,20 +547,27 @@ def open_fd(fd: int, option: str) -> int:
     return fd
 
 
-def worker_command(run_id: str, runs_dir: str | None, lock_fd: int) -> int:
-    """Train a run the app created (``LocalExecutor.submit`` starts this in its own process)."""
+def worker_command(run_ids: list[str], runs_dir: str | None, lock_fds: list[int]) -> int:
+    """Train a run the app created, or a group's runs as one computation (``LocalExecutor`` starts this
+    in its own process); ``lock_fds``: each run's alive-lock fd, in the same order."""
     from fmnist_lab.execution.processes import lower_priority
     from fmnist_lab.execution.slots import SlotQueue
-    from fmnist_lab.execution.worker import work
+    from fmnist_lab.execution.worker import work, work_group
 
-    os.set_inheritable(
-        open_fd(lock_fd, "--lock-fd"), False
-    )  # a process TensorFlow starts must not keep the run "alive" after us
+    if len(lock_fds) != len(run_ids):
+        raise UsageError(f"{len(run_ids)} run ids need as many --lock-fd, not {len(lock_fds)}")
+    for fd in lock_fds:  # a process TensorFlow starts must not keep the runs "alive" after us
+        os.set_inheritable(open_fd(fd, "--lock-fd"), False)
     lower_priority()  # training is background work: the web server answering learners comes first
     store = RunStore(runs_dir)
-    store.load(run_id)  # a bad or unknown id ends here, before any waiting
+    for run_id in run_ids:
+        store.load(run_id)  # a bad or unknown id ends here, before any waiting
+    slots = SlotQueue(store, environment().trainings())
     try:
-        work(SlotQueue(store, environment().trainings()), run_id, lock_fd)
+        if len(run_ids) == 1:
+            work(slots, run_ids[0], lock_fds[0])
+        else:
+            work_group(slots, run_ids, lock_fds)
     except RunStoreError:
         raise
     except Exception as exc:  # already recorded in the run's status

@@ -68,6 +68,7 @@ class Environment:
     max_trainings: int | None = None
     warm_workers: int | None = None
     worker_runs: int = 20
+    vectorise_groups: bool = True
     max_parameters: int | None = None
     max_epochs: int | None = None
     max_run_seconds: int | None = None
@@ -140,6 +141,12 @@ VARIABLES: dict[str, Variable] = {  # Environment field → its variable
         _positive,
         "`20`",
         "runs a warm worker trains before it is replaced (keeps memory bounded)",
+    ),
+    "vectorise_groups": Variable(
+        "FMNIST_VECTORISE_GROUPS",
+        _switch,
+        "`1`",
+        "a click's seeds of one plain setup train as one vectorised computation in one slot; `0`: one by one",
     ),
     "max_parameters": Variable(
         "FMNIST_MAX_PARAMETERS",

@@ -9,7 +9,7 @@ the executor's word, and ``refresh`` turns a run nobody works on any more into a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fmnist_lab.config import TrainConfig
@@ -35,6 +35,15 @@ class Executor(Protocol):
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
         """Create a run and start it in the background; returns at once (it may queue).
         Raises ``SubmitRefused`` (and keeps no half-made run active) when it cannot."""
+        ...
+
+    def submit_group(
+        self, configs: Sequence[TrainConfig], names: Sequence[str | None], owner: str | None = None
+    ) -> list[Run]:
+        """Create the runs of one group (one vectorisable setup over distinct seeds,
+        ``training.grouping.check_group``) and start them in the background, where the implementation
+        can as one unit that trains as one computation; each is still an ordinary run, and a stop
+        request on any member stops them all. Raises ``SubmitRefused`` (keeping none active) when it cannot."""
         ...
 
     def run(

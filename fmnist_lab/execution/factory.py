@@ -6,6 +6,13 @@ wraps it in ``Ruled``, so every rule holds for every implementation: the host's 
 size (``limits``), the caps on waiting runs per learner and in all (``policy``), a click that
 queues several runs taken whole or refused whole, and every refusal raised as ``SubmitRefused``
 with a learner-readable reason.
+
+Groups: when ``FMNIST_VECTORISE_GROUPS`` is on (the default), the runs of one click that are one
+vectorisable setup over distinct seeds (``training.grouping.units``) go to the implementation's
+``submit_group``, which queues them as one unit trained as one computation; every other run goes
+through ``submit`` as before. The caps count a group's K members as K runs (``FMNIST_MAX_QUEUED_PER_LEARNER``
+and ``FMNIST_MAX_QUEUED`` mean runs, whichever way they train), so a learner's share of the queue
+does not depend on whether their runs happen to be vectorisable.
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ from fmnist_lab.execution.contract import Executor, ProgressHook, SubmitRefused
 from fmnist_lab.execution.limits import Limits, measured_speed
 from fmnist_lab.execution.policy import CLI, QueueCaps
 from fmnist_lab.store.runs import Run, RunStore, RunStoreError
+from fmnist_lab.training.grouping import units
 from fmnist_lab.training.result import TrainResult
 
 
 class Ruled:
     """An executor that applies the host's rules before handing runs to ``inner``."""
 
-    def __init__(self, inner: Executor, limits: Limits, caps: QueueCaps | None = None) -> None:
+    def __init__(self, inner: Executor, limits: Limits, caps: QueueCaps | None = None, vectorise: bool = False) -> None:
         self.inner, self.limits, self.caps, self.store = inner, limits, caps or QueueCaps(), inner.store
+        self.vectorise = vectorise  # a click's groups go to ``inner.submit_group``
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
         (run,) = self.submit_all([config], [name], owner)
@@ -37,19 +46,32 @@ class Ruled:
         self, configs: Sequence[TrainConfig], names: Sequence[str | None] | None = None, owner: str | None = None
     ) -> list[Run]:
         """Queue every run of one click, or none: all are checked first, and a failure part-way stops
-        the ones already queued. Raises ``SubmitRefused`` saying why."""
+        the ones already queued. Raises ``SubmitRefused`` saying why. The runs come back in the order
+        of ``configs``; those of one group (``vectorise``) are queued as one unit."""
         names = list(names) if names is not None else [None] * len(configs)
+        if len(names) != len(configs):
+            raise ValueError(f"{len(configs)} runs need as many names, not {len(names)}")
         self.check(configs, owner)
-        runs: list[Run] = []
+        runs: dict[int, Run] = {}
         try:
-            for config, name in zip(configs, names, strict=True):
-                runs.append(self.inner.submit(config, name, owner))
+            for unit in self.units(configs):
+                made = self._submit_unit([configs[i] for i in unit], [names[i] for i in unit], owner)
+                runs.update(zip(unit, made, strict=True))
         except (OSError, RunStoreError) as exc:  # the store is full or unwritable, the cluster is gone…
-            for run in runs:
+            for run in runs.values():
                 self.inner.cancel(run.id)
             why = f"The run could not be started ({exc.strerror or exc})." if isinstance(exc, OSError) else str(exc)
             raise SubmitRefused(why) from None
-        return runs
+        return [runs[i] for i in range(len(configs))]
+
+    def units(self, configs: Sequence[TrainConfig]) -> list[list[int]]:
+        """The click's runs (by index) as the units they queue in: groups when ``vectorise``, else one each."""
+        return units(configs) if self.vectorise else [[i] for i in range(len(configs))]
+
+    def _submit_unit(self, configs: list[TrainConfig], names: list[str | None], owner: str | None) -> list[Run]:
+        if len(configs) == 1:
+            return [self.inner.submit(configs[0], names[0], owner)]
+        return self.inner.submit_group(configs, names, owner)
 
     def check(self, configs: Sequence[TrainConfig], owner: str | None = None) -> None:
         """Raise ``SubmitRefused`` if these runs may not be queued for ``owner`` now."""
@@ -99,7 +121,7 @@ def executor(store: RunStore | None = None, warm: bool = False, settings: Enviro
     settings = settings or environment()
     store = store or RunStore()
     caps = QueueCaps(settings.max_queued_per_learner, settings.max_queued)
-    return Ruled(_implementation(store, warm, settings), Limits.of(settings), caps)
+    return Ruled(_implementation(store, warm, settings), Limits.of(settings), caps, settings.vectorise_groups)
 
 
 def _implementation(store: RunStore, warm: bool, settings: Environment) -> Executor:

@@ -11,6 +11,11 @@ once, the others wait in line for a slot (``slots``, in ``policy.fair_order``). 
 record, not a process: the executor holds its lock and touches its place in line, and a dispatcher
 thread hands it to a warm worker, or starts a worker for it, only once its turn has come and a slot
 is free. If the server stops meanwhile, the lock goes with it and the run is reported failed.
+
+``submit_group`` queues K seeds of one vectorisable setup as one unit (``slots``): one place in line,
+each member's own lock held by the executor, then all handed to one worker (warm, else cold), which
+takes ONE slot and trains them as one computation (``worker.work_group``). Each member stays an
+ordinary run with its own status, progress and curve; a stop request on any member stops the group.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fmnist_lab.config import TrainConfig
@@ -30,7 +35,7 @@ from fmnist_lab.execution.lifecycle import exit_reason, mark_lost, refresh_runs
 from fmnist_lab.execution.processes import hold_lock, lock_held, spawn
 from fmnist_lab.execution.slots import QUEUE_POLL, SlotQueue
 from fmnist_lab.execution.worker import work
-from fmnist_lab.store.runs import Run, RunStore
+from fmnist_lab.store.runs import Run, RunStore, RunStoreError
 
 if TYPE_CHECKING:
     from fmnist_lab.execution.warm import WarmPool
@@ -49,28 +54,46 @@ class LocalExecutor:
     ) -> None:
         self.store, self.pool = store, pool
         self.slots = SlotQueue(store, trainings or environment().trainings(), clock)
-        self._held: dict[str, int] = {}  # waiting runs this executor vouches for: run id → alive-lock fd
-        self._starting: set[str] = set()  # handed over, not yet holding a slot
+        self._held: dict[str, dict[str, int]] = {}  # waiting units this executor vouches for: first run id →
+        # each member's id → its alive-lock fd (one member for a single run)
+        self._starting: set[str] = set()  # units (by first run) handed over, not yet holding a slot
         self._guard = threading.Lock()
         self._wake = threading.Event()
         self._dispatcher: threading.Thread | None = None
 
     def submit(self, config: TrainConfig, name: str | None = None, owner: str | None = None) -> Run:
-        locks: list[int] = []
-        run = self.store.create(config, name, owner, on_staged=lambda folder: locks.append(hold_lock(folder)))
+        (run,) = self._queue([config], [name], owner)
+        return run
+
+    def submit_group(
+        self, configs: Sequence[TrainConfig], names: Sequence[str | None], owner: str | None = None
+    ) -> list[Run]:
+        """Queue one setup's seeds (``training.grouping.check_group``) as one unit that trains as one."""
+        return self._queue(configs, names, owner)
+
+    def _queue(self, configs: Sequence[TrainConfig], names: Sequence[str | None], owner: str | None) -> list[Run]:
+        """Create the runs, holding each one's lock, and put them in line as one unit."""
+        fds: list[int] = []
+        runs: list[Run] = []
         try:
-            self.slots.enter(run.id)  # in line from now
-        except OSError as exc:
-            os.close(locks[0])  # the run shows as failed: nobody vouches for it
-            mark_lost(self.store, run.id, f"it could not be queued ({exc.strerror or exc})")
-            raise SubmitRefused(f"The run could not be queued ({exc.strerror or exc}).") from None
+            for config, name in zip(configs, names, strict=True):
+                runs.append(self.store.create(config, name, owner, on_staged=lambda f: fds.append(hold_lock(f))))
+            locks = {run.id: fd for run, fd in zip(runs, fds, strict=True)}
+            self.slots.enter(runs[0].id, list(locks))  # in line from now
+        except (OSError, RunStoreError) as exc:
+            for fd in fds:
+                os.close(fd)  # the runs show as failed: nobody vouches for them
+            why = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            for run in runs:
+                mark_lost(self.store, run.id, f"it could not be queued ({why})")
+            raise SubmitRefused(f"The run could not be queued ({why}).") from None
         with self._guard:
-            self._held[run.id] = locks[0]
+            self._held[runs[0].id] = locks
             if self._dispatcher is None:
                 self._dispatcher = threading.Thread(target=self._dispatch_forever, daemon=True, name="dispatch")
                 self._dispatcher.start()
         self._wake.set()
-        return run
+        return runs
 
     def run(
         self,
@@ -116,37 +139,39 @@ class LocalExecutor:
                     return
 
     def dispatch(self) -> list[str]:
-        """Hand over the runs whose turn has come while slots are free; returns their ids."""
+        """Hand over the units whose turn has come while slots are free; returns their first runs' ids."""
         with self._guard:
-            held = dict(self._held)
+            held = {leader: dict(locks) for leader, locks in self._held.items()}
         if not held and not self._starting:
             return []
-        for run_id in held:
-            self.slots.touch(run_id)  # still vouched for
-            if self.store.cancel_requested(run_id):
-                self.store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
-                self._release(run_id)
-        self._starting = {run_id for run_id in self._starting if self._still_starting(run_id)}
+        for leader, locks in held.items():
+            self.slots.touch(leader)  # still vouched for
+            if any(map(self.store.cancel_requested, locks)):  # a stop on one member stops its group
+                for run_id in locks:
+                    self.store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
+                self._release(leader)
+        self._starting = {leader for leader in self._starting if self._still_starting(leader)}
         room = self.slots.free() - len(self._starting)
-        due = [run_id for run_id in self.slots.waiting()[: max(room, 0)] if run_id in held]
-        for run_id in due:
-            self._hand_over(run_id, held[run_id])
+        due = [leader for leader in self.slots.waiting()[: max(room, 0)] if leader in held]
+        for leader in due:
+            self._hand_over(leader, held[leader])
         return due
 
-    def _hand_over(self, run_id: str, lock: int) -> None:
-        """Give the run to an idle warm worker, else start a cold one; either way it holds the lock now."""
+    def _hand_over(self, leader: str, locks: dict[str, int]) -> None:
+        """Give the unit to an idle warm worker, else start a cold one; either way it holds the locks now."""
         try:
-            if self.pool is None or not self.pool.hand(run_id, lock):
-                self._launch(run_id, lock)
-            self._starting.add(run_id)
+            if self.pool is None or not self.pool.hand(list(locks), list(locks.values())):
+                self._launch(list(locks), list(locks.values()))
+            self._starting.add(leader)
         except OSError as exc:
-            mark_lost(self.store, run_id, f"its worker could not be started ({exc.strerror or exc})")
-        self._release(run_id)
+            for run_id in locks:
+                mark_lost(self.store, run_id, f"its worker could not be started ({exc.strerror or exc})")
+        self._release(leader)
 
-    def _release(self, run_id: str) -> None:
+    def _release(self, leader: str) -> None:
         with self._guard:
-            fd = self._held.pop(run_id, None)
-        if fd is not None:
+            locks = self._held.pop(leader, {})
+        for fd in locks.values():
             os.close(fd)
 
     def _still_starting(self, run_id: str) -> bool:
@@ -158,18 +183,22 @@ class LocalExecutor:
     def close(self) -> None:
         """Let go of the runs still waiting (the server is stopping): they are reported failed."""
         with self._guard:
-            waiting = list(self._held)
-        for run_id in waiting:
-            mark_lost(self.store, run_id, "the lab's server stopped before its turn came; train it again")
-            self._release(run_id)
+            waiting = {leader: list(locks) for leader, locks in self._held.items()}
+        for leader, run_ids in waiting.items():
+            for run_id in run_ids:
+                mark_lost(self.store, run_id, "the lab's server stopped before its turn came; train it again")
+            self._release(leader)
 
-    def _launch(self, run_id: str, lock: int) -> subprocess.Popen[bytes]:
-        """Start the worker process for a new run, handing it the run's lock, and watch it from a thread."""
-        args = ["worker", "--runs-dir", str(self.store.root), "--lock-fd", str(lock), run_id]
-        process = spawn(args, self.store.path(run_id) / "worker.log", lock)
-        threading.Thread(target=self._watch, args=(run_id, process), daemon=True, name=f"watch-{run_id}").start()
+    def _launch(self, run_ids: list[str], locks: list[int]) -> subprocess.Popen[bytes]:
+        """Start the worker process for a new run (or group), handing it the locks, and watch it from a thread."""
+        fds = [arg for lock in locks for arg in ("--lock-fd", str(lock))]
+        args = ["worker", "--runs-dir", str(self.store.root), *fds, *run_ids]
+        process = spawn(args, self.store.path(run_ids[0]) / "worker.log", *locks)
+        name = f"watch-{run_ids[0]}"
+        threading.Thread(target=self._watch, args=(run_ids, process), daemon=True, name=name).start()
         return process
 
-    def _watch(self, run_id: str, process: subprocess.Popen[bytes]) -> None:
+    def _watch(self, run_ids: list[str], process: subprocess.Popen[bytes]) -> None:
         code = process.wait()  # also reaps the process, so no zombie is left
-        mark_lost(self.store, run_id, exit_reason(code))
+        for run_id in run_ids:
+            mark_lost(self.store, run_id, exit_reason(code))

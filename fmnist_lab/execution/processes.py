@@ -49,9 +49,9 @@ def flock_held(path: Path) -> bool:
     return False
 
 
-def spawn(args: list[str], log: Path, fd: int) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], log: Path, *fds: int) -> subprocess.Popen[bytes]:
     """Start ``python -m fmnist_lab <args>`` in a session of its own (its own CPU group, at the lowest
-    priority once it lowers it), output appended to ``log``, handing it ``fd``."""
+    priority once it lowers it), output appended to ``log``, handing it ``fds``."""
     path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -61,7 +61,7 @@ def spawn(args: list[str], log: Path, fd: int) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": path},
             start_new_session=True,
-            pass_fds=(fd,),
+            pass_fds=fds,
         )
 
 

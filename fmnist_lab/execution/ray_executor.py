@@ -14,6 +14,11 @@ Three kinds of process take part:
 
 Liveness is the dispatcher's word (a run it queues or trains, on a trainer Ray reports alive),
 never a pid or a lock. This module imports Ray: ``executor()`` imports it only when asked to.
+
+Groups fall back to one by one: ``submit_group`` submits a group's members as separate runs, each
+trained alone by a trainer actor (no ``train_replicas`` on the cluster yet), so a Stop on one
+member stops that member only. The results equal a vectorised group's up to float rounding; only the
+cluster time differs. (``FMNIST_VECTORISE_GROUPS`` has no effect here.)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -251,6 +256,20 @@ class RayExecutor:
             mark_lost(self.store, run.id, f"the Ray cluster did not take it ({why})")
             raise SubmitRefused(f"The Ray cluster could not take the run ({why}). Try again in a minute.") from None
         return run
+
+    def submit_group(
+        self, configs: Sequence[TrainConfig], names: Sequence[str | None], owner: str | None = None
+    ) -> list[Run]:
+        """The members one by one (see the module's docstring); all or none."""
+        runs: list[Run] = []
+        try:
+            for config, name in zip(configs, names, strict=True):
+                runs.append(self.submit(config, name, owner))
+        except SubmitRefused:
+            for run in runs:
+                self.cancel(run.id)
+            raise
+        return runs
 
     def run(
         self,

@@ -6,6 +6,10 @@ waiting run has a marker in ``runs/.queue/`` holding its creation time and learn
 line is in ``policy.fair_order``. A marker not touched for ``QUEUE_STALE`` seconds (its process is
 stopped or hung) loses its turn until it moves again, so a hung run never blocks free slots for
 longer than that. Markers of runs whose alive lock nobody holds are removed.
+
+A group (K seeds of one setup trained as one computation, ``training.replicas``) waits as one unit:
+one marker, its first run's, naming every member on a second line. Each member's place in line is
+the unit's, the unit ranks as one run in the fair order, and it takes one slot.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import fcntl
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
@@ -34,11 +38,13 @@ class SlotQueue:
     def __init__(self, store: RunStore, size: int, clock: Callable[[], float] = time.time) -> None:
         self.store, self.size, self.clock = store, size, clock
 
-    def enter(self, run_id: str) -> str:
-        """Put the run in line (its place: when it was created, and its learner's turn); its learner."""
+    def enter(self, run_id: str, members: Sequence[str] = ()) -> str:
+        """Put the run in line (its place: when it was created, and its learner's turn); its learner.
+        ``members``: the run leads a group of these runs (itself first), which waits as one unit."""
         run = self.store.load(run_id)
         owner = run.owner or CLI
-        self.marker(run_id).write_text(f"{run.created_ns} {owner}")
+        group = "\n" + " ".join(map(check_run_id, members)) if len(members) > 1 else ""
+        self.marker(run_id).write_text(f"{run.created_ns} {owner}{group}")
         return owner
 
     def touch(self, run_id: str) -> None:
@@ -47,16 +53,25 @@ class SlotQueue:
             os.utime(self.marker(run_id))
 
     def position(self, run_id: str) -> int | None:
-        return position(self.waiting(), run_id)
+        """The place in line of the run, or of the group it belongs to."""
+        line, groups = self._line()
+        leader = next((first for first, members in groups.items() if run_id in members), run_id)
+        return position(line, leader)
 
     def waiting(self) -> list[str]:
-        """Runs waiting for a slot and moving, in the order they will start; markers of dead runs are removed."""
-        line = []
+        """Runs (a group: its first run) waiting for a slot and moving, in the order they will start;
+        markers of dead runs are removed."""
+        return self._line()[0]
+
+    def _line(self) -> tuple[list[str], dict[str, list[str]]]:
+        """``waiting()``, and each waiting group's members by its first run."""
+        line, groups = [], {}
         for marker in self._folder().iterdir():
             if not RUN_ID_PATTERN.fullmatch(marker.name):
                 continue  # not ours: a stray file never takes a place in line
             try:
-                created, _, owner = marker.read_text().partition(" ")
+                head, _, members = marker.read_text().partition("\n")
+                created, _, owner = head.partition(" ")
                 entry, touched = Waiting(marker.name, owner, int(created)), marker.stat().st_mtime
             except (OSError, ValueError):
                 continue  # being written or removed right now
@@ -64,7 +79,8 @@ class SlotQueue:
                 marker.unlink(missing_ok=True)
             elif self.clock() - touched <= QUEUE_STALE:
                 line.append(entry)
-        return fair_order(line, self.training())
+                groups[marker.name] = members.split()
+        return fair_order(line, self.training()), groups
 
     def training(self) -> Counter[str]:
         """Each learner's runs holding a slot now."""
@@ -81,16 +97,19 @@ class SlotQueue:
         return sum(not flock_held(self._slots() / str(k)) for k in range(self.size))
 
     @contextlib.contextmanager
-    def slot(self, run_id: str) -> Iterator[bool]:
+    def slot(self, run_id: str, members: Sequence[str] = ()) -> Iterator[bool]:
         """Wait in line for a slot; yields True holding it, or False (the run recorded as stopped)
-        if it was cancelled while waiting."""
-        owner = self.enter(run_id)
+        if it was cancelled while waiting. ``members``: a group led by ``run_id`` waits as one unit for
+        one slot, and a cancel request on any member stops them all."""
+        owner = self.enter(run_id, members)
+        runs = list(members) or [run_id]
         try:
-            fd = self._wait(run_id, owner)
+            fd = self._wait(runs, owner)
         finally:
             self.marker(run_id).unlink(missing_ok=True)
         if fd is None:
-            self.store.set_status(run_id, "stopped", stop_reason=CANCELLED_IN_QUEUE)
+            for member in runs:
+                self.store.set_status(member, "stopped", stop_reason=CANCELLED_IN_QUEUE)
             yield False
             return
         try:
@@ -98,8 +117,9 @@ class SlotQueue:
         finally:
             os.close(fd)  # releases the flock
 
-    def _wait(self, run_id: str, owner: str) -> int | None:
-        while not self.store.cancel_requested(run_id):
+    def _wait(self, runs: list[str], owner: str) -> int | None:
+        run_id = runs[0]
+        while not any(map(self.store.cancel_requested, runs)):
             self.touch(run_id)
             if self.position(run_id) == 1 and (fd := self._take(owner)) is not None:
                 return fd

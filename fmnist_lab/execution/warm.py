@@ -16,7 +16,9 @@ later run of either shape starts its first step at once instead of compiling for
 run may go to a worker still warming up: it reads the run once it has the data and the
 throwaway run under way has ended (skipping the rest), sooner than a cold process would. The
 worker trains as a cold one does (queue marker, slot, ``train_run``) with the data and models
-it holds, closes the lock, and answers ``done <id>``; after ``$FMNIST_WORKER_RUNS`` runs it answers
+it holds, closes the lock, and answers ``done <id>``. A group (K seeds of one setup) comes as one
+message naming its K runs with their K lock fds, and trains as one computation (``worker.work_group``,
+with the worker's data); after ``$FMNIST_WORKER_RUNS`` runs it answers
 ``last <id>`` and exits, so memory stays bounded.
 
 Each run still has a process of its own: killing it ends that run only; the pool records
@@ -35,7 +37,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +45,12 @@ from fmnist_lab.execution.lifecycle import exit_reason, mark_lost
 from fmnist_lab.execution.processes import lower_priority, spawn
 from fmnist_lab.execution.slots import SlotQueue
 from fmnist_lab.execution.trainer import WarmTrainer
-from fmnist_lab.execution.worker import work
+from fmnist_lab.execution.worker import work, work_group
 from fmnist_lab.store.runs import RunStore
+from fmnist_lab.training.grouping import MAX_GROUP
 
 PARENT_POLL = 1.0  # seconds between an idle worker's looks at whether the server is still there
-MESSAGE = 256  # bytes: the longest message either side sends
+MESSAGE = 1024  # bytes: the longest message either side sends (a group's ids: 23 bytes each)
 
 
 @dataclass(eq=False)
@@ -57,7 +60,7 @@ class Worker:
     process: subprocess.Popen[bytes]
     channel: socket.socket
     state: str = "warming"  # then "idle" or "busy"; "leaving" after its last run
-    run_id: str | None = None  # the run it was handed and has not finished
+    run_ids: tuple[str, ...] = ()  # the run (or group) it was handed and has not finished
 
 
 class WarmPool:
@@ -72,21 +75,21 @@ class WarmPool:
         if size:  # one at a time: the next starts once this one is ready, so the first warms up
             self._start()  # with the CPU to itself (a first run may be waiting for it)
 
-    def hand(self, run_id: str, lock: int) -> bool:
-        """Give the run and a copy of its lock fd to an idle worker, else to one still warming up
-        (it reads the run once ready; the fd in the socket keeps the lock held meanwhile);
-        False when every worker is busy."""
+    def hand(self, run_ids: Sequence[str], locks: Sequence[int]) -> bool:
+        """Give the run (or a group's runs, to train as one) and copies of their lock fds to an idle
+        worker, else to one still warming up (it reads them once ready; the fds in the socket keep the
+        locks held meanwhile); False when every worker is busy."""
         with self._lock:
             free = [w for w in self._workers if w.state in ("idle", "warming")]
             worker = min(free, key=lambda w: w.state != "idle", default=None)
             if worker is None:
                 return False
-            worker.state, worker.run_id = "busy", run_id
+            worker.state, worker.run_ids = "busy", tuple(run_ids)
         try:
-            socket.send_fds(worker.channel, [run_id.encode()], [lock])
+            socket.send_fds(worker.channel, [" ".join(run_ids).encode()], list(locks))
         except OSError:  # it just died: its watcher replaces it
             with self._lock:
-                worker.state, worker.run_id = "leaving", None
+                worker.state, worker.run_ids = "leaving", ()
             return False
         return True
 
@@ -98,7 +101,7 @@ class WarmPool:
     def pids(self) -> dict[int, str | None]:
         """Process id → run id it trains (None: idle or warming); for tools and tests, never liveness."""
         with self._lock:
-            return {w.process.pid: w.run_id for w in self._workers}
+            return {w.process.pid: (w.run_ids[0] if w.run_ids else None) for w in self._workers}
 
     def close(self) -> None:
         """Stop replacing workers and let idle ones go (closing the channel tells them)."""
@@ -128,15 +131,15 @@ class WarmPool:
                 if what == "ready" and worker.state == "warming":
                     worker.state = "idle"
                 elif what in ("done", "last"):
-                    worker.state, worker.run_id = ("idle" if what == "done" else "leaving"), None
+                    worker.state, worker.run_ids = ("idle" if what == "done" else "leaving"), ()
             if what == "ready":
                 self._top_up()
         code = worker.process.wait()  # also reaps it
         worker.channel.close()
         with self._lock:
             self._workers.remove(worker)
-        if worker.run_id is not None:
-            mark_lost(self.store, worker.run_id, exit_reason(code))
+        for run_id in worker.run_ids:
+            mark_lost(self.store, run_id, exit_reason(code))
         self._top_up()  # its replacement
 
     def _top_up(self) -> None:
@@ -166,13 +169,16 @@ def serve(slots: SlotQueue, channel: socket.socket, runs: int) -> int:
         job = _next_job(channel, parent)
         if job is None:
             return 0  # the server is gone or closed the pool
-        run_id, lock = job
-        with _output_to(slots.store.path(run_id) / "worker.log"):
+        run_ids, locks = job
+        with _output_to(slots.store.path(run_ids[0]) / "worker.log"):
             try:
-                work(slots, run_id, lock, trainer)
-            except Exception as exc:  # already recorded in the run's status
+                if len(run_ids) == 1:
+                    work(slots, run_ids[0], locks[0], trainer)
+                else:
+                    work_group(slots, run_ids, locks, trainer)
+            except Exception as exc:  # already recorded in the runs' status
                 print(f"error: training failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if not _send(channel, f"{'last' if count == runs else 'done'} {run_id}"):
+        if not _send(channel, f"{'last' if count == runs else 'done'} {run_ids[0]}"):
             return 0
     return 0
 
@@ -186,17 +192,19 @@ def _send(channel: socket.socket, message: str) -> bool:
     return True
 
 
-def _next_job(channel: socket.socket, parent: int) -> tuple[str, int] | None:
-    """The next run id and its lock fd; None once the pool's end closes or the server has gone."""
+def _next_job(channel: socket.socket, parent: int) -> tuple[list[str], list[int]] | None:
+    """The next run ids (one, or a group's) and their lock fds; None once the pool's end closes or the
+    server has gone."""
     channel.settimeout(PARENT_POLL)
     while os.getppid() == parent:
         try:
-            message, fds, _, _ = socket.recv_fds(channel, MESSAGE, 1)
+            message, fds, _, _ = socket.recv_fds(channel, MESSAGE, MAX_GROUP)
         except TimeoutError:
             continue
-        if not message or not fds:
+        run_ids = message.decode().split()
+        if not run_ids or len(fds) != len(run_ids):
             return None
-        return message.decode(), fds[0]
+        return run_ids, fds
     return None
 
 

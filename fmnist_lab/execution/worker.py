@@ -2,12 +2,14 @@
 
 A cold worker process (``python -m fmnist_lab worker``), a warm one (``warm.serve``) and the CLI
 training in its own process all end up here, so a run waits, trains and ends the same way whoever
-works on it.
+works on it. ``work_group`` does the same for a group: K seeds of one setup that wait as one unit,
+take one slot and train as one computation (``training.replicas``), each member's lock held throughout.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fmnist_lab.execution.slots import SlotQueue
@@ -44,6 +46,29 @@ def work(
         raise
     finally:
         os.close(lock)  # after the final status: from here the run is over for every reader
+
+
+def work_group(
+    slots: SlotQueue, run_ids: Sequence[str], locks: Sequence[int], trainer: WarmTrainer | None = None
+) -> list[TrainResult] | None:
+    """``work`` for a group led by ``run_ids[0]``: one place in line, one slot, one computation; ``locks``:
+    each member's alive-lock fd, all held until every member's final status is written. None if it was
+    cancelled in line; a failure marks every member failed with the reason (``train_replicas``)."""
+    store = slots.store
+    try:
+        with slots.slot(run_ids[0], run_ids) as granted:
+            if not granted:
+                return None
+            from fmnist_lab.training.replicas import train_replicas
+
+            return train_replicas(store, run_ids, dataset=trainer.dataset if trainer is not None else None)
+    except BaseException as exc:  # train_replicas records its own failures; this is for the wait in line
+        for run_id in run_ids:
+            _record_wait_failure(store, run_id, exc)
+        raise
+    finally:
+        for lock in locks:
+            os.close(lock)
 
 
 def _record_wait_failure(store: RunStore, run_id: str, exc: BaseException) -> None:

@@ -13,7 +13,7 @@ tolerance).
 Every member writes progress, history, snapshots and TensorBoard logs into its own run folder through
 the single run's callbacks and is saved by ``train.save_run``. A cancel request on any member stops
 the group. Setups whose replicas would differ in more than numbers (dropout, penalties, goals, early
-stopping, the bias settings) train one run at a time: ``vectorisable`` says why.
+stopping, the bias settings) train one run at a time: ``grouping.vectorisable`` says why.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -32,6 +32,7 @@ from fmnist_lab.config import TrainConfig
 from fmnist_lab.store.runs import RunStore
 from fmnist_lab.training.callbacks import CancelOnRequest, EpochSnapshots, ProgressRecorder, ScoreHeldOut
 from fmnist_lab.training.data import Dataset, load_dataset, prepare
+from fmnist_lab.training.grouping import check_group
 from fmnist_lab.training.model import STEPS_PER_EXECUTION, build_model, make_optimizer
 from fmnist_lab.training.result import TrainResult
 from fmnist_lab.training.train import (
@@ -47,21 +48,6 @@ from fmnist_lab.training.train import (
 
 KEYS_PER_EPOCH = 2  # shuffle keys the single run draws per epoch: see Member.next_key
 GroupHook = Callable[[str, dict[str, Any]], None]  # (run id, progress or epoch record)
-
-
-def vectorisable(config: TrainConfig) -> str | None:
-    """Why ``config``'s seeds cannot train as one stacked computation; None when they can."""
-    checks = (
-        (bool(config.dropout), "dropout"),
-        (bool(config.l1 or config.l2), "L1/L2 penalties"),
-        (config.early_stopping is not None, "early stopping"),
-        (config.stop_loss is not None or config.stop_accuracy is not None, "a loss or accuracy goal"),
-        (bool(config.class_shares), "class shares"),
-        (bool(config.label_noise), "label noise"),
-        (config.balance != "none", f"balance {config.balance}"),
-    )
-    reasons = [name for hit, name in checks if hit]
-    return f"{', '.join(reasons)} not supported by the vectorised engine" if reasons else None
 
 
 class Stack:
@@ -275,18 +261,6 @@ def train_replicas(
     for result in results:
         store.record_end(result.run_id, result.state, stop_reason=result.stop_reason)
     return results
-
-
-def check_group(configs: Sequence[TrainConfig]) -> None:
-    """Raise ValueError unless ``configs`` are one vectorisable setup over distinct seeds."""
-    if not configs:
-        raise ValueError("a group needs at least one run")
-    if why := vectorisable(configs[0]):
-        raise ValueError(why)
-    if len({replace(c, seed=0) for c in configs}) > 1:
-        raise ValueError("the runs of a vectorised group must differ in their seed only")
-    if len({c.seed for c in configs}) < len(configs):
-        raise ValueError("the runs of a vectorised group need distinct seeds")
 
 
 def fit_group(

@@ -9,11 +9,15 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from fmnist_lab import RunStore, TrainConfig
+from fmnist_lab.environment import Environment
+from fmnist_lab.execution.factory import Ruled
+from fmnist_lab.execution.factory import executor as build
 from fmnist_lab.execution.local import LocalExecutor
 from fmnist_lab.execution.processes import hold_lock, worker_processes
 from fmnist_lab.execution.slots import QUEUE_STALE
@@ -291,9 +295,7 @@ LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samp
 def test_a_flood_is_capped_refused_whole_and_waits_without_processes(app_env: Path) -> None:
     """A 1-slot server: learner A's six runs queue, a seventh click is refused whole, learner B's one
     run is next in line, and only the training run has a process: waiting runs are records."""
-    from fmnist_lab.environment import Environment
     from fmnist_lab.execution.contract import SubmitRefused
-    from fmnist_lab.execution.factory import executor as build
 
     lab = build(RunStore(), settings=Environment(max_trainings=1, max_queued_per_learner=6, warm_workers=0))
     store, a, b = lab.store, "a" * 24, "b" * 24
@@ -311,3 +313,100 @@ def test_a_flood_is_capped_refused_whole_and_waits_without_processes(app_env: Pa
     wait_for(lambda: not any(run.is_active for run in store.list()), 60)
     states = [store.load(run.id).state for run in [*flood[1:], mine]]
     assert states == ["stopped"] * 6  # taken out of the line by the dispatcher, never started
+
+
+# -- groups: K seeds of one setup queued as one unit, trained as one computation in one slot ---------
+GROUP = TrainConfig(hidden_units=(16,), epochs=1, train_samples=2000, test_samples=500)
+
+
+def one_slot_lab() -> Ruled:
+    """The lab's executor as the app builds it (the real rules, groups on), one training at a time, cold workers."""
+    return build(RunStore(), settings=Environment(max_trainings=1, warm_workers=0))
+
+
+def test_a_group_trains_in_one_slot_and_each_member_as_it_would_alone(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slot: learner A's 3 seeds all train at once, and learner B's run queued after them waits for
+    the whole group (one by one, fair order would start B's run after A's first). Each member's stored
+    history, weights and test scores equal its config trained alone (tolerance: tests/training/test_replicas.py)."""
+    from fmnist_lab.store.groups import seed_series
+    from fmnist_lab.training.data import load_dataset
+    from tests.training.test_replicas import assert_same_as_single_runs
+
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")  # the workers' slot queue
+    lab = one_slot_lab()
+    store = lab.store
+    members = [run.id for run in lab.submit_all(seed_series(GROUP, 3), owner="a" * 24)]
+    later = lab.submit(GROUP, owner="b" * 24).id
+    most_running, overtaken, positions = 0, False, set()
+    while store.load(later).is_active:
+        later_started = store.load(later).state != "queued"  # read first: the group ends before it starts
+        states = [store.load(run_id).state for run_id in members]
+        most_running = max(most_running, states.count("running"))
+        overtaken |= later_started and any(state in ("queued", "running") for state in states)
+        positions.add(tuple(lab.queue_position(run_id) for run_id in members))
+        time.sleep(0.05)
+    assert most_running == 3  # three runs training at once on a one-slot server: the group took one slot
+    assert not overtaken
+    assert (1, 1, 1) in positions  # every member's place in line is the group's
+    assert [store.load(run_id).state for run_id in [*members, later]] == ["finished"] * 4
+    assert_same_as_single_runs(store, members, load_dataset())
+
+
+def test_a_group_waiting_in_line_is_stopped_whole_by_a_stop_on_one_member(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
+    from fmnist_lab.store.groups import seed_series
+
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    lab = one_slot_lab()
+    store = lab.store
+    first = lab.submit(LONG)
+    members = [run.id for run in lab.submit_all(seed_series(QUICK, 3))]
+    wait_for(lambda: store.load(first.id).state == "running")
+    assert [lab.queue_position(run_id) for run_id in members] == [1, 1, 1]
+    assert all(lab.alive(run_id) for run_id in members)  # each member's own lock is held while it waits
+    lab.cancel(members[2])
+    wait_for(lambda: not any(store.load(run_id).is_active for run_id in members), 10)
+    for run_id in members:
+        assert store.load(run_id).status["stop_reason"] == CANCELLED_IN_QUEUE and store.history(run_id) == []
+    lab.cancel(first.id)
+    wait_for(lambda: not store.load(first.id).is_active, 30)
+
+
+def test_a_group_that_fails_marks_every_member_failed_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from fmnist_lab.store.groups import seed_series
+
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"this is not gzip")
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(folder))
+    lab = one_slot_lab()
+    members = [run.id for run in lab.submit_all(seed_series(QUICK, 3))]
+    wait_for(lambda: not any(lab.store.load(run_id).is_active for run_id in members), 60)
+    for run_id in members:
+        run = lab.store.load(run_id)
+        assert run.state == "failed" and "DataError" in run.status["error"], run.status
+        assert "train-images-idx3-ubyte.gz" in run.status["error"]
+
+
+def test_seeds_of_a_setup_the_vectorised_engine_cannot_train_go_one_by_one(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fmnist_lab.store.groups import seed_series
+
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    lab = one_slot_lab()
+    store = lab.store
+    members = [run.id for run in lab.submit_all(seed_series(replace(QUICK, dropout=0.2), 3))]
+    most_running, positions = 0, set()
+    while any(store.load(run_id).is_active for run_id in members):
+        most_running = max(most_running, [store.load(run_id).state for run_id in members].count("running"))
+        positions |= {lab.queue_position(run_id) for run_id in members}
+        time.sleep(0.05)
+    assert most_running == 1 and 2 in positions  # single runs, each its own place in line
+    assert [store.load(run_id).state for run_id in members] == ["finished"] * 3

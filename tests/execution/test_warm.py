@@ -123,3 +123,26 @@ def test_warm_workers_leave_with_the_server(app_env: Path) -> None:
     server = subprocess.run([sys.executable, "-c", SERVER], capture_output=True, text=True, check=True, timeout=300)
     pid = int(server.stdout.split()[0])
     wait_for(lambda: gone(pid), 60)
+
+
+def test_a_group_goes_to_one_warm_worker_and_a_stop_on_one_member_stops_it(pool: WarmPool) -> None:
+    """The three seeds train in the one warm process, all at once, each with its own live progress;
+    a stop on the middle member ends all three early, each keeping what it learnt."""
+    from fmnist_lab.execution.factory import Ruled
+    from fmnist_lab.execution.limits import Limits
+    from fmnist_lab.store.groups import seed_series
+
+    lab = Ruled(LocalExecutor(pool.store, pool=pool), Limits(), vectorise=True)
+    store, warm = pool.store, set(pool.pids())
+    members = [run.id for run in lab.submit_all(seed_series(LONG, 3))]
+    wait_for(lambda: all(store.progress(run_id) for run_id in members), 600)  # each member's own live view
+    trained_by = {worker_processes(store).get(run_id) for run_id in members}
+    assert len(trained_by) == 1 and trained_by <= warm  # one warm process holds all three locks
+    assert [store.load(run_id).state for run_id in members] == ["running"] * 3
+    lab.cancel(members[1])
+    wait_for(lambda: not any(store.load(run_id).is_active for run_id in members), 60)
+    for run_id in members:
+        run = store.load(run_id)
+        assert run.state == "stopped" and run.metrics["epochs_run"] < LONG.epochs, run.status
+        assert store.model_path(run_id).exists()
+    wait_for(lambda: pool.idle() == 1)  # and the worker takes the next run

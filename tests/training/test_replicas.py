@@ -16,7 +16,8 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.training.data import Dataset
-from fmnist_lab.training.replicas import check_group, train_replicas, vectorisable
+from fmnist_lab.training.grouping import check_group, vectorisable
+from fmnist_lab.training.replicas import train_replicas
 from fmnist_lab.training.train import train_run
 from tests.conftest import make_dataset
 
