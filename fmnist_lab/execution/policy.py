@@ -1,9 +1,12 @@
 """Who goes next, and how much one learner may queue: the queue's rules, the same for every executor.
 
-Fair order is round robin between learners: a learner's k-th waiting run, counting the runs they
-already have training, ranks k; runs of equal rank go oldest first. One learner's seven-run sweep
-then takes every other learner's turn only once, and a learner's place in line is at most the
-number of learners ahead of them. The command line (no owner) counts as one learner.
+Fair order is round robin between learners: a learner's k-th waiting run ranks k plus the turns
+they have had this round, and runs of equal rank go oldest first. A learner's turns this round are
+the larger of their runs training now and their runs that took a slot since the line's oldest
+waiting run joined it (``turns``). So a learner whose run just ended does not jump back to the head
+of the line with their next one: one learner's seven-run sweep takes every other learner's turn only
+once, and a learner's place in line is at most the number of learners ahead of them.
+The command line (no owner) counts as one learner.
 Caps are on waiting runs: at most ``per_learner`` for one learner and ``total`` for the server,
 beyond the runs the server can start at once (so a 7-run sweep on a 2-slot server leaves 5
 waiting), and a click that queues several runs is taken whole or refused whole.
@@ -12,9 +15,10 @@ waiting), and a click that queues several runs is taken whole or refused whole.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+KEPT_STARTS = 1000  # starts an executor remembers for the turns: far more than a workshop's line holds
 CLI = ""  # the owner key of runs started from the command line: one learner among the others
 
 
@@ -27,15 +31,37 @@ class Waiting:
     created_ns: int
 
 
-def fair_order(waiting: Iterable[Waiting], training: Counter[str] | None = None) -> list[str]:
-    """Run ids in the order they should start; ``training``: each learner's runs training now."""
-    training = training or Counter()
+def fair_order(
+    waiting: Iterable[Waiting], training: Counter[str] | None = None, started: Iterable[Start] = ()
+) -> list[str]:
+    """Run ids in the order they should start; ``training``: each learner's runs training now;
+    ``started``: runs that took a slot (training or ended), for ``turns``."""
+    waiting = sorted(waiting, key=lambda run: (run.created_ns, run.run_id))
+    served = turns(waiting, training or Counter(), started)
     rank: Counter[str] = Counter()
     keyed = []
-    for run in sorted(waiting, key=lambda run: (run.created_ns, run.run_id)):
-        keyed.append((training[run.owner] + rank[run.owner], run.created_ns, run.run_id))
+    for run in waiting:
+        keyed.append((served[run.owner] + rank[run.owner], run.created_ns, run.run_id))
         rank[run.owner] += 1
     return [run_id for *_, run_id in sorted(keyed)]
+
+
+@dataclass(frozen=True)
+class Start:
+    """A run that took a slot: its learner, and when."""
+
+    owner: str
+    started_ns: int
+
+
+def turns(waiting: Sequence[Waiting], training: Counter[str], started: Iterable[Start]) -> Counter[str]:
+    """Each learner's turns this round: the larger of their runs training now and their runs that took a
+    slot since the oldest of ``waiting`` joined the line."""
+    if not waiting:
+        return Counter()
+    since = min(run.created_ns for run in waiting)
+    recent = Counter(start.owner for start in started if start.started_ns >= since)
+    return Counter({owner: max(training[owner], recent[owner]) for owner in training.keys() | recent.keys()})
 
 
 @dataclass(frozen=True)

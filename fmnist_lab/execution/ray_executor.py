@@ -23,6 +23,7 @@ cluster time differs. (``FMNIST_VECTORISE_GROUPS`` has no effect here.)
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import shutil
@@ -41,7 +42,7 @@ from fmnist_lab.config import TrainConfig
 from fmnist_lab.environment import Environment, environment
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE, ProgressHook, SubmitRefused
 from fmnist_lab.execution.lifecycle import mark_lost, position, refresh_runs
-from fmnist_lab.execution.policy import CLI, Waiting, fair_order
+from fmnist_lab.execution.policy import CLI, KEPT_STARTS, Start, Waiting, fair_order
 from fmnist_lab.execution.trainer import WarmTrainer
 from fmnist_lab.store import atomic
 from fmnist_lab.store.runs import ACTIVE_STATES, Run, RunNotFound, RunStore
@@ -107,6 +108,7 @@ class Dispatcher:
         self.trainers = [self._trainer() for _ in range(slots)]
         self.busy: dict[int, tuple[str, Any]] = {}  # slot → (run id, the train call's ref)
         self.nodes: dict[str, str | None] = {}  # run id → the node it trained on, for runs already forgotten
+        self.starts: collections.deque[Start] = collections.deque(maxlen=KEPT_STARTS)  # turns, for fair_order
         threading.Thread(target=self._loop, daemon=True).start()
 
     def submit(self, run_id: str, files: dict[str, bytes], owner: str = CLI, created_ns: int = 0) -> None:
@@ -117,7 +119,7 @@ class Dispatcher:
     def line(self) -> list[str]:
         """The waiting runs in the order they will start (call with the lock held)."""
         training = Counter(self.runs[run_id].get("owner", CLI) for run_id, _ in self.busy.values())
-        return fair_order((place for _, place in self.queue.values()), training)
+        return fair_order((place for _, place in self.queue.values()), training, self.starts)
 
     def cancel(self, run_id: str) -> None:
         with self.lock:
@@ -201,6 +203,7 @@ class Dispatcher:
                 files, place = self.queue.pop(run_id)
                 self.busy[slot] = (run_id, trainer.train.remote(run_id, files))
                 self.runs[run_id] = {"state": "running", "slot": slot, "node": None, "owner": place.owner}
+                self.starts.append(Start(place.owner, time.time_ns()))
         for slot, (run_id, _) in list(self.busy.items()):
             if self.runs[run_id].get("node") is None:
                 with contextlib.suppress(ray.exceptions.RayError):

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.execution.lifecycle import position
-from fmnist_lab.execution.policy import CLI, Waiting, fair_order
+from fmnist_lab.execution.policy import CLI, KEPT_STARTS, Start, Waiting, fair_order
 from fmnist_lab.execution.processes import flock_held, lock_held
 from fmnist_lab.store.runs import RUN_ID_PATTERN, RunStore, check_run_id
 
 QUEUE_POLL = 0.25  # seconds between a waiting run's looks at the queue (and touches of its marker)
+STARTS = "starts"  # in .slots/: one line per run that took a slot, "<ns> <learner>"
 QUEUE_STALE = 15.0  # seconds without a touch after which a waiting run loses its turn until it moves again
 
 
@@ -80,7 +81,26 @@ class SlotQueue:
             elif self.clock() - touched <= QUEUE_STALE:
                 line.append(entry)
                 groups[marker.name] = members.split()
-        return fair_order(line, self.training()), groups
+        return fair_order(line, self.training(), self.started()), groups
+
+    def started(self) -> list[Start]:
+        """The runs that took a slot lately (each learner's turns, for the fair order), oldest first."""
+        with contextlib.suppress(FileNotFoundError):
+            return [start for text in (self._slots() / STARTS).read_text().splitlines() if (start := _start(text))]
+        return []
+
+    def _record_start(self, owner: str) -> None:
+        """Note the start in the log of starts, which keeps the last ``KEPT_STARTS`` (appended under a lock)."""
+        path = self._slots() / STARTS
+        with open(path, "a+") as log:
+            fcntl.flock(log, fcntl.LOCK_EX)  # released when the file closes
+            log.write(f"{int(self.clock() * 1e9)} {owner}\n")
+            log.flush()
+            if log.tell() > KEPT_STARTS * 40:  # ~40 bytes a line: keep the newest KEPT_STARTS
+                log.seek(0)
+                newest = log.read().splitlines()[-KEPT_STARTS:]
+                log.truncate(0)
+                log.write("".join(f"{line}\n" for line in newest))
 
     def training(self) -> Counter[str]:
         """Each learner's runs holding a slot now."""
@@ -137,6 +157,7 @@ class SlotQueue:
                 continue
             os.ftruncate(fd, 0)
             os.pwrite(fd, owner.encode(), 0)
+            self._record_start(owner)
             return fd
         return None
 
@@ -152,3 +173,9 @@ class SlotQueue:
         folder = self.store.root / ".slots"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+def _start(line: str) -> Start | None:
+    """One line of the log of starts; None for a damaged one (it only loses a learner a turn)."""
+    started, _, owner = line.partition(" ")
+    return Start(owner, int(started)) if started.isdigit() else None

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from fmnist_lab.execution.policy import CLI, QueueCaps, Waiting, fair_order
+from fmnist_lab.execution.policy import CLI, QueueCaps, Start, Waiting, fair_order
 
 
 def line(*owners: str) -> list[Waiting]:
@@ -30,6 +30,45 @@ def test_round_robin_over_three_learners_by_their_own_order() -> None:
 def test_a_learner_with_a_run_training_goes_after_those_with_none() -> None:
     assert fair_order(line("a", "b"), Counter({"a": 1})) == ["b1", "a0"]
     assert fair_order(line("a", "b", "a"), Counter({"a": 1, "b": 1})) == ["a0", "b1", "a2"]
+
+
+def test_a_learner_whose_run_just_ended_does_not_jump_back_to_the_head_of_the_line() -> None:
+    # a queued three runs, then b and c one each; a0 took a slot after the line's oldest run joined and ended
+    waiting = line("x", "a", "a", "b", "c")[1:]
+    assert fair_order(waiting) == ["a1", "b3", "c4", "a2"]  # no turns counted: a's older run goes first
+    assert fair_order(waiting, Counter(), [Start("a", 2)]) == ["b3", "c4", "a1", "a2"]
+    assert fair_order(waiting, Counter(), [Start("a", 0)]) == ["a1", "b3", "c4", "a2"]  # before the round
+
+
+def test_turns_are_the_larger_of_runs_training_and_runs_started_this_round() -> None:
+    waiting = line("a", "b", "c")
+    assert fair_order(waiting, Counter({"a": 2}), [Start("a", 1), Start("b", 1)]) == ["c2", "b1", "a0"]
+
+
+def simulate(hogs: int, hog_runs: int, learners: int, slots: int) -> list[int]:
+    """Equal runs on ``slots`` slots: the hogs queue their runs first, then each learner one. Returns the
+    round (in run times) in which each learner's run starts, with the queue's order as the only rule."""
+    created = iter(range(10**6))
+    waiting = [Waiting(f"h{h}-{k}", f"h{h}", next(created)) for h in range(hogs) for k in range(hog_runs)]
+    waiting += [Waiting(f"l{n}", f"l{n}", next(created)) for n in range(learners)]
+    started: list[Start] = []
+    begins: dict[str, int] = {}
+    for round_ in range(10**3):
+        if not waiting:
+            break
+        for run_id in fair_order(waiting, Counter(), started)[:slots]:  # every run of a round ends together
+            run = next(w for w in waiting if w.run_id == run_id)
+            waiting.remove(run)
+            started.append(Start(run.owner, next(created)))
+            begins[run_id] = round_
+    return [begins[f"l{n}"] for n in range(learners)]
+
+
+def test_two_learners_queuing_six_runs_each_delay_the_other_eighteen_by_at_most_one_run_time() -> None:
+    alone, with_hogs = simulate(0, 0, 18, 2), simulate(2, 6, 18, 2)
+    assert max(alone) == 8  # 18 runs on 2 slots: rounds 0 to 8
+    assert max(with_hogs) <= max(alone) + 1  # the hogs' first runs take round 0; then every learner's
+    assert sorted(with_hogs) == [r + 1 for r in sorted(alone)]
 
 
 def test_the_command_line_is_one_learner_among_the_others() -> None:
