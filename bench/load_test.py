@@ -55,11 +55,12 @@ import lab_server  # noqa: E402
 from lab_server import CHROMIUM, goto, interact, launch_browser, new_page, running_server, wait_idle  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from queue_waits import Waits, describe, later, waits  # noqa: E402
+from queue_waits import Waits, describe, later, stamp_seconds, waits  # noqa: E402
 from ray_cluster import NotPrivate, loopback_cluster  # noqa: E402
 
 from fmnist_lab import RunStore  # noqa: E402
 from fmnist_lab.execution.ownership import owner_id  # noqa: E402
+from fmnist_lab.store.runs import STATES  # noqa: E402
 from fmnist_lab.ui.common import OWNER_COOKIE  # noqa: E402
 from fmnist_lab.ui.groups_ui import MAX_REPEATS, REPEATS_PARAM  # noqa: E402
 
@@ -152,6 +153,7 @@ def main() -> int:
     parser.add_argument("--app", type=Path, help="serve this checkout of the lab instead of this one")
     parser.add_argument("--hogs", type=int, default=0, help="learners who queue --hog-runs runs before the others")
     parser.add_argument("--hog-runs", type=int, default=6, help="runs each hog queues, in one click (default 6)")
+    parser.add_argument("--timeline", action="store_true", help="print when each run was queued, started and ended")
     parser.add_argument(
         "--compare-hogs", action="store_true", help="run without the hogs, then with them (--hogs, default 2)"
     )
@@ -227,6 +229,14 @@ def learner_waits(learners: list[Page], clicks: list[float], store: RunStore) ->
         return None
 
 
+def print_timeline(store: RunStore, since: float) -> None:
+    """Every run, oldest first: its learner (owner id's start), when queued, started, ended, s after ``since``."""
+    for run in sorted(store.list(), key=lambda run: run.created_ns):
+        times = {key: stamp_seconds(value) - since for key, value in run.status.items() if key in STATES}
+        shown = ", ".join(f"{key} {seconds:+.0f} s" for key, seconds in times.items())
+        print(f"  {(run.owner or 'cli')[:6]} {run.id}: {shown}")
+
+
 def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits | None]:
     """Start the server, let the hogs queue, the learners click, time the home page while the queue drains."""
     expected = args.clients - args.hogs + args.hogs * args.hog_runs  # runs in all
@@ -245,7 +255,7 @@ def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits 
         wait_quiet()  # the warm workers (or Ray's trainers) start with the server: idle means after they are ready
         idle = [time_home_load(probe, server.url) for _ in range(IDLE_LOADS)]
         server_cpu, machine_cpu = cpu_seconds(server.process.pid), machine_cpu_seconds()
-        clicked = time.monotonic()
+        clicked, started_clicking = time.monotonic(), time.time()
         queue_hogs(hogs, store, args.hog_runs)
         if hogs:
             print(f"{args.hogs} hogs queued {args.hog_runs} runs each within {time.monotonic() - clicked:.0f} s")
@@ -291,6 +301,8 @@ def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits 
         )
         report("idle, before anyone trains", idle)
         report("while training", busy_loads)
+        if args.timeline:
+            print_timeline(store, started_clicking)
         queued = learner_waits(learners, clicks, store)
         if queued is not None:
             print(("the learners other than the hogs, " if hogs else "the learners, ") + describe(queued))
