@@ -237,6 +237,32 @@ def print_timeline(store: RunStore, since: float) -> None:
         print(f"  {(run.owner or 'cli')[:6]} {run.id}: {shown}")
 
 
+def click_once_each(
+    learners: list[Page], probe: Page, url: str, store: RunStore
+) -> tuple[list[float], list[tuple[float, float]], int]:
+    """Each learner clicks *Train* once, as fast as a room of learners, the home page timed every few clicks:
+    the click times (epoch seconds, the store's clock), the home page loads, the most runs seen training."""
+    clicks, loads, most_running = [], [], 0
+    for k, page in enumerate(learners, 1):
+        clicks.append(time.time())
+        page.get_by_role("button", name="Train").click()
+        if k % PROBE_EVERY == 0:  # the home page is timed while the clicks still come in, too
+            loads.append(time_home_load(probe, url))
+            most_running = max(most_running, sum(run.state == "running" for run in store.list()))
+    return clicks, loads, most_running
+
+
+def unsettled(pages: list[Page]) -> int:
+    """Learners' pages that never settle within 30 s (a page still polling a run it thinks active)."""
+    stuck = 0
+    for page in pages:
+        try:
+            wait_idle(page, timeout=30)
+        except PlaywrightTimeout:
+            stuck += 1
+    return stuck
+
+
 def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits | None]:
     """Start the server, let the hogs queue, the learners click, time the home page while the queue drains."""
     expected = args.clients - args.hogs + args.hogs * args.hog_runs  # runs in all
@@ -259,13 +285,7 @@ def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits 
         queue_hogs(hogs, store, args.hog_runs)
         if hogs:
             print(f"{args.hogs} hogs queued {args.hog_runs} runs each within {time.monotonic() - clicked:.0f} s")
-        busy_loads, most_running, clicks = [], 0, []
-        for k, page in enumerate(learners, 1):  # one click each, as fast as a room of learners
-            clicks.append(time.time())  # the store's clock: status.json's stamps
-            page.get_by_role("button", name="Train").click()
-            if k % PROBE_EVERY == 0:  # the home page is timed while the clicks still come in, too
-                busy_loads.append(time_home_load(probe, server.url))
-                most_running = max(most_running, sum(run.state == "running" for run in store.list()))
+        clicks, busy_loads, most_running = click_once_each(learners, probe, server.url, store)
         print(f"{len(learners)} learners clicked Train within {time.monotonic() - clicked:.0f} s")
         while time.monotonic() - clicked < DEADLINE_PER_RUN * expected:
             runs = store.list()
@@ -279,12 +299,7 @@ def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits 
             after - before for after, before in zip(cpu_seconds(server.process.pid), server_cpu, strict=True)
         )
         busy = machine_cpu_seconds() - machine_cpu
-        stuck = 0  # learners' pages that never settle (a page still polling a run it thinks active)
-        for page in hogs + learners:
-            try:
-                wait_idle(page, timeout=30)
-            except PlaywrightTimeout:
-                stuck += 1
+        stuck = unsettled(hogs + learners)
         runs = store.list()
         states = [run.state for run in runs]
         finished = states.count("finished")
