@@ -4,7 +4,9 @@ Each learner's wait is from their click on *Train* to the start of their run, as
 ``status.json`` records it. The store stamps states to the second (``store.runs.now_iso``
 truncates), so a run stamped ``10:00:07`` started within [07, 08): its start is taken as 07.5,
 ± 0.5 s. One run time is the median time a run held a training slot, its finished stamp less
-its running stamp (both truncated alike, so no bias; ± 1 s each).
+its running stamp (both truncated alike, so no bias; ± 1 s each). Each test's waits are counted in
+its own run time, so a machine that got busier or quieter between the two tests (runs slower or
+faster) moves neither's count: what is left is the learners' place in line.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def waits(clicks: Sequence[tuple[float, Mapping[str, Any]]], statuses: Iterable[
 
 @dataclass(frozen=True)
 class Later:
-    """How much later the learners' runs start with the hogs than without, in run times (the test without's)."""
+    """How much later the learners' runs start with the hogs than without, in run times (each test's own)."""
 
     median: float
     longest: float
@@ -81,10 +83,11 @@ class Later:
 
 
 def later(without: Waits, with_hogs: Waits, goal: float = GOAL_RUN_TIMES) -> Later:
-    """The median and the longest wait with the hogs less those without, in the test without's run times."""
-    unit, unstarted = without.run_time, without.unstarted + with_hogs.unstarted
-    median, longest = with_hogs.median - without.median, with_hogs.longest - without.longest
-    return Later(median / unit, longest / unit, goal, unstarted)
+    """The median and the longest wait with the hogs less those without, each in its own test's run times."""
+    alone, hogged = without.run_time, with_hogs.run_time
+    median = with_hogs.median / hogged - without.median / alone
+    longest = with_hogs.longest / hogged - without.longest / alone
+    return Later(median, longest, goal, without.unstarted + with_hogs.unstarted)
 
 
 def describe(waits: Waits) -> str:

@@ -49,14 +49,20 @@ def test_without_a_finished_run_there_is_no_run_time() -> None:
         waits([(T0, {"state": "running", "running": stamp(1)})], [{"state": "running", "running": stamp(1)}])
 
 
-def test_later_counts_in_the_run_times_of_the_test_without_hogs() -> None:
-    without = Waits((1.0, 3.0, 8.0), run_time=4.0)  # median 3, longest 8
-    over = later(without, Waits((2.0, 5.0, 13.0), run_time=5.0))  # +2 s and +5 s
-    assert (over.median, over.longest) == (0.5, 1.25)
+def test_later_counts_each_test_in_its_own_run_times() -> None:
+    without = Waits((1.0, 3.0, 8.0), run_time=4.0)  # median 0.75 run times, longest 2
+    over = later(without, Waits((5.0, 10.0, 20.0), run_time=5.0))  # 2 and 4 run times
+    assert (over.median, over.longest) == (1.25, 2.0)
     assert not over.passed
-    within = later(without, Waits((2.0, 6.0, 12.0), run_time=5.0))  # +3 s and +4 s: exactly one run time
-    assert (within.median, within.longest) == (0.75, 1.0)
+    within = later(without, Waits((4.0, 8.75, 15.0), run_time=5.0))  # 1.75 and 3: exactly one run time later
+    assert (within.median, within.longest) == (1.0, 1.0)
     assert within.passed
+
+
+def test_a_slower_machine_alone_is_not_later() -> None:
+    without = Waits((1.0, 3.0, 8.0), run_time=4.0)
+    slower = later(without, Waits((3.0, 9.0, 24.0), run_time=12.0))  # every run 3 times as long: the same places
+    assert (slower.median, slower.longest) == (0.0, 0.0)
 
 
 def test_a_run_that_never_started_fails_whatever_the_times() -> None:
