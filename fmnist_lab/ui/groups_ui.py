@@ -55,12 +55,14 @@ def classic_groups_ui(runs: RunStore) -> None:
 
 
 def group_pair_ui(groups: GroupStore) -> tuple[str, str] | None:
-    """Two groups to compare: the last pair this tab trained, else the newest two; None without two."""
+    """Two groups to compare: the last pair this tab trained, else the newest two (the fewer hidden units
+    as A, so the classic pair reads the same way whichever of its groups was written first); None without two."""
     stored = groups.list()
     if len(stored) < 2:
         return None
     labels = {group.id: f"{group.label()} · {group.created[:16].replace('T', ' ')}" for group in stored}
-    wanted = [g for g in st.session_state.get(PAIR_KEY, []) if g in labels] or [stored[1].id, stored[0].id]
+    newest = sorted(stored[:2], key=lambda group: (group.config().hidden_units, group.created, group.id))
+    wanted = [g for g in st.session_state.get(PAIR_KEY, []) if g in labels] or [group.id for group in newest]
     left, right = st.columns(2)
     ids = list(labels)
     a = left.selectbox("Group A", ids, ids.index(wanted[0]), format_func=labels.__getitem__, key="compare_group_a")

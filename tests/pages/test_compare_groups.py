@@ -9,6 +9,7 @@ import pytest
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import statistics
+from fmnist_lab.store import groups as groups_store
 from fmnist_lab.store.groups import GroupStore
 from fmnist_lab.ui import groups_ui
 from fmnist_lab.ui.navigation import COMPARE, TRAIN
@@ -48,6 +49,21 @@ def test_two_groups_show_their_band_table_and_the_verdict(app_env: Path) -> None
     assert any("shaded ±1 sd" in title for title in titles) and any("error bars ±1 sd" in title for title in titles)
     band = next(f for f in figures(app) if "shaded" in f["layout"]["title"]["text"])
     assert [trace.get("fill") for trace in band["data"]].count("toself") == 2  # one band per group
+
+
+def test_the_default_pair_puts_the_fewer_hidden_units_first_whichever_was_stored_first(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = iter(["g-20261206-100000-000001", "g-20261206-100000-000002"])  # the same second, the wide one older
+    monkeypatch.setattr(groups_store, "new_group_id", lambda: next(ids))
+    store = RunStore()
+    stored_group(store, 1024, WIDE)  # the wide group first: the newest-two default alone would make it A
+    stored_group(store, 128, NARROW)
+    app = open_page(COMPARE)
+    assert not app.exception, app.exception
+    picked = [app.selectbox(key=key).value for key in ("compare_group_a", "compare_group_b")]
+    assert [GroupStore(store).load(group_id).config().hidden_units for group_id in picked] == [(128,), (1024,)]
+    assert "1024 units beat 128 units by 0.36 points" in texts(app).replace("\\", "")
 
 
 def test_a_group_member_with_a_damaged_history_leaves_compare_working(app_env: Path) -> None:
