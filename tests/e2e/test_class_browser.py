@@ -88,15 +88,19 @@ def started(store: RunStore, run: Run) -> datetime | None:
 def test_one_learners_single_run_starts_before_anothers_fifth(
     server: lab_server.LabServer, browser: Browser, store: RunStore
 ) -> None:
-    """Learner A queues five runs, then B and C one each: under the fair order B's and C's start before
-    A's fifth (first come, first served would start all five of A's first)."""
+    """Learner A queues five runs (five clicks: five runs of one setup in one click would be one group,
+    trained as one computation in one slot), then B and C one each: under the fair order B's and C's
+    start before A's fifth (first come, first served would start all five of A's first)."""
     url = f"{server.url}/Train?{TINY}"
     learners = [lab_server.new_page(browser) for _ in range(3)]  # three contexts: three owner cookies
     try:
-        for page, repeats in zip(learners, (5, 1, 1), strict=True):
-            lab_server.goto(page, f"{url}&repeats={repeats}" if repeats > 1 else url)  # ready to click
+        for page in learners:
+            lab_server.goto(page, url)  # ready to click
             assert_no_exception(page)
-        a = queue_from_train(learners[0], store, url, 5)
+        a = []
+        for _ in range(5):
+            a += queue_from_train(learners[0], store, url, 1)
+            lab_server.goto(learners[0], url)  # the setup link again: a new run, not the one just queued
         b, c = (queue_from_train(page, store, url, 1)[0] for page in learners[1:])
         assert len({run.owner for run in (a[0], b, c)}) == 3
 
