@@ -27,8 +27,8 @@ namespace, as above) and reports which node each run trained on. Both nodes shar
 machine's 2 cores with the server, so like the browsers they run at the lowest CPU priority,
 standing in for machines of their own.
 
-``--hogs H --hog-runs R``: H of the learners first queue R runs each (one click on *Train R seeds*,
-the setup link with ``repeats=R``: R runs of their own in line), then the others click once each.
+``--hogs H --hog-runs R``: H of the learners first queue R runs each (R clicks on *Train*, the setup
+link reopened between them: R separate runs of their own in line), then the others click once each.
 For each of the others it prints the time from their click to their run's start, median and
 longest, and one run's time (``bench/queue_waits.py``). ``--compare-hogs`` runs the test twice on
 fresh lab homes, first without the hogs (the other learners alone, clicking as they do with them:
@@ -62,7 +62,6 @@ from fmnist_lab import RunStore  # noqa: E402
 from fmnist_lab.execution.ownership import owner_id  # noqa: E402
 from fmnist_lab.store.runs import STATES  # noqa: E402
 from fmnist_lab.ui.common import OWNER_COOKIE  # noqa: E402
-from fmnist_lab.ui.groups_ui import MAX_REPEATS, REPEATS_PARAM  # noqa: E402
 
 SETUP = "/Train?units=32&epochs=2&train=3000"
 PROBE_EVERY = 5  # learners' clicks between two timed home page loads while they click
@@ -162,8 +161,8 @@ def main() -> int:
         args.hogs = 2
     if not 0 <= args.hogs < args.clients:
         parser.error("--hogs must leave at least one other learner among --clients")
-    if not 1 <= args.hog_runs <= MAX_REPEATS:
-        parser.error(f"--hog-runs must be from 1 to {MAX_REPEATS}, the most the Train page queues in one click")
+    if not 1 <= args.hog_runs <= 10:
+        parser.error("--hog-runs must be from 1 to 10, the runs a learner may keep waiting by default")
     if args.app:
         lab_server.ROOT = args.app.resolve()
     if args.max_trainings:
@@ -196,17 +195,16 @@ def compare_hogs(args: argparse.Namespace, ray_address: str | None) -> int:
     return 0 if over.passed and status_alone == status_hogs == 0 else 1
 
 
-def hog_link(setup: str, runs: int) -> str:
-    """The setup link with the Train page's repeat count: one click queues ``runs`` runs."""
-    return f"{setup}{'&' if '?' in setup else '?'}{REPEATS_PARAM}={runs}"
-
-
-def queue_hogs(hogs: list[Page], store: RunStore, runs: int) -> None:
-    """Each hog clicks *Train N seeds* once; the page's rerun has queued their runs, or it says why not."""
+def queue_hogs(hogs: list[Page], url: str, store: RunStore, runs: int) -> None:
+    """Each hog clicks *Train* ``runs`` times, reopening the setup link between clicks: separate runs
+    (one click of R seeds would be one group, trained as one computation in one slot)."""
     for k, page in enumerate(hogs, 1):
-        interact(page, page.get_by_role("button", name="Train").click)
-        if len(store.list()) != k * runs:
-            raise RuntimeError(f"hog {k} did not queue {runs} runs: the store holds {len(store.list())} in all")
+        for click in range(1, runs + 1):
+            interact(page, page.get_by_role("button", name="Train").click)
+            if len(store.list()) != (k - 1) * runs + click:
+                raise RuntimeError(f"hog {k}'s click {click} did not queue a run: the store holds {len(store.list())}")
+            if click < runs:
+                goto(page, url)
 
 
 def owner_of(page: Page) -> str:
@@ -273,7 +271,7 @@ def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits 
         hogs = [new_page(learners_browser) for _ in range(args.hogs)]
         learners = [new_page(learners_browser) for _ in range(args.clients - args.hogs)]
         for page in hogs:
-            goto(page, server.url + hog_link(args.setup, args.hog_runs))
+            goto(page, server.url + args.setup)
         for page in learners:
             goto(page, server.url + args.setup)
         probe = new_page(probe_browser)  # a learner opening the home page: a new session, a warm browser cache
@@ -282,7 +280,7 @@ def load(args: argparse.Namespace, ray_address: str | None) -> tuple[int, Waits 
         idle = [time_home_load(probe, server.url) for _ in range(IDLE_LOADS)]
         server_cpu, machine_cpu = cpu_seconds(server.process.pid), machine_cpu_seconds()
         clicked, started_clicking = time.monotonic(), time.time()
-        queue_hogs(hogs, store, args.hog_runs)
+        queue_hogs(hogs, server.url + args.setup, store, args.hog_runs)
         if hogs:
             print(f"{args.hogs} hogs queued {args.hog_runs} runs each within {time.monotonic() - clicked:.0f} s")
         clicks, busy_loads, most_running = click_once_each(learners, probe, server.url, store)
