@@ -62,5 +62,9 @@ def test_drawing_on_the_canvas_changes_the_bars(
     _, after = edit_bars(page, run.id)
     assert after.sum() == pytest.approx(1.0, abs=1e-5) and not np.allclose(after, before)
     page.locator(f".st-key-edit_{run.id}_0_reset button").click()  # reruns the fragment only: wait for the bars
-    page.wait_for_function(f"!({CHANGED})([{selector!r}, {before.tolist()}])", timeout=60_000)
+    # back to the unedited bars, and the rerun's old chart gone (while the fragment reruns both may be there)
+    page.wait_for_function(
+        f"document.querySelectorAll({selector!r}).length === 1 && !({CHANGED})([{selector!r}, {before.tolist()}])",
+        timeout=60_000,
+    )
     np.testing.assert_allclose(edit_bars(page, run.id)[1], before, atol=1e-6)
