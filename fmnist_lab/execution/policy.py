@@ -2,10 +2,12 @@
 
 Fair order is round robin between learners: a learner's k-th waiting run ranks k plus the turns
 they have had this round, and runs of equal rank go oldest first. A learner's turns this round are
-the larger of their runs training now and their runs that took a slot since the line's oldest
-waiting run joined it (``turns``). So a learner whose run just ended does not jump back to the head
-of the line with their next one: one learner's seven-run sweep takes every other learner's turn only
-once, and a learner's place in line is at most the number of learners ahead of them.
+the larger of their runs training now and their runs that held a slot at some moment since the
+line's oldest waiting run joined it (``turns``): started since then, or started before and ended
+since. So a learner whose run just ended does not jump back to the head of the line with their next
+one, even when that run took a free slot the moment they clicked: one learner's seven-run sweep takes
+every other learner's turn only once, and a learner's place in line is at most the number of
+learners ahead of them.
 The command line (no owner) counts as one learner.
 Caps are on waiting runs: at most ``per_learner`` for one learner and ``total`` for the server,
 beyond the runs the server can start at once (so a 7-run sweep on a 2-slot server leaves 5
@@ -48,19 +50,25 @@ def fair_order(
 
 @dataclass(frozen=True)
 class Start:
-    """A run that took a slot: its learner, and when."""
+    """A run that took a slot: its learner, when, and when it gave the slot back (None: it still
+    trains, or its end went unrecorded because its process was killed)."""
 
     owner: str
     started_ns: int
+    ended_ns: int | None = None
+
+    def held_since(self, since_ns: int) -> bool:
+        """Whether the run held its slot at some moment since ``since_ns``."""
+        return self.started_ns >= since_ns or (self.ended_ns is not None and self.ended_ns >= since_ns)
 
 
 def turns(waiting: Sequence[Waiting], training: Counter[str], started: Iterable[Start]) -> Counter[str]:
-    """Each learner's turns this round: the larger of their runs training now and their runs that took a
-    slot since the oldest of ``waiting`` joined the line."""
+    """Each learner's turns this round: the larger of their runs training now and their runs that held a
+    slot at some moment since the oldest of ``waiting`` joined the line."""
     if not waiting:
         return Counter()
     since = min(run.created_ns for run in waiting)
-    recent = Counter(start.owner for start in started if start.started_ns >= since)
+    recent = Counter(start.owner for start in started if start.held_since(since))
     return Counter({owner: max(training[owner], recent[owner]) for owner in training.keys() | recent.keys()})
 
 

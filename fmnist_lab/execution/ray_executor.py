@@ -23,8 +23,8 @@ cluster time differs. (``FMNIST_VECTORISE_GROUPS`` has no effect here.)
 
 from __future__ import annotations
 
-import collections
 import contextlib
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -32,7 +32,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ class Dispatcher:
         self.trainers = [self._trainer() for _ in range(slots)]
         self.busy: dict[int, tuple[str, Any]] = {}  # slot → (run id, the train call's ref)
         self.nodes: dict[str, str | None] = {}  # run id → the node it trained on, for runs already forgotten
-        self.starts: collections.deque[Start] = collections.deque(maxlen=KEPT_STARTS)  # turns, for fair_order
+        self.starts: dict[str, Start] = {}  # run id → its start and end, the newest KEPT_STARTS; turns, for fair_order
         threading.Thread(target=self._loop, daemon=True).start()
 
     def submit(self, run_id: str, files: dict[str, bytes], owner: str = CLI, created_ns: int = 0) -> None:
@@ -119,7 +118,7 @@ class Dispatcher:
     def line(self) -> list[str]:
         """The waiting runs in the order they will start (call with the lock held)."""
         training = Counter(self.runs[run_id].get("owner", CLI) for run_id, _ in self.busy.values())
-        return fair_order((place for _, place in self.queue.values()), training, self.starts)
+        return fair_order((place for _, place in self.queue.values()), training, self.starts.values())
 
     def cancel(self, run_id: str) -> None:
         with self.lock:
@@ -192,6 +191,8 @@ class Dispatcher:
             with self.lock:
                 del self.busy[slot]
                 self.runs[run_id] = self.runs[run_id] | state
+                if (start := self.starts.get(run_id)) is not None:
+                    self.starts[run_id] = dataclasses.replace(start, ended_ns=time.time_ns())
 
     def _dispatch(self) -> None:
         """Hand the queued runs whose turn has come to free trainers."""
@@ -203,7 +204,9 @@ class Dispatcher:
                 files, place = self.queue.pop(run_id)
                 self.busy[slot] = (run_id, trainer.train.remote(run_id, files))
                 self.runs[run_id] = {"state": "running", "slot": slot, "node": None, "owner": place.owner}
-                self.starts.append(Start(place.owner, time.time_ns()))
+                self.starts[run_id] = Start(place.owner, time.time_ns())
+                while len(self.starts) > KEPT_STARTS:
+                    del self.starts[next(iter(self.starts))]
         for slot, (run_id, _) in list(self.busy.items()):
             if self.runs[run_id].get("node") is None:
                 with contextlib.suppress(ray.exceptions.RayError):
@@ -301,7 +304,7 @@ class RayExecutor:
             raise RuntimeError(done.status.get("error", "training failed on the Ray cluster"))
         if not done.metrics:
             return None  # cancelled in the queue
-        values: dict[str, Any] = {f.name: done.metrics.get(f.name) for f in fields(TrainResult)}
+        values: dict[str, Any] = {f.name: done.metrics.get(f.name) for f in dataclasses.fields(TrainResult)}
         return TrainResult(**values)
 
     def cancel(self, run_id: str) -> None:

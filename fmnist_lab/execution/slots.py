@@ -29,7 +29,7 @@ from fmnist_lab.execution.processes import flock_held, lock_held
 from fmnist_lab.store.runs import RUN_ID_PATTERN, RunStore, check_run_id
 
 QUEUE_POLL = 0.25  # seconds between a waiting run's looks at the queue (and touches of its marker)
-STARTS = "starts"  # in .slots/: one line per run that took a slot, "<ns> <learner>"
+STARTS = "starts"  # in .slots/: "<ns> <learner>" as a run takes a slot, "end <its start ns> <ns>" as it leaves
 QUEUE_STALE = 15.0  # seconds without a touch after which a waiting run loses its turn until it moves again
 
 
@@ -84,21 +84,28 @@ class SlotQueue:
         return fair_order(line, self.training(), self.started()), groups
 
     def started(self) -> list[Start]:
-        """The runs that took a slot lately (each learner's turns, for the fair order), oldest first."""
-        with contextlib.suppress(FileNotFoundError):
-            return [start for text in (self._slots() / STARTS).read_text().splitlines() if (start := _start(text))]
-        return []
+        """The runs that took a slot lately, with when they gave it back if they have (each learner's turns,
+        for the fair order), oldest first."""
+        try:
+            lines = (self._slots() / STARTS).read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        ends = dict(end for text in lines if (end := _end(text)))
+        return [
+            Start(start.owner, start.started_ns, ends.get(start.started_ns))
+            for text in lines
+            if (start := _start(text))
+        ]
 
-    def _record_start(self, owner: str) -> None:
-        """Note the start in the log of starts, which keeps the last ``KEPT_STARTS`` (appended under a lock)."""
-        path = self._slots() / STARTS
-        with open(path, "a+") as log:
+    def _record(self, line: str) -> None:
+        """Append to the log of starts and ends, which keeps the newest ``KEPT_STARTS`` of each (under a lock)."""
+        with open(self._slots() / STARTS, "a+") as log:
             fcntl.flock(log, fcntl.LOCK_EX)  # released when the file closes
-            log.write(f"{int(self.clock() * 1e9)} {owner}\n")
+            log.write(f"{line}\n")
             log.flush()
-            if log.tell() > KEPT_STARTS * 40:  # ~40 bytes a line: keep the newest KEPT_STARTS
+            if log.tell() > KEPT_STARTS * 2 * 40:  # ~40 bytes a line, a start and an end a run
                 log.seek(0)
-                newest = log.read().splitlines()[-KEPT_STARTS:]
+                newest = log.read().splitlines()[-KEPT_STARTS * 2 :]
                 log.truncate(0)
                 log.write("".join(f"{line}\n" for line in newest))
 
@@ -124,30 +131,35 @@ class SlotQueue:
         owner = self.enter(run_id, members)
         runs = list(members) or [run_id]
         try:
-            fd = self._wait(runs, owner)
+            taken = self._wait(runs, owner)
         finally:
             self.marker(run_id).unlink(missing_ok=True)
-        if fd is None:
+        if taken is None:
             for member in runs:
                 self.store.set_status(member, "stopped", stop_reason=CANCELLED_IN_QUEUE)
             yield False
             return
+        fd, started_ns = taken
         try:
             yield True
         finally:
-            os.close(fd)  # releases the flock
+            try:  # logged while the slot is still held: the next run's order already counts this turn
+                self._record(f"end {started_ns} {self._now_ns()}")
+            finally:
+                os.close(fd)  # releases the flock
 
-    def _wait(self, runs: list[str], owner: str) -> int | None:
+    def _wait(self, runs: list[str], owner: str) -> tuple[int, int] | None:
         run_id = runs[0]
         while not any(map(self.store.cancel_requested, runs)):
             self.touch(run_id)
-            if self.position(run_id) == 1 and (fd := self._take(owner)) is not None:
-                return fd
+            if self.position(run_id) == 1 and (taken := self._take(owner)) is not None:
+                return taken
             time.sleep(QUEUE_POLL)
         return None
 
-    def _take(self, owner: str) -> int | None:
-        """A free slot's fd, locked and naming ``owner``; None when all are taken."""
+    def _take(self, owner: str) -> tuple[int, int] | None:
+        """A free slot's fd, locked and naming ``owner``, and the start's time as logged; None when all are
+        taken."""
         for k in range(self.size):
             fd = os.open(self._slots() / str(k), os.O_CREAT | os.O_RDWR, 0o644)
             try:
@@ -157,9 +169,13 @@ class SlotQueue:
                 continue
             os.ftruncate(fd, 0)
             os.pwrite(fd, owner.encode(), 0)
-            self._record_start(owner)
-            return fd
+            started_ns = self._now_ns()
+            self._record(f"{started_ns} {owner}")
+            return fd, started_ns
         return None
+
+    def _now_ns(self) -> int:
+        return int(self.clock() * 1e9)
 
     def marker(self, run_id: str) -> Path:
         return self._folder() / check_run_id(run_id)
@@ -176,6 +192,12 @@ class SlotQueue:
 
 
 def _start(line: str) -> Start | None:
-    """One line of the log of starts; None for a damaged one (it only loses a learner a turn)."""
+    """A start line of the log; None for another line or a damaged one (it only loses a learner a turn)."""
     started, _, owner = line.partition(" ")
     return Start(owner, int(started)) if started.isdigit() else None
+
+
+def _end(line: str) -> tuple[int, int] | None:
+    """An end line of the log, as (its start's time, its own); None for another line or a damaged one."""
+    word, started, ended = (line.split(" ") + ["", ""])[:3]
+    return (int(started), int(ended)) if word == "end" and started.isdigit() and ended.isdigit() else None

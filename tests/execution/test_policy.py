@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections import Counter
 
 import pytest
@@ -69,6 +71,52 @@ def test_two_learners_queuing_six_runs_each_delay_the_other_eighteen_by_at_most_
     assert max(alone) == 8  # 18 runs on 2 slots: rounds 0 to 8
     assert max(with_hogs) <= max(alone) + 1  # the hogs' first runs take round 0; then every learner's
     assert sorted(with_hogs) == [r + 1 for r in sorted(alone)]
+
+
+def workshop(hogs: int, hog_runs: int, learners: int, slots: int) -> list[int]:
+    """As clicks really come: the hogs click first, taking turns, and a run takes a free slot the moment it
+    is queued; then each learner clicks once. Equal runs, which all end together at the end of a round; the
+    executors' log of starts and ends is the only memory. Returns the round each learner's run starts in."""
+    clock = itertools.count()
+    waiting: list[Waiting] = []
+    training: dict[str, Start] = {}
+    ended: list[Start] = []
+    begins: dict[str, int] = {}
+
+    def fill(round_: int) -> None:
+        now = Counter(start.owner for start in training.values())
+        for run_id in fair_order(waiting, now, [*ended, *training.values()])[: slots - len(training)]:
+            run = next(w for w in waiting if w.run_id == run_id)
+            waiting.remove(run)
+            training[run_id], begins[run_id] = Start(run.owner, next(clock)), round_
+
+    clicks = [(f"h{h}-{k}", f"h{h}") for k in range(hog_runs) for h in range(hogs)]
+    for run_id, owner in [*clicks, *((f"l{n}", f"l{n}") for n in range(learners))]:
+        waiting.append(Waiting(run_id, owner, next(clock)))
+        fill(0)
+    for round_ in range(1, 10**3):
+        if not waiting:
+            break
+        end = next(clock)
+        ended += [dataclasses.replace(start, ended_ns=end) for start in training.values()]
+        training.clear()
+        fill(round_)
+    return [begins[f"l{n}"] for n in range(learners)]
+
+
+def test_hogs_whose_first_runs_took_free_slots_at_once_still_delay_the_others_by_one_run_time() -> None:
+    # The hogs' first runs start before their second ones are queued, so before the line's oldest run
+    # joined: only their end, logged, shows they held a slot this round. Counting starts alone gave +2.
+    alone, with_hogs = workshop(0, 0, 18, 2), workshop(2, 6, 18, 2)
+    assert max(alone) == 8
+    assert sorted(with_hogs) == [r + 1 for r in sorted(alone)]
+
+
+def test_a_run_that_started_before_the_line_formed_counts_as_a_turn_once_it_ends_after() -> None:
+    waiting = line("x", "a", "b")[1:]  # created at 1 and 2
+    assert fair_order(waiting, Counter(), [Start("a", 0, 5)]) == ["b2", "a1"]  # held a slot while b waited
+    assert fair_order(waiting, Counter(), [Start("a", 0, 0)]) == ["a1", "b2"]  # ended before: another round
+    assert fair_order(waiting, Counter(), [Start("a", 0)]) == ["a1", "b2"]  # its end unrecorded (killed)
 
 
 def test_the_command_line_is_one_learner_among_the_others() -> None:

@@ -35,9 +35,24 @@ def test_each_slot_taken_is_logged_with_its_learner_and_time(tmp_path: Path) -> 
     second = queue._take("")
     assert queue._take("b" * 24) is None  # both slots held: no start
     assert queue.started() == [Start("a" * 24, 1_000 * 10**9), Start("", 1_005 * 10**9)]
-    for fd in (first, second):
-        assert fd is not None
-        os.close(fd)
+    assert first is not None and first[1] == 1_000 * 10**9  # the start's time, for its end line
+    for taken in (first, second):
+        assert taken is not None
+        os.close(taken[0])
+
+
+def test_a_run_leaving_its_slot_logs_its_end_before_the_slot_is_free(tmp_path: Path) -> None:
+    clock, store, locks = Clock(), RunStore(tmp_path), []
+    queue = SlotQueue(store, 1, clock)
+    run_id = queued(store, "a" * 24, locks)
+    with queue.slot(run_id) as held:
+        assert held and queue.free() == 0
+        assert queue.started() == [Start("a" * 24, 1_000 * 10**9)]
+        clock.now += 7
+    assert queue.started() == [Start("a" * 24, 1_000 * 10**9, 1_007 * 10**9)]
+    assert queue.free() == 1
+    for lock in locks:
+        os.close(lock)
 
 
 def test_the_log_keeps_its_newest_lines_and_skips_a_damaged_one(
@@ -48,14 +63,14 @@ def test_the_log_keeps_its_newest_lines_and_skips_a_damaged_one(
     queue = SlotQueue(RunStore(tmp_path), 1, clock)
     for k in range(10):
         clock.now = 2_000.0 + k
-        fd = queue._take(f"{k:024x}")
-        assert fd is not None
-        os.close(fd)
+        taken = queue._take(f"{k:024x}")
+        assert taken is not None
+        os.close(taken[0])
     assert [s.owner for s in queue.started()] == [f"{k:024x}" for k in range(10)][-len(queue.started()) :]
-    assert len(queue.started()) <= 3 + 1  # pruned to the newest three once past the size, then one more
+    assert len(queue.started()) <= 2 * 3 + 1  # pruned to the newest six lines once past the size, then one more
     with open(tmp_path / ".slots" / slots.STARTS, "a") as log:
-        log.write("not a start\n")
-    assert queue.started()[-1].owner == f"{9:024x}"
+        log.write("not a start\nend 12 x\nend\n")
+    assert queue.started()[-1] == Start(f"{9:024x}", 2_009 * 10**9)
 
 
 def test_a_learner_whose_run_took_a_slot_waits_behind_those_who_have_had_none(tmp_path: Path) -> None:
@@ -68,9 +83,9 @@ def test_a_learner_whose_run_took_a_slot_waits_behind_those_who_have_had_none(tm
         queue.enter(run_id)
     assert queue.waiting() == [ana_runs[0], ben_run, ana_runs[1], ana_runs[2]]
     queue.marker(ana_runs[0]).unlink()  # ana's first run takes the slot, trains and ends
-    fd = queue._take(ana)
-    assert fd is not None
-    os.close(fd)
+    taken = queue._take(ana)
+    assert taken is not None
+    os.close(taken[0])
     assert queue.waiting() == [ben_run, ana_runs[1], ana_runs[2]]  # not ana's second, though older
     for lock in locks:
         os.close(lock)
