@@ -34,10 +34,9 @@ PAGE_NAMES = sorted(page.url_path for page in PAGES if page.url_path)  # Train, 
 DEEP_LINK_PROBE = re.compile(rf"/({'|'.join(map(re.escape, PAGE_NAMES))})/_stcore/(health|host-config)$")
 ANALYSABLE = ("finished", "stopped")
 INSTRUCTOR_SECRET = "e2e-instructor-secret"  # every test server has an instructor
-# No warm workers (the server's default is one per core): each warms up by compiling and training 128- and
-# 1024-unit throwaway runs, shapes no browser test trains, and a run handed over mid-warm-up waits for that.
-# The warm path is tested on its own: test_server.py (a real server's worker) and tests/execution/test_warm.py.
-SERVER_ENV = {INSTRUCTOR_ENV: INSTRUCTOR_SECRET, "FMNIST_WARM_WORKERS": "0"}
+# The server's defaults, warm workers included (one per core), as a user starts it: a cold worker per run
+# would import TensorFlow and load the data again for each of the ~20 runs the browser tests train.
+SERVER_ENV = {INSTRUCTOR_ENV: INSTRUCTOR_SECRET}
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,8 @@ CHANGED = """([selector, before]) => {
 
 def edit_bars(page: Page, run_id: str) -> tuple[str, np.ndarray]:
     selector = f".st-key-edit_{run_id}_0_bars .js-plotly-plot"
+    # while the fragment reruns, its old chart and the new one may both be there for a moment
+    page.wait_for_function(f"document.querySelectorAll({selector!r}).length === 1", timeout=30_000)
     (bars,) = figures(page, selector)
     return selector, np.array(bars["traces"][0]["y"])
 
