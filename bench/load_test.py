@@ -151,7 +151,7 @@ def main() -> int:
     parser.add_argument("--setup", default=SETUP, help=f"the learners' setup link (default {SETUP})")
     parser.add_argument("--app", type=Path, help="serve this checkout of the lab instead of this one")
     parser.add_argument("--hogs", type=int, default=0, help="learners who queue --hog-runs runs before the others")
-    parser.add_argument("--hog-runs", type=int, default=6, help="runs each hog queues, in one click (default 6)")
+    parser.add_argument("--hog-runs", type=int, default=6, help="runs each hog queues, one click each (default 6)")
     parser.add_argument("--timeline", action="store_true", help="print when each run was queued, started and ended")
     parser.add_argument(
         "--compare-hogs", action="store_true", help="run without the hogs, then with them (--hogs, default 2)"

@@ -44,6 +44,7 @@ from fmnist_lab.training.train import (
     frozen_heap,
     make_splits,
     save_run,
+    worth_compiling,
 )
 
 KEYS_PER_EPOCH = 2  # shuffle keys the single run draws per epoch: see Member.next_key
@@ -240,7 +241,7 @@ def train_replicas(
     on_progress: GroupHook | None = None,
     on_epoch: GroupHook | None = None,
     live: bool = True,
-    fast: bool = True,
+    fast: bool | None = None,
 ) -> list[TrainResult]:
     """Train the runs ``run_ids`` (one setup, one seed each) as one computation and save each as an
     ordinary run; marks them all failed (and re-raises) on any error. Every member's ``train_seconds``
@@ -269,11 +270,12 @@ def fit_group(
     dataset: Dataset,
     hooks: tuple[GroupHook | None, GroupHook | None],
     live: bool,
-    fast: bool,
+    fast: bool | None,
 ) -> list[Fitted]:
     started = time.perf_counter()  # as fit_run: scaling the data and building the models count
     config = store.load(run_ids[0]).config
     splits = make_splits(config, dataset)  # the seed plays no part in a plain setup's cut
+    fast = worth_compiling(config, len(splits.x_train)) if fast is None else fast  # as each member alone
     members = [new_member(store, run_id, splits, hooks, live, fast) for run_id in run_ids]
     group = Group(store, members, splits, fast)
     group.fit(config.epochs)

@@ -108,14 +108,15 @@ def train_run(
     dataset: Dataset | None = None,
     on_progress: ProgressHook | None = None,
     on_epoch: ProgressHook | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
     live: bool = True,
     models: ModelCache | None = None,
 ) -> TrainResult:
     """Train the run ``run_id`` to the end; marks it failed (and re-raises) on any error.
 
     ``live=False`` drops the in-epoch progress snapshots and cancel polling (the benchmark
-    uses it to measure what live progress costs); ``fast=False`` compiles plainly; ``models``:
+    uses it to measure what live progress costs); ``fast``: XLA and multi-step execution, or
+    plain compiling (None: as ``worth_compiling`` says for the run's size); ``models``:
     a warm worker's compiled models, reused when the shape matches (else a new one is built).
     """
     config = store.load(run_id).config
@@ -134,6 +135,17 @@ def train_run(
 
 
 # Throwaway runs on a few images: the default model first, then the 1024 units it is compared with
+XLA_MIN_STEPS = 500  # batches: a shorter run trains plainly (see worth_compiling)
+
+
+def worth_compiling(config: TrainConfig, samples: int) -> bool:
+    """Whether XLA and multi-step execution pay for their compiling: for a run of ``XLA_MIN_STEPS``
+    batches or more. Compiling a new shape's step costs 1–2 s; a 94-batch run (3,000 images, one
+    epoch) trains in about a third of the time without it, and from about 400 batches on XLA is
+    ahead (docs/benchmarks.md). Both ways train the same model on the same batches."""
+    return -(-samples // config.batch_size) * config.epochs >= XLA_MIN_STEPS
+
+
 WARM_UPS = tuple(
     TrainConfig(hidden_units=(units,), epochs=1, train_samples=256, test_samples=64) for units in (128, 1024)
 )
@@ -150,7 +162,8 @@ def warm_up(dataset: Dataset, models: ModelCache, waiting: Callable[[], bool] = 
         for config in WARM_UPS:
             if waiting():
                 return
-            train_run(scratch, scratch.create(config).id, dataset=dataset, models=models)
+            # compiled the way a full-size run of these shapes trains, though the warm-up itself is tiny
+            train_run(scratch, scratch.create(config).id, dataset=dataset, models=models, fast=True)
 
 
 @dataclass
@@ -203,13 +216,18 @@ class Fitted:
 
 
 def fit_run(
-    config: TrainConfig, dataset: Dataset, watch: Watch, fast: bool = True, models: ModelCache | None = None
+    config: TrainConfig,
+    dataset: Dataset,
+    watch: Watch,
+    fast: bool | None = None,
+    models: ModelCache | None = None,
 ) -> Fitted:
     """Prepare the data, build the model, fit it with the run's callbacks; like a keras-io example."""
     started = time.perf_counter()  # like the notebook's timed fit(x / 255.0, …): scaling counts
     keras.utils.set_random_seed(config.seed)  # same seed and config: same initial weights and order
     # Prepare the data: the cuts the config asks for, and seeded, shuffled, scaled batches
     splits = make_splits(config, dataset)
+    fast = worth_compiling(config, len(splits.x_train)) if fast is None else fast
     batches = training_data(splits.x_train, splits.y_train, config.batch_size, config.seed, config.normalize)
     # Build the model
     model = models.model(config, fast=fast) if models is not None else build_model(config, fast=fast)

@@ -326,3 +326,27 @@ def test_sigkill_at_each_write_of_the_end_of_run_save_never_hides_a_run_with_its
         else:
             assert run.state == "failed" and "ended without recording why" in run.status["error"]
     assert store.load(whole_id).state == "finished" and "recovered" not in store.load(whole_id).status["stop_reason"]
+
+
+@pytest.mark.parametrize(
+    ("samples", "epochs", "batch", "compiled"),
+    [(3000, 5, 32, False), (16_000, 1, 32, True), (15_968, 1, 32, False), (8000, 2, 32, True), (60_000, 1, 256, False)],
+)
+def test_xla_is_worth_compiling_from_500_batches_on(samples: int, epochs: int, batch: int, compiled: bool) -> None:
+    from fmnist_lab.training.train import worth_compiling
+
+    # 3000/32 → 94 batches (the last one short) × 5 = 470; 16,000/32 = 500; 15,968/32 = 499; 250 × 2; 235
+    assert worth_compiling(TrainConfig(epochs=epochs, batch_size=batch), samples) == compiled
+
+
+def test_a_short_run_trains_plainly_and_a_long_one_with_xla(tiny_dataset: Dataset) -> None:
+    from fmnist_lab.training.train import Watch, fit_run
+
+    store = RunStore()
+    short = TrainConfig(hidden_units=(8,), epochs=1, train_samples=len(tiny_dataset.y_train))
+    long = TrainConfig(hidden_units=(8,), epochs=100, train_samples=160, stop_loss=10.0)  # 5 × 100 batches, stops soon
+    models = {}
+    for name, config in (("short", short), ("long", long)):
+        models[name] = fit_run(config, tiny_dataset, Watch(store, store.create(config).id)).model
+    assert (models["short"].jit_compile, models["short"].steps_per_execution) == (False, 1)
+    assert (models["long"].jit_compile, models["long"].steps_per_execution) == (True, 100)
