@@ -17,11 +17,11 @@ SMALL = {"epochs": 2, "hidden_units": (16,), "train_samples": 600, "test_samples
 
 
 def trained(
-    store: RunStore, dataset: Dataset, models: ModelCache | None, **settings: Any
+    store: RunStore, dataset: Dataset, models: ModelCache | None, fast: bool | None = None, **settings: Any
 ) -> tuple[list[float], list[np.ndarray]]:
-    """Train one run; its per-epoch losses and final weights."""
+    """Train one run; its per-epoch losses and final weights. ``fast``: as ``train_run`` (None: by its size)."""
     run = store.create(TrainConfig(**(SMALL | settings)))
-    train_run(store, run.id, dataset=dataset, models=models)
+    train_run(store, run.id, dataset=dataset, models=models, fast=fast)
     return [record["loss"] for record in store.history(run.id)], store.weights(run.id)
 
 
@@ -40,10 +40,11 @@ def test_a_kept_model_trains_a_later_run_exactly_as_a_new_model(
     tmp_path: Path, tiny_dataset: Dataset, first: dict[str, Any], second: dict[str, Any]
 ) -> None:
     store, models = RunStore(tmp_path / "runs"), ModelCache()
-    trained(store, tiny_dataset, models, **first)  # compiles and keeps the model, trained and moved on
-    reused_losses, reused_weights = trained(store, tiny_dataset, models, **second)
+    # XLA and multi-step, as the full-size runs a warm worker keeps models for (these small ones would not)
+    trained(store, tiny_dataset, models, True, **first)  # compiles and keeps the model, trained and moved on
+    reused_losses, reused_weights = trained(store, tiny_dataset, models, True, **second)
     assert models.reused == 1  # the second run did train the kept model
-    new_losses, new_weights = trained(store, tiny_dataset, None, **second)
+    new_losses, new_weights = trained(store, tiny_dataset, None, True, **second)
     assert reused_losses == new_losses
     assert len(reused_weights) == len(new_weights)
     for reused, new in zip(reused_weights, new_weights, strict=True):
@@ -93,8 +94,11 @@ def test_the_shape_key_ignores_seeds_and_learning_rate_only(change: dict[str, An
 def test_warm_up_keeps_the_128_and_1024_unit_models(tmp_path: Path, tiny_dataset: Dataset) -> None:
     store, models = RunStore(tmp_path / "runs"), ModelCache()
     warm_up(tiny_dataset, models)
-    trained(store, tiny_dataset, models, hidden_units=(128,), epochs=1)
-    trained(store, tiny_dataset, models, hidden_units=(1024,), epochs=1)
+    # trained as a full-size run of these shapes is (with XLA); a run this short alone would train plainly
+    trained(store, tiny_dataset, models, True, hidden_units=(128,), epochs=1)
+    trained(store, tiny_dataset, models, True, hidden_units=(1024,), epochs=1)
+    assert models.reused == 2
+    trained(store, tiny_dataset, models, hidden_units=(128,), epochs=1)  # short: plain, another compiled step
     assert models.reused == 2
 
 
@@ -102,9 +106,9 @@ def test_warm_up_stops_once_a_run_is_waiting(tmp_path: Path, tiny_dataset: Datas
     store, models = RunStore(tmp_path / "runs"), ModelCache()
     answers = iter([False, True])  # nothing waits before the first throwaway run; one does before the second
     warm_up(tiny_dataset, models, waiting=lambda: next(answers))
-    trained(store, tiny_dataset, models, hidden_units=(1024,), epochs=1)
+    trained(store, tiny_dataset, models, True, hidden_units=(1024,), epochs=1)
     assert models.reused == 0  # 1024 units were never compiled
-    trained(store, tiny_dataset, models, hidden_units=(128,), epochs=1)
+    trained(store, tiny_dataset, models, True, hidden_units=(128,), epochs=1)
     assert models.reused == 1
 
 

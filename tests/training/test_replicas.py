@@ -4,7 +4,9 @@
 Tolerance: per-epoch loss, accuracy and held-out scores within rtol 1e-5, final weights within
 rtol 1e-5 / atol 1e-6. The weights come out bit for bit equal here (same XLA step, same orders,
 elementwise optimizer); the epoch means differ in the last float32 digits because the group sums
-them in float64 across chunks of batches where Keras keeps a float32 running mean.
+them in float64 across chunks of batches where Keras keeps a float32 running mean. The setups below
+train with XLA, as full-size runs and groups do (``fast=True``); runs as short as these would
+otherwise train plainly (``train.worth_compiling``), which the CLI's and the executor's tests cover.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ def seeds(config: TrainConfig, k: int) -> list[TrainConfig]:
     return [replace(config, seed=config.seed + i) for i in range(k)]
 
 
-def assert_same_as_single_runs(store: RunStore, group_ids: list[str], dataset: Dataset) -> None:
-    """Train each member's config alone and compare history, weights and test scores."""
+def assert_same_as_single_runs(
+    store: RunStore, group_ids: list[str], dataset: Dataset, fast: bool | None = None
+) -> None:
+    """Train each member's config alone (``fast``: as ``train_run``) and compare history, weights and test scores."""
     for group_id in group_ids:
         alone = store.create(store.load(group_id).config).id
-        single = train_run(store, alone, dataset=dataset)
+        single = train_run(store, alone, dataset=dataset, fast=fast)
         ours, theirs = store.history(group_id), store.history(alone)
         assert len(ours) == len(theirs) == store.load(alone).config.epochs
         for mine, reference in zip(ours, theirs, strict=True):
@@ -68,11 +72,11 @@ def test_each_replica_equals_its_single_run(k: int, setup: dict, two_thousand: D
     base = TrainConfig(**({"hidden_units": (32,), "epochs": 2, "seed": 7, "test_samples": 300} | setup))
     store = RunStore()
     ids = [store.create(config).id for config in seeds(base, k)]
-    results = train_replicas(store, ids, dataset=two_thousand)
+    results = train_replicas(store, ids, dataset=two_thousand, fast=True)
     assert [r.run_id for r in results] == ids
     assert all(store.load(i).state == "finished" for i in ids)
     assert len({r.test_loss for r in results}) == k  # k different seeds: k different models
-    assert_same_as_single_runs(store, ids, two_thousand)
+    assert_same_as_single_runs(store, ids, two_thousand, fast=True)
 
 
 def test_members_write_progress_snapshots_and_call_hooks(two_thousand: Dataset) -> None:
