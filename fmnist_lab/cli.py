@@ -27,7 +27,7 @@ from fmnist_lab.environment import environment
 from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
 from fmnist_lab.execution.factory import executor
 from fmnist_lab.store.paths import LabHomeError
-from fmnist_lab.store.runs import RunStore, RunStoreError, clean_name
+from fmnist_lab.store.runs import Run, RunStore, RunStoreError, clean_name
 from fmnist_lab.training.data import DataError
 
 if TYPE_CHECKING:
@@ -217,17 +217,45 @@ def train_command(config: TrainConfig, name: str | None, out: TextIO) -> int:
     from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before a run folder is made
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the run as Ctrl-C does: recorded, not left running
+    store = RunStore()
+    stop = StopOnSignal(store)  # Ctrl-C and `kill` stop the run as the app's Stop does: recorded, not left running
     bar = out.isatty()
     hooks = {"on_progress": _draw_bar(out) if bar else None, "on_epoch": _epoch_line(out, bar)}
-    hooks["on_created"] = lambda run: print(
-        f"run {run.id}: {run.name}, {config.parameter_count:,} parameters", file=out, flush=True
-    )
-    result = _train_one(RunStore(), config, name, **hooks)  # the same queue as the app's trainings
-    if result is None:
-        return 1
-    print(json.dumps(result.to_dict()), file=out, flush=True)
-    return 0
+
+    def created(run: Run) -> None:
+        stop.run_ids.append(run.id)
+        print(f"run {run.id}: {run.name}, {config.parameter_count:,} parameters", file=out, flush=True)
+
+    result = _train_one(store, config, name, **hooks, on_created=created)  # the same queue as the app's trainings
+    if result is not None:
+        print(json.dumps(result.to_dict()), file=out, flush=True)
+    if stop.asked:
+        print("interrupted: the run stopped with what it had learnt", file=sys.stderr)
+        return 130
+    return 0 if result is not None else 1
+
+
+class StopOnSignal:
+    """SIGINT and SIGTERM ask this command's runs to stop, as the app's Stop button does: training ends at
+    its next look (a fraction of a second) keeping what it learnt, recorded as stopped, and a run still
+    waiting leaves the queue. An exception raised at whatever moment the signal comes can land inside
+    TensorFlow's C++ while it traces a step, which may swallow it and train on to the end. Before any run
+    exists, or at a second signal, the command is interrupted at once (KeyboardInterrupt)."""
+
+    def __init__(self, store: RunStore, run_ids: list[str] | None = None) -> None:
+        self.store, self.run_ids, self.asked = store, run_ids if run_ids is not None else [], False
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.asked or not self.run_ids:
+            raise KeyboardInterrupt
+        self.asked = True
+        for run_id in self.run_ids:
+            try:
+                self.store.request_cancel(run_id)
+            except OSError:  # cannot write the request: interrupt instead
+                raise KeyboardInterrupt from None
 
 
 def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: TextIO) -> int:
@@ -239,15 +267,16 @@ def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: Tex
     from fmnist_lab.training.data import load_dataset
 
     load_dataset()  # fail on missing data before a run folder is made
-    signal.signal(signal.SIGTERM, _interrupt)
     store, ids = RunStore(), list[str]()
+    stop = StopOnSignal(store, ids)  # a stop ends the group, or the run training and the seeds after it
     why = sequential_reason(config)
     results: Iterable[TrainResult | None]
     if why is None:
         results = _train_group(store, seed_series(config, repeats), name, ids)
     else:  # trained one by one as the loop asks for them, each line printed as its run ends
         hooks = {"on_epoch": _epoch_line(sys.stderr, False), "on_created": lambda run: ids.append(run.id)}
-        results = (_train_one(store, config_k, name, **hooks) for config_k in seed_series(config, repeats))
+        configs = seed_series(config, repeats)
+        results = (_train_one(store, config_k, name, **hooks) for config_k in configs if not stop.asked)
     for result in results:
         if result is not None:
             print(json.dumps(result.to_dict()), file=out, flush=True)
@@ -255,6 +284,9 @@ def repeat_command(config: TrainConfig, name: str | None, repeats: int, out: Tex
     summary = group_summary(groups, groups.create(ids, name))
     engine = {"engine": "vectorised"} if why is None else {"engine": "sequential", "reason": why}
     print(json.dumps(summary | engine), file=out, flush=True)
+    if stop.asked:
+        print("interrupted: the runs stopped with what they had learnt", file=sys.stderr)
+        return 130
     return 0 if summary["finished"] == repeats else 1
 
 
