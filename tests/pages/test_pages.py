@@ -161,8 +161,14 @@ def tensorflow_modules_after(steps: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_home_page_imports_no_tensorflow(app_env: Path) -> None:
-    assert tensorflow_modules_after("app.run()") == "[]"
+def test_no_page_imports_tensorflow(trained_store: Path) -> None:
+    """Every page, with two trained runs in the store, in one fresh interpreter: none imports Keras, so the
+    server never pays Streamlit's Keras clean-up after each run (``tests/pages/conftest.py``)."""
+    steps = "app.run()\n"
+    for page in PAGES:
+        if page is not HOME:
+            steps += f"app.switch_page({page.file!r})\napp.run()\nassert not app.exception, {page.file!r}\n"
+    assert tensorflow_modules_after(steps) == "[]"
 
 
 def test_a_failed_run_shows_its_error(app_env: Path) -> None:
