@@ -134,7 +134,6 @@ def train_run(
     return result
 
 
-# Throwaway runs on a few images: the default model first, then the 1024 units it is compared with
 XLA_MIN_STEPS = 500  # batches: a shorter run trains plainly (see worth_compiling)
 
 
@@ -146,6 +145,7 @@ def worth_compiling(config: TrainConfig, samples: int) -> bool:
     return -(-samples // config.batch_size) * config.epochs >= XLA_MIN_STEPS
 
 
+# Throwaway runs on a few images: the default model first, then the 1024 units it is compared with
 WARM_UPS = tuple(
     TrainConfig(hidden_units=(units,), epochs=1, train_samples=256, test_samples=64) for units in (128, 1024)
 )

@@ -41,10 +41,10 @@ def test_a_kept_model_trains_a_later_run_exactly_as_a_new_model(
 ) -> None:
     store, models = RunStore(tmp_path / "runs"), ModelCache()
     # XLA and multi-step, as the full-size runs a warm worker keeps models for (these small ones would not)
-    trained(store, tiny_dataset, models, True, **first)  # compiles and keeps the model, trained and moved on
-    reused_losses, reused_weights = trained(store, tiny_dataset, models, True, **second)
+    trained(store, tiny_dataset, models, fast=True, **first)  # compiles and keeps the model, trained and moved on
+    reused_losses, reused_weights = trained(store, tiny_dataset, models, fast=True, **second)
     assert models.reused == 1  # the second run did train the kept model
-    new_losses, new_weights = trained(store, tiny_dataset, None, True, **second)
+    new_losses, new_weights = trained(store, tiny_dataset, None, fast=True, **second)
     assert reused_losses == new_losses
     assert len(reused_weights) == len(new_weights)
     for reused, new in zip(reused_weights, new_weights, strict=True):
@@ -95,8 +95,8 @@ def test_warm_up_keeps_the_128_and_1024_unit_models(tmp_path: Path, tiny_dataset
     store, models = RunStore(tmp_path / "runs"), ModelCache()
     warm_up(tiny_dataset, models)
     # trained as a full-size run of these shapes is (with XLA); a run this short alone would train plainly
-    trained(store, tiny_dataset, models, True, hidden_units=(128,), epochs=1)
-    trained(store, tiny_dataset, models, True, hidden_units=(1024,), epochs=1)
+    trained(store, tiny_dataset, models, fast=True, hidden_units=(128,), epochs=1)
+    trained(store, tiny_dataset, models, fast=True, hidden_units=(1024,), epochs=1)
     assert models.reused == 2
     trained(store, tiny_dataset, models, hidden_units=(128,), epochs=1)  # short: plain, another compiled step
     assert models.reused == 2
@@ -106,9 +106,9 @@ def test_warm_up_stops_once_a_run_is_waiting(tmp_path: Path, tiny_dataset: Datas
     store, models = RunStore(tmp_path / "runs"), ModelCache()
     answers = iter([False, True])  # nothing waits before the first throwaway run; one does before the second
     warm_up(tiny_dataset, models, waiting=lambda: next(answers))
-    trained(store, tiny_dataset, models, True, hidden_units=(1024,), epochs=1)
+    trained(store, tiny_dataset, models, fast=True, hidden_units=(1024,), epochs=1)
     assert models.reused == 0  # 1024 units were never compiled
-    trained(store, tiny_dataset, models, True, hidden_units=(128,), epochs=1)
+    trained(store, tiny_dataset, models, fast=True, hidden_units=(128,), epochs=1)
     assert models.reused == 1
 
 
