@@ -7,7 +7,8 @@
 
 ``notebook`` is the course notebook's code as written (``model.fit(images / 255.0,
 labels, epochs=…)``, batch 32, Keras' default progress bar on stderr).
-``project`` is ``fmnist_lab.training.train.train_run``: the path the app and CLI use.
+``project`` is ``fmnist_lab.training.engine.train``: the path the app and CLI use (the compiled loop for a
+plain full-size run; ``--engine keras`` forces Keras' ``fit``, ``train.train_run``).
 
 Both time the same span: the notebook's ``fit(images / 255.0, …)`` call (scaling and
 fitting), and the project's ``train_seconds`` (scaling, building the model, fitting,
@@ -31,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -62,10 +64,16 @@ def notebook(units: int, epochs: int, seed: int) -> dict[str, float]:
 
 
 def project(
-    units: int, epochs: int, seed: int, live: bool, snapshots: bool = True, samples: int | None = None
-) -> dict[str, float]:
+    units: int,
+    epochs: int,
+    seed: int,
+    live: bool,
+    snapshots: bool = True,
+    samples: int | None = None,
+    keras_fit: bool = False,
+) -> dict[str, Any]:
     from fmnist_lab import RunStore, TrainConfig
-    from fmnist_lab.training import callbacks, train
+    from fmnist_lab.training import callbacks, engine, train
     from fmnist_lab.training.data import load_dataset
 
     data = load_dataset()
@@ -79,7 +87,8 @@ def project(
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(Path(home) / "runs")
         run = store.create(TrainConfig(hidden_units=(units,), epochs=epochs, seed=seed, train_samples=samples))
-        result = train.train_run(store, run.id, dataset=data, live=live)
+        how = train.train_run if keras_fit else engine.train
+        result = how(store, run.id, dataset=data, live=live)
         kept = sum(f.stat().st_size for f in (store.path(run.id) / "epochs").glob("*.npz")) if snapshots else 0
     return {
         "seconds": result.train_seconds,
@@ -88,6 +97,7 @@ def project(
         "live_share": sum(map(sum, spent)) / result.train_seconds,  # in-epoch progress snapshots and cancel polls
         "snapshot_share": sum(snapshot_spent) / result.train_seconds,  # time inside EpochSnapshots
         "snapshot_mb_per_epoch": kept / 1e6 / epochs,
+        "engine": result.engine,
     }
 
 
@@ -191,6 +201,9 @@ def main() -> None:
     parser.add_argument("--no-snapshots", action="store_true", help="project only: keep no per-epoch snapshots")
     parser.add_argument("--replicas", type=int, default=5, help="group only: seeds trained together")
     parser.add_argument("--train-samples", type=int, help="project and group: training images (all)")
+    parser.add_argument(
+        "--engine", choices=("auto", "keras"), default="auto", help="project only: keras forces Keras' fit"
+    )
     args = parser.parse_args()
     if args.path == "notebook":
         result = notebook(args.units, args.epochs, args.seed)
@@ -200,7 +213,8 @@ def main() -> None:
         result = limit(args.units)
     else:
         live, snapshots = not args.no_live, not args.no_snapshots
-        result = project(args.units, args.epochs, args.seed, live, snapshots, args.train_samples)
+        keras_fit = args.engine == "keras"
+        result = project(args.units, args.epochs, args.seed, live, snapshots, args.train_samples, keras_fit)
     print(json.dumps(result))
 
 

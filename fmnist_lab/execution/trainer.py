@@ -32,8 +32,8 @@ class WarmTrainer:
     def start(cls, dataset: Dataset | None = None, waiting: Callable[[], bool] = lambda: False) -> WarmTrainer:
         """Load the data (unless given) and warm up; stops warming early once ``waiting`` says a run waits."""
         from fmnist_lab.training.data import load_dataset
+        from fmnist_lab.training.engine import warm_up
         from fmnist_lab.training.model import ModelCache
-        from fmnist_lab.training.train import warm_up
 
         trainer = cls(dataset if dataset is not None else load_dataset(), ModelCache())
         warm_up(trainer.dataset, trainer.models, waiting=waiting)
@@ -46,9 +46,9 @@ class WarmTrainer:
         on_progress: ProgressHook | None = None,
         on_epoch: ProgressHook | None = None,
     ) -> TrainResult:
-        """Train the run with this process's data and kept models (``train_run`` records any failure)."""
-        from fmnist_lab.training.train import train_run
+        """Train the run with this process's data and kept models (``engine.train`` records any failure)."""
+        from fmnist_lab.training.engine import train
 
-        return train_run(
+        return train(
             store, run_id, dataset=self.dataset, models=self.models, on_progress=on_progress, on_epoch=on_epoch
         )

@@ -38,10 +38,10 @@ def work(
                 return None
             if trainer is not None:
                 return trainer.train(store, run_id, on_progress, on_epoch)
-            from fmnist_lab.training.train import train_run
+            from fmnist_lab.training.engine import train
 
-            return train_run(store, run_id, on_progress=on_progress, on_epoch=on_epoch)
-    except BaseException as exc:  # train_run records its own failures; this is for the wait in line
+            return train(store, run_id, on_progress=on_progress, on_epoch=on_epoch)
+    except BaseException as exc:  # engine.train records its own failures; this is for the wait in line
         _record_wait_failure(store, run_id, exc)
         raise
     finally:
@@ -61,7 +61,9 @@ def work_group(
                 return None
             from fmnist_lab.training.replicas import train_replicas
 
-            return train_replicas(store, run_ids, dataset=trainer.dataset if trainer is not None else None)
+            if trainer is None:
+                return train_replicas(store, run_ids)
+            return train_replicas(store, run_ids, dataset=trainer.dataset, models=trainer.models)
     except BaseException as exc:  # train_replicas records its own failures; this is for the wait in line
         for run_id in run_ids:
             _record_wait_failure(store, run_id, exc)

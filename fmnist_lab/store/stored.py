@@ -40,6 +40,7 @@ METRICS_NUMBERS = {  # key → (low, high); None values are allowed where the ru
 METRICS_COUNTS = {"epochs_run": MAX_EPOCHS, "parameters": 10**9, "test_samples": TEST_SIZE}
 REQUIRED_METRICS = ("test_accuracy", "test_loss", "epochs_run", "stop_reason", "parameters", "train_seconds")
 HISTORY_NUMBERS = ("loss", "accuracy", "val_loss", "val_accuracy")
+ENGINES = (None, "vectorised", "keras")  # metrics.json's "engine" (training.engine)
 MAX_LEARNER_LENGTH = 40  # characters of a learner's display name
 
 
@@ -136,6 +137,8 @@ def metrics(data: Any) -> dict[str, Any]:
         if key in checked:
             checked[key] = _count("metrics.json", key, checked[key], high)
     checked["stop_reason"] = _text("metrics.json", "stop_reason", checked["stop_reason"], MAX_TEXT)
+    if checked.get("engine") not in ENGINES:  # what trained the run: shown, never needed, so a bad one is dropped
+        checked.pop("engine", None)
     return checked
 
 

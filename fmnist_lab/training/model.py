@@ -95,7 +95,9 @@ class ModelCache:
     def __init__(self, size: int = 4) -> None:
         self.size = size
         self._models: OrderedDict[str, keras.Model] = OrderedDict()
-        self.reused = 0  # models handed out again (for tests and tools)
+        self.reused = 0  # models (and loops) handed out again (for tests and tools)
+        # the compiled training loops of the vectorised engine, by shape (``replicas.kept_loop``)
+        self.loops: OrderedDict[str, Any] = OrderedDict()
 
     def model(self, config: TrainConfig, *, fast: bool = True) -> keras.Model:
         fresh, optimizer = make_model(config), make_optimizer(config)

@@ -19,6 +19,7 @@ stopping, the bias settings) train one run at a time: ``grouping.vectorisable`` 
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from fmnist_lab.store.runs import RunStore
 from fmnist_lab.training.callbacks import CancelOnRequest, EpochSnapshots, ProgressRecorder, ScoreHeldOut
 from fmnist_lab.training.data import Dataset, load_dataset, prepare
 from fmnist_lab.training.grouping import check_group
-from fmnist_lab.training.model import STEPS_PER_EXECUTION, build_model, make_optimizer
+from fmnist_lab.training.model import STEPS_PER_EXECUTION, ModelCache, build_model, make_optimizer
 from fmnist_lab.training.result import TrainResult
 from fmnist_lab.training.train import (
     Fitted,
@@ -47,6 +48,7 @@ from fmnist_lab.training.train import (
     worth_compiling,
 )
 
+VECTORISED = "vectorised"  # this engine's name in a run's metrics (``training.engine``)
 KEYS_PER_EPOCH = 2  # shuffle keys the single run draws per epoch: see Member.next_key
 GroupHook = Callable[[str, dict[str, Any]], None]  # (run id, progress or epoch record)
 
@@ -72,10 +74,12 @@ class Stack:
 
 
 def compiled_steps(stack: Stack, optimizer: keras.optimizers.Optimizer, fast: bool) -> Callable[..., Any]:
-    """``steps(images, labels, orders)``: train one batch per row of ``orders`` (S, K, B), the whole
-    loop one XLA computation when ``fast`` (a third less time per epoch than an XLA step per batch
-    in a graph loop, as Keras' ``steps_per_execution`` runs, at 5 × 128 units); the (K,) sums over
-    those batches of each replica's batch loss × batch size and of its correct answers."""
+    """``steps(x, y, count)``: train the first ``count`` batches of ``x`` (S, K, B, 784) and ``y`` (S, K, B),
+    the whole loop one XLA computation when ``fast``; the (K,) sums over those batches of each replica's
+    batch loss × batch size and of its correct answers. Its shapes do not depend on the data set's size,
+    so one compiled loop serves every run of its shape (``Loop``). A loop in one XLA computation costs far
+    less per batch than Keras' ``steps_per_execution`` (an XLA step per batch in a graph loop): at 128
+    units one run's epoch takes about 0.6 s instead of 1.4–1.7 s (docs/benchmarks.md)."""
 
     def step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:  # (K, B, 784), (K, B)
         with tf.GradientTape() as tape:
@@ -89,16 +93,65 @@ def compiled_steps(stack: Stack, optimizer: keras.optimizers.Optimizer, fast: bo
         return means, tf.reduce_sum(tf.cast(tf.equal(answers, y), tf.float32), axis=1)
 
     @tf.function(jit_compile=fast)
-    def steps(images: tf.Tensor, labels: tf.Tensor, orders: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        replicas, batch = tf.shape(orders)[1], tf.shape(orders)[2]
+    def steps(x: tf.Tensor, y: tf.Tensor, count: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        replicas, batch = stack.variables[0].shape[0], tf.shape(y)[2]  # K static: a loop of one replica too
         loss_sum, hits = tf.zeros([replicas]), tf.zeros([replicas])
-        for s in tf.range(tf.shape(orders)[0]):
-            x = tf.reshape(tf.gather(images, orders[s]), [replicas, batch, -1])
-            means, correct = step(x, tf.gather(labels, orders[s]))
+        for s in tf.range(count):
+            means, correct = step(x[s], y[s])
             loss_sum, hits = loss_sum + means * tf.cast(batch, tf.float32), hits + correct
         return loss_sum, hits
 
     return steps
+
+
+@dataclass
+class Loop:
+    """A compiled training loop and the variables it closes over: K replicas' weights and their optimizer."""
+
+    stack: Stack
+    optimizer: keras.optimizers.Optimizer
+    steps: Callable[..., Any]
+
+    @classmethod
+    def new(cls, models: Sequence[keras.Model], config: TrainConfig, fast: bool) -> Loop:
+        stack = Stack(models, config.activation)
+        optimizer = make_optimizer(config)  # one over all K: elementwise, so each replica's own
+        optimizer.build(stack.variables)
+        return cls(stack, optimizer, compiled_steps(stack, optimizer, fast))
+
+    def reset(self, models: Sequence[keras.Model], config: TrainConfig) -> None:
+        """The state a new loop for ``models`` would start from: their weights, and a new optimizer's
+        variables (step 0, the run's learning rate, zero moments)."""
+        weights = zip(*(model.get_weights() for model in models), strict=True)  # per weight: K arrays
+        for variable, values in zip(self.stack.variables, weights, strict=True):
+            variable.assign(np.stack(values))
+        fresh = make_optimizer(config)
+        fresh.build(self.stack.variables)
+        for target, source in zip(self.optimizer.variables, fresh.variables, strict=True):
+            target.assign(source)
+
+
+def loop_key(config: TrainConfig, replicas: int, fast: bool) -> str:
+    """What decides a compiled loop: the layers, the optimizer's constants, K and ``fast``."""
+    settings = {k: v for k, v in make_optimizer(config).get_config().items() if k not in ("learning_rate", "name")}
+    return json.dumps([config.hidden_units, config.activation, config.optimizer, settings, replicas, fast], default=str)
+
+
+def kept_loop(models: Sequence[keras.Model], config: TrainConfig, fast: bool, cache: ModelCache | None) -> Loop:
+    """A new loop for ``models``, or the one ``cache`` (a warm process's) keeps for their shape, reset."""
+    if cache is None:
+        return Loop.new(models, config, fast)
+    key = loop_key(config, len(models), fast)
+    loop = cache.loops.get(key)
+    if loop is None:
+        loop = cache.loops[key] = Loop.new(models, config, fast)
+        while len(cache.loops) > cache.size:
+            cache.loops.popitem(last=False)
+    else:
+        loop.reset(models, config)
+        cache.reused += 1
+    cache.loops.move_to_end(key)
+    return loop
 
 
 @dataclass
@@ -134,12 +187,13 @@ def new_member(
     hooks: tuple[GroupHook | None, GroupHook | None],
     live: bool,
     fast: bool,
+    models: ModelCache | None = None,
 ) -> Member:
     """The replica of ``run_id``: seeded, shuffled and built in the single run's order (``fit_run``)."""
     config = store.load(run_id).config
     keras.utils.set_random_seed(config.seed)
     keys = epoch_keys(config.seed)
-    model = build_model(config, fast=fast)
+    model = models.model(config, fast=fast) if models is not None else build_model(config, fast=fast)
     on_progress, on_epoch = (functools.partial(hook, run_id) if hook else None for hook in hooks)
     watch = Watch(store, run_id, on_progress, on_epoch, live)
     recorder, cancel = watch.callbacks(config, samples=len(splits.x_train))
@@ -157,14 +211,14 @@ def new_member(
 class Group:
     """K members trained together, epoch by epoch, in chunks of ``STEPS_PER_EXECUTION`` batches."""
 
-    def __init__(self, store: RunStore, members: list[Member], splits: Splits, fast: bool) -> None:
+    def __init__(
+        self, store: RunStore, members: list[Member], splits: Splits, fast: bool, cache: ModelCache | None = None
+    ) -> None:
         self.store, self.members = store, members
         config = members[0].config
         self.batch_size, self.normalize = config.batch_size, config.normalize
-        self.stack = Stack([m.model for m in members], config.activation)
-        self.optimizer = make_optimizer(config)  # one over all K: elementwise, so each replica's own
-        self.optimizer.build(self.stack.variables)
-        self.steps = compiled_steps(self.stack, self.optimizer, fast)
+        loop = kept_loop([m.model for m in members], config, fast, cache)
+        self.stack, self.optimizer, self.steps = loop.stack, loop.optimizer, loop.steps
         self.images = tf.constant(prepare(splits.x_train, config.normalize))  # (n, 28, 28) float32, scaled once
         self.labels = tf.constant(splits.y_train)
         self.cancelled = False
@@ -201,8 +255,14 @@ class Group:
         self.epoch_end(epoch, sums / max(seen, 1))
 
     def train(self, orders: tf.Tensor) -> np.ndarray:
-        """Train the batches ``orders`` (S, K, B); (2, K): loss × images and correct answers summed."""
-        loss_sum, hits = self.steps(self.images, self.labels, orders)
+        """Train the batches ``orders`` (S, K, B), S ≤ ``STEPS_PER_EXECUTION``; (2, K): loss × images and
+        correct answers summed. The loop always takes ``STEPS_PER_EXECUTION`` batches, the last ones
+        padding, so that one compiled loop serves every chunk and every data set size."""
+        count = orders.shape[0]
+        pad = [[0, STEPS_PER_EXECUTION - count], [0, 0], [0, 0]]
+        orders = tf.pad(orders, pad)
+        x = tf.reshape(tf.gather(self.images, orders), [*orders.shape, -1])  # (S, K, B, 784)
+        loss_sum, hits = self.steps(x, tf.gather(self.labels, orders), tf.constant(count))
         return np.stack([loss_sum.numpy(), hits.numpy()])
 
     def batch_end(self, batch: int, means: np.ndarray) -> bool:
@@ -242,17 +302,19 @@ def train_replicas(
     on_epoch: GroupHook | None = None,
     live: bool = True,
     fast: bool | None = None,
+    models: ModelCache | None = None,
 ) -> list[TrainResult]:
     """Train the runs ``run_ids`` (one setup, one seed each) as one computation and save each as an
     ordinary run; marks them all failed (and re-raises) on any error. Every member's ``train_seconds``
-    and epoch times are the group's: they trained together."""
+    and epoch times are the group's: they trained together. ``models``: a warm process's compiled models
+    and loops, reused when the shape matches (its models only for a group of one: one run at a time)."""
     configs = [store.load(run_id).config for run_id in run_ids]
     check_group(configs)
     for run_id in run_ids:
         store.set_status(run_id, "running")
     try:
         with frozen_heap():
-            fitted = fit_group(store, run_ids, dataset or load_dataset(), (on_progress, on_epoch), live, fast)
+            fitted = fit_group(store, run_ids, dataset or load_dataset(), (on_progress, on_epoch), live, fast, models)
             results = [save_run(store, run_id, f) for run_id, f in zip(run_ids, fitted, strict=True)]
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
@@ -271,18 +333,30 @@ def fit_group(
     hooks: tuple[GroupHook | None, GroupHook | None],
     live: bool,
     fast: bool | None,
+    models: ModelCache | None = None,
 ) -> list[Fitted]:
     started = time.perf_counter()  # as fit_run: scaling the data and building the models count
     config = store.load(run_ids[0]).config
     splits = make_splits(config, dataset)  # the seed plays no part in a plain setup's cut
     fast = worth_compiling(config, len(splits.x_train)) if fast is None else fast  # as each member alone
-    members = [new_member(store, run_id, splits, hooks, live, fast) for run_id in run_ids]
-    group = Group(store, members, splits, fast)
+    alone = models if len(run_ids) == 1 else None  # a kept model serves one run at a time
+    members = [new_member(store, run_id, splits, hooks, live, fast, alone) for run_id in run_ids]
+    group = Group(store, members, splits, fast, models)
     group.fit(config.epochs)
     group.lend_optimizer()
     seconds = time.perf_counter() - started
     stopped_by = "request" if group.cancelled else None
     return [
-        Fitted(m.config, m.model, splits, seconds, m.recorder.history, group.cancelled, None, stopped_by)
+        Fitted(
+            m.config,
+            m.model,
+            splits,
+            seconds,
+            m.recorder.history,
+            group.cancelled,
+            None,
+            stopped_by,
+            engine="vectorised",
+        )
         for m in members
     ]

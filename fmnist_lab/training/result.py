@@ -32,6 +32,7 @@ class TrainResult:
     test_samples: int
     fairness: dict[str, Any] | None = None  # fairness.fairness_summary of the test set
     cpu_seconds_per_epoch: float | None = None  # the training process's own CPU time (all its threads) per epoch
+    engine: str | None = None  # "vectorised" (a compiled loop, ``training.engine``) or "keras" (fit); None: older runs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

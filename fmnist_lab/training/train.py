@@ -11,7 +11,7 @@ import contextlib
 import gc
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,27 +145,6 @@ def worth_compiling(config: TrainConfig, samples: int) -> bool:
     return -(-samples // config.batch_size) * config.epochs >= XLA_MIN_STEPS
 
 
-# Throwaway runs on a few images: the default model first, then the 1024 units it is compared with
-WARM_UPS = tuple(
-    TrainConfig(hidden_units=(units,), epochs=1, train_samples=256, test_samples=64) for units in (128, 1024)
-)
-
-
-def warm_up(dataset: Dataset, models: ModelCache, waiting: Callable[[], bool] = lambda: False) -> None:
-    """Train tiny throwaway runs, so that a warm worker's first real run finds TensorFlow's runtime,
-    Keras' code paths and the saving machinery initialised and, in ``models``, the training step
-    of 128 and of 1024 units compiled and kept. Stops early once ``waiting`` says a real run is waiting."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="fmnist-warm-up-") as folder:
-        scratch = RunStore(folder)
-        for config in WARM_UPS:
-            if waiting():
-                return
-            # compiled the way a full-size run of these shapes trains, though the warm-up itself is tiny
-            train_run(scratch, scratch.create(config).id, dataset=dataset, models=models, fast=True)
-
-
 @dataclass
 class Watch:
     """Who follows a training: the run store (progress, history, cancel requests) and the caller's hooks."""
@@ -213,6 +192,7 @@ class Fitted:
     goal_reason: str | None  # in words, why a goal or early stopping ended training, if one did
     stopped_by: str | None = None  # as TrainResult.stopped_by
     best_epoch: int | None = None  # with early stopping: the epoch whose weights were restored
+    engine: str = "keras"  # what trained it: Keras' fit, or "vectorised" (``replicas``)
 
 
 def fit_run(
@@ -309,6 +289,7 @@ def save_run(store: RunStore, run_id: str, fitted: Fitted) -> TrainResult:
         test_samples=len(splits.y_test),
         fairness=fairness.fairness_summary(splits.y_test, test.probabilities),
         cpu_seconds_per_epoch=mean_per_epoch(complete, "cpu_seconds"),
+        engine=fitted.engine,
     )
     store.write_metrics(run_id, result.to_dict())
     learner = store.load(run_id).learner

@@ -278,6 +278,20 @@ def test_cpu_seconds_are_checked_and_old_runs_without_them_still_load(store: Run
         store.history(run.id)
 
 
+@pytest.mark.parametrize(
+    ("written", "kept"), [("vectorised", "vectorised"), ("keras", "keras"), ("<b>x</b>", None), (3, None)]
+)
+def test_the_engine_is_kept_when_known_and_dropped_otherwise_without_hiding_the_run(
+    store: RunStore, written: object, kept: str | None
+) -> None:
+    from tests.conftest import final_metrics
+
+    run = store.create(TrainConfig())
+    store.write_metrics(run.id, final_metrics(engine=written))
+    metrics = store.load(run.id).metrics
+    assert metrics.get("engine") == kept and metrics["test_accuracy"] == final_metrics()["test_accuracy"]
+
+
 def saved_results(store: RunStore, run_id: str) -> None:
     """Every file ``train.save_run`` writes, as it writes them (the model file's content is not read here)."""
     store.write_predictions(run_id, np.full((4, 10), 0.1, dtype=np.float32), np.arange(4))

@@ -11,7 +11,7 @@ import pytest
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.training.data import Dataset
 from fmnist_lab.training.model import ModelCache, make_model, make_optimizer, shape_key
-from fmnist_lab.training.train import train_run, warm_up
+from fmnist_lab.training.train import train_run
 
 SMALL = {"epochs": 2, "hidden_units": (16,), "train_samples": 600, "test_samples": 200}
 
@@ -89,27 +89,6 @@ def test_the_shape_key_ignores_seeds_and_learning_rate_only(change: dict[str, An
     assert (key(base) == key(other)) is same
     if "dropout" in change:  # two Dropout runs with different seeds share a model
         assert key(other) == key(TrainConfig(hidden_units=(16,), dropout=0.2, seed=8))
-
-
-def test_warm_up_keeps_the_128_and_1024_unit_models(tmp_path: Path, tiny_dataset: Dataset) -> None:
-    store, models = RunStore(tmp_path / "runs"), ModelCache()
-    warm_up(tiny_dataset, models)
-    # trained as a full-size run of these shapes is (with XLA); a run this short alone would train plainly
-    trained(store, tiny_dataset, models, fast=True, hidden_units=(128,), epochs=1)
-    trained(store, tiny_dataset, models, fast=True, hidden_units=(1024,), epochs=1)
-    assert models.reused == 2
-    trained(store, tiny_dataset, models, hidden_units=(128,), epochs=1)  # short: plain, another compiled step
-    assert models.reused == 2
-
-
-def test_warm_up_stops_once_a_run_is_waiting(tmp_path: Path, tiny_dataset: Dataset) -> None:
-    store, models = RunStore(tmp_path / "runs"), ModelCache()
-    answers = iter([False, True])  # nothing waits before the first throwaway run; one does before the second
-    warm_up(tiny_dataset, models, waiting=lambda: next(answers))
-    trained(store, tiny_dataset, models, fast=True, hidden_units=(1024,), epochs=1)
-    assert models.reused == 0  # 1024 units were never compiled
-    trained(store, tiny_dataset, models, fast=True, hidden_units=(128,), epochs=1)
-    assert models.reused == 1
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
