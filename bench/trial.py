@@ -90,6 +90,7 @@ def project(
         how = train.train_run if keras_fit else engine.train
         result = how(store, run.id, dataset=data, live=live)
         kept = sum(f.stat().st_size for f in (store.path(run.id) / "epochs").glob("*.npz")) if snapshots else 0
+        later = [record["seconds"] for record in store.history(run.id)[1:]]  # past the first epoch's compiling
     return {
         "seconds": result.train_seconds,
         "seconds_per_epoch": result.train_seconds / epochs,
@@ -98,6 +99,7 @@ def project(
         "snapshot_share": sum(snapshot_spent) / result.train_seconds,  # time inside EpochSnapshots
         "snapshot_mb_per_epoch": kept / 1e6 / epochs,
         "engine": result.engine,
+        "steady_seconds_per_epoch": statistics.median(later) if later else result.train_seconds / epochs,
     }
 
 
