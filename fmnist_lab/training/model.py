@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fmnist_lab.config import NUM_CLASSES, TrainConfig
+
+T = TypeVar("T")  # what ModelCache.loop keeps
 
 if TYPE_CHECKING:
     import keras
@@ -105,10 +108,7 @@ class ModelCache:
         kept = self._models.get(key)
         if kept is None or not kept.optimizer.built:  # new shape, or compiled but never trained
             compile_model(fresh, optimizer, fast)
-            self._models[key] = fresh
-            self._models.move_to_end(key)
-            while len(self._models) > self.size:
-                self._models.popitem(last=False)
+            self._keep(self._models, key, fresh)
             return fresh
         optimizer.build(fresh.trainable_variables)  # step 0, the learning rate, zero moments
         pairs = [*zip(kept.variables, fresh.variables, strict=True)]
@@ -119,10 +119,34 @@ class ModelCache:
         self.reused += 1
         return kept
 
+    def loop(self, key: str, new: Callable[[], T], reset: Callable[[T], None]) -> T:
+        """The compiled loop kept under ``key``, ``reset`` for its next run; else ``new()``, kept."""
+        kept = self.loops.get(key)
+        if kept is None:
+            fresh = new()
+            self._keep(self.loops, key, fresh)
+            return fresh
+        reset(kept)
+        self.loops.move_to_end(key)
+        self.reused += 1
+        return kept
+
+    def _keep(self, kept: OrderedDict[str, Any], key: str, value: Any) -> None:
+        """Keep ``value`` as the newest under ``key``, letting the oldest go beyond ``size``."""
+        kept[key] = value
+        kept.move_to_end(key)
+        while len(kept) > self.size:
+            kept.popitem(last=False)
+
+
+def optimizer_constants(optimizer: keras.optimizers.Optimizer) -> dict[str, Any]:
+    """What of an optimizer decides its compiled update: its config without learning rate and name (adam_2…)."""
+    return {k: v for k, v in optimizer.get_config().items() if k not in ("learning_rate", "name")}
+
 
 def shape_key(model: keras.Model, optimizer: keras.optimizers.Optimizer, fast: bool) -> str:
     """What decides a compiled training step: the layers, the optimizer's constants, ``fast``."""
-    settings = {k: v for k, v in optimizer.get_config().items() if k not in ("learning_rate", "name")}  # name: adam_2…
+    settings = optimizer_constants(optimizer)
     return json.dumps([_without_seeds(model.get_config()), type(optimizer).__name__, settings, fast], default=str)
 
 

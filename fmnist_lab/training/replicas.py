@@ -34,7 +34,13 @@ from fmnist_lab.store.runs import RunStore
 from fmnist_lab.training.callbacks import CancelOnRequest, EpochSnapshots, ProgressRecorder, ScoreHeldOut
 from fmnist_lab.training.data import Dataset, load_dataset, prepare
 from fmnist_lab.training.grouping import check_group
-from fmnist_lab.training.model import STEPS_PER_EXECUTION, ModelCache, build_model, make_optimizer
+from fmnist_lab.training.model import (
+    STEPS_PER_EXECUTION,
+    ModelCache,
+    build_model,
+    make_optimizer,
+    optimizer_constants,
+)
 from fmnist_lab.training.result import TrainResult
 from fmnist_lab.training.train import (
     Fitted,
@@ -133,25 +139,16 @@ class Loop:
 
 def loop_key(config: TrainConfig, replicas: int, fast: bool) -> str:
     """What decides a compiled loop: the layers, the optimizer's constants, K and ``fast``."""
-    settings = {k: v for k, v in make_optimizer(config).get_config().items() if k not in ("learning_rate", "name")}
+    settings = optimizer_constants(make_optimizer(config))
     return json.dumps([config.hidden_units, config.activation, config.optimizer, settings, replicas, fast], default=str)
 
 
 def kept_loop(models: Sequence[keras.Model], config: TrainConfig, fast: bool, cache: ModelCache | None) -> Loop:
     """A new loop for ``models``, or the one ``cache`` (a warm process's) keeps for their shape, reset."""
+    new = functools.partial(Loop.new, models, config, fast)
     if cache is None:
-        return Loop.new(models, config, fast)
-    key = loop_key(config, len(models), fast)
-    loop = cache.loops.get(key)
-    if loop is None:
-        loop = cache.loops[key] = Loop.new(models, config, fast)
-        while len(cache.loops) > cache.size:
-            cache.loops.popitem(last=False)
-    else:
-        loop.reset(models, config)
-        cache.reused += 1
-    cache.loops.move_to_end(key)
-    return loop
+        return new()
+    return cache.loop(loop_key(config, len(models), fast), new, lambda loop: loop.reset(models, config))
 
 
 @dataclass
@@ -356,7 +353,7 @@ def fit_group(
             group.cancelled,
             None,
             stopped_by,
-            engine="vectorised",
+            engine=VECTORISED,
         )
         for m in members
     ]
