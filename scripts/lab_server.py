@@ -82,6 +82,12 @@ IDLE = """(after) => {
   return !!app && app.dataset.testConnectionState === "CONNECTED" && app.dataset.testScriptState === "notRunning"
     && window.__labRunsDone > after && !document.querySelector("[data-testid='stSkeleton']");
 }"""
+# What ``wait_idle`` reports when the page never goes idle
+PAGE_STATE = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return {connection: app?.dataset.testConnectionState, script: app?.dataset.testScriptState,
+    runsEnded: window.__labRunsDone, skeletons: document.querySelectorAll("[data-testid='stSkeleton']").length};
+}"""
 # Drawn: every Plotly chart has been plotted and every image has loaded.
 DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")].every(
     (chart) => chart.querySelector(".js-plotly-plot")?._fullLayout) && [...document.images].every((i) => i.complete)"""
@@ -241,8 +247,15 @@ def runs_done(page: Page) -> int:
 
 
 def wait_idle(page: Page, after: int = 0, timeout: float = 60.0) -> None:
-    """Wait until a script run that ended after ``after`` runs were done leaves the page idle."""
-    page.wait_for_function(IDLE, arg=after, timeout=timeout * 1000)
+    """Wait until a script run that ended after ``after`` runs were done leaves the page idle; if it never
+    does, say what the page was doing (connection, script state, runs ended, skeletons left)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(IDLE, arg=after, timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        state = page.evaluate(PAGE_STATE)
+        raise AssertionError(f"{page.url} not idle after {timeout:g} s (after run {after}): {state}") from None
 
 
 def goto(page: Page, url: str, timeout: float = 60.0) -> None:

@@ -23,6 +23,7 @@ from fmnist_lab.execution.processes import hold_lock, worker_processes
 from fmnist_lab.execution.slots import QUEUE_STALE
 
 QUICK = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
+LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500)
 
 
 def wait_for(predicate, timeout: float = 120.0, step: float = 0.1) -> None:  # noqa: ANN001
@@ -54,30 +55,6 @@ def test_a_worker_process_trains_the_run(app_env: Path) -> None:
     assert "pid" not in finished.status
 
 
-def test_cancel_ends_a_worker_early(app_env: Path) -> None:
-    executor = local()
-    store = executor.store
-    run = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500))
-    wait_for(lambda: len(store.history(run.id)) >= 1)
-    executor.cancel(run.id)
-    wait_for(lambda: not store.load(run.id).is_active, 60)
-    stopped = store.load(run.id)
-    assert stopped.state == "stopped" and stopped.metrics["epochs_run"] < 100
-    assert len(store.history(run.id)) < 100  # ended on request, long before its 100 epochs
-    assert store.model_path(run.id).exists()
-
-
-def test_a_killed_worker_marks_its_run_failed(app_env: Path) -> None:
-    executor = local()
-    store = executor.store
-    run = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
-    wait_for(lambda: store.load(run.id).state == "running" and store.progress(run.id))
-    os.kill(pid_of(executor, run.id), signal.SIGKILL)
-    wait_for(lambda: store.load(run.id).state == "failed", 10)
-    assert store.load(run.id).status["error"] == "the training process was killed (SIGKILL)"
-    assert store.progress(run.id)  # what it had recorded is kept
-
-
 def test_a_worker_with_damaged_data_fails_and_says_which_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     folder = tmp_path / "damaged"
     folder.mkdir()
@@ -104,56 +81,58 @@ def worker_priority(pid: int | None) -> tuple[int, int | None] | None:
     return (nice, group) if nice == 19 else None
 
 
-def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stop_ends_a_queued_run_a_queued_group_whole_and_a_running_worker_early(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slot, one worker: a long run trains while a single run and a group (3 seeds) wait. A stop on
+    the single run takes it out of the line before it starts; a stop on one member takes the whole group
+    out, each member's own lock held until then; a stop on the running worker ends it early, keeping its
+    model."""
+    from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
+    from fmnist_lab.store.groups import seed_series
+
+    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
+    lab = one_slot_lab()
+    store = lab.store
+    first = lab.submit(LONG)
+    single = lab.submit(QUICK)
+    members = [run.id for run in lab.submit_all(seed_series(QUICK, 3))]
+    wait_for(lambda: store.load(first.id).state == "running" and len(store.history(first.id)) >= 1)
+    assert lab.queue_position(single.id) == 1
+    assert [lab.queue_position(run_id) for run_id in members] == [2, 2, 2]  # the group's one place in line
+    assert all(lab.alive(run_id) for run_id in [single.id, *members])  # each waiting run's lock is held
+
+    lab.cancel(single.id)
+    wait_for(lambda: not store.load(single.id).is_active, 10)
+    assert store.load(single.id).status["stop_reason"] == CANCELLED_IN_QUEUE and store.history(single.id) == []
+    lab.cancel(members[2])
+    wait_for(lambda: not any(store.load(run_id).is_active for run_id in members), 10)
+    for run_id in members:
+        assert store.load(run_id).status["stop_reason"] == CANCELLED_IN_QUEUE and store.history(run_id) == []
+
+    lab.cancel(first.id)
+    wait_for(lambda: not store.load(first.id).is_active, 60)
+    stopped = store.load(first.id)
+    assert stopped.state == "stopped" and stopped.metrics["epochs_run"] < LONG.epochs
+    assert len(store.history(first.id)) < LONG.epochs  # ended on request, long before its 100 epochs
+    assert store.model_path(first.id).exists()
+
+
+def test_a_killed_worker_marks_its_run_failed_and_frees_its_slot(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
     executor = local()
     store = executor.store
-    config = TrainConfig(hidden_units=(16,), epochs=2, train_samples=2000, test_samples=500)
-    started = [executor.submit(config).id for _ in range(3)]
-    most_running, positions_seen, priorities = 0, set(), {}
-    while any(store.load(run_id).is_active for run_id in started):
-        states = [store.load(run_id).state for run_id in started]
-        most_running = max(most_running, states.count("running"))
-        positions_seen |= {executor.queue_position(run_id) for run_id in started}
-        workers = worker_processes(store)
-        priorities |= {run_id: worker_priority(workers.get(run_id)) for run_id in started}
-        priorities = {run_id: p for run_id, p in priorities.items() if p is not None}
-        time.sleep(0.05)
-    assert most_running == 1
-    assert priorities and all(group in (19, None) for _, group in priorities.values())  # niceness and group's
-    assert {2} <= positions_seen  # a learner can be told their place in the line
-    finished = [store.load(run_id) for run_id in started]
-    assert [run.state for run in finished] == ["finished"] * 3
-    starts = [run.status["running"] for run in finished]
-    assert starts == sorted(starts)  # first come, first served
-
-
-def test_a_queued_run_can_be_cancelled_before_it_starts(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
-    executor = local()
-    store = executor.store
-    first = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
-    second = executor.submit(QUICK)
-    wait_for(lambda: executor.queue_position(second.id) == 1 and store.load(first.id).state == "running")
-    executor.cancel(second.id)
-    wait_for(lambda: not store.load(second.id).is_active, 10)
-    assert store.load(second.id).status["stop_reason"] == "stopped by request before it started"
-    assert store.history(second.id) == []
-    executor.cancel(first.id)
-    wait_for(lambda: not store.load(first.id).is_active, 30)
-
-
-def test_a_killed_worker_frees_its_slot_for_the_next_run(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
-    executor = local()
-    store = executor.store
-    first = executor.submit(TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000))
+    first = executor.submit(LONG)
     second = executor.submit(QUICK)
     wait_for(lambda: store.load(first.id).state == "running" and store.progress(first.id))
     assert store.load(second.id).state == "queued"
     os.kill(pid_of(executor, first.id), signal.SIGKILL)
+    wait_for(lambda: store.load(first.id).state == "failed", 10)
+    assert store.load(first.id).status["error"] == "the training process was killed (SIGKILL)"
+    assert store.progress(first.id)  # what it had recorded is kept
     wait_for(lambda: store.load(second.id).state == "finished")
-    assert store.load(first.id).state == "failed"
 
 
 def test_refresh_fails_active_runs_nobody_holds(tmp_path: Path) -> None:
@@ -292,9 +271,6 @@ def test_lower_priority_sets_its_own_sessions_group_and_leaves_a_shells_alone() 
     assert done.stdout.split() == ["0", "19", "19"]
 
 
-LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500)
-
-
 def test_a_flood_is_capped_refused_whole_and_waits_without_processes(app_env: Path) -> None:
     """A 1-slot server: learner A's six runs queue, a seventh click is refused whole, learner B's one
     run is next in line, and only the training run has a process: waiting runs are records."""
@@ -357,28 +333,6 @@ def test_a_group_trains_in_one_slot_and_each_member_as_it_would_alone(
     assert_same_as_single_runs(store, members, load_dataset())
 
 
-def test_a_group_waiting_in_line_is_stopped_whole_by_a_stop_on_one_member(
-    app_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from fmnist_lab.execution.contract import CANCELLED_IN_QUEUE
-    from fmnist_lab.store.groups import seed_series
-
-    monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
-    lab = one_slot_lab()
-    store = lab.store
-    first = lab.submit(LONG)
-    members = [run.id for run in lab.submit_all(seed_series(QUICK, 3))]
-    wait_for(lambda: store.load(first.id).state == "running")
-    assert [lab.queue_position(run_id) for run_id in members] == [1, 1, 1]
-    assert all(lab.alive(run_id) for run_id in members)  # each member's own lock is held while it waits
-    lab.cancel(members[2])
-    wait_for(lambda: not any(store.load(run_id).is_active for run_id in members), 10)
-    for run_id in members:
-        assert store.load(run_id).status["stop_reason"] == CANCELLED_IN_QUEUE and store.history(run_id) == []
-    lab.cancel(first.id)
-    wait_for(lambda: not store.load(first.id).is_active, 30)
-
-
 def test_a_group_that_fails_marks_every_member_failed_with_the_reason(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -397,19 +351,28 @@ def test_a_group_that_fails_marks_every_member_failed_with_the_reason(
         assert "train-images-idx3-ubyte.gz" in run.status["error"]
 
 
-def test_seeds_of_a_setup_the_vectorised_engine_cannot_train_go_one_by_one(
-    app_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One slot: three seeds of a setup the vectorised engine cannot train (dropout) go one by one, each
+    in its own place in line, first come first served, each worker at the lowest CPU priority."""
     from fmnist_lab.store.groups import seed_series
 
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
     lab = one_slot_lab()
     store = lab.store
-    members = [run.id for run in lab.submit_all(seed_series(replace(QUICK, dropout=0.2), 3))]
-    most_running, positions = 0, set()
-    while any(store.load(run_id).is_active for run_id in members):
-        most_running = max(most_running, [store.load(run_id).state for run_id in members].count("running"))
-        positions |= {lab.queue_position(run_id) for run_id in members}
+    started = [run.id for run in lab.submit_all(seed_series(replace(QUICK, dropout=0.2), 3))]
+    most_running, positions_seen, priorities = 0, set(), {}
+    while any(store.load(run_id).is_active for run_id in started):
+        states = [store.load(run_id).state for run_id in started]
+        most_running = max(most_running, states.count("running"))
+        positions_seen |= {lab.queue_position(run_id) for run_id in started}
+        workers = worker_processes(store)
+        priorities |= {run_id: worker_priority(workers.get(run_id)) for run_id in started}
+        priorities = {run_id: p for run_id, p in priorities.items() if p is not None}
         time.sleep(0.05)
-    assert most_running == 1 and 2 in positions  # single runs, each its own place in line
-    assert [store.load(run_id).state for run_id in members] == ["finished"] * 3
+    assert most_running == 1  # single runs
+    assert priorities and all(group in (19, None) for _, group in priorities.values())  # niceness and group's
+    assert {2} <= positions_seen  # a learner can be told their place in the line
+    finished = [store.load(run_id) for run_id in started]
+    assert [run.state for run in finished] == ["finished"] * 3
+    starts = [run.status["running"] for run in finished]
+    assert starts == sorted(starts)  # first come, first served

@@ -15,9 +15,7 @@ from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.execution.local import LocalExecutor
 from fmnist_lab.execution.processes import worker_processes
 from fmnist_lab.execution.warm import WarmPool
-from tests.execution.test_local import QUICK, wait_for
-
-LONG = TrainConfig(hidden_units=(16,), epochs=100, train_samples=3000, test_samples=500)
+from tests.execution.test_local import LONG, QUICK, wait_for
 
 
 def gone(pid: int) -> bool:
@@ -51,15 +49,57 @@ def finish(executor: LocalExecutor, config: TrainConfig = QUICK) -> tuple[str, i
     return executor.store.load(run.id).state, pid
 
 
-def test_runs_go_to_the_same_warm_worker_one_after_another(pool: WarmPool) -> None:
+def test_one_warm_worker_trains_runs_one_after_another_then_a_group_and_a_killed_one_is_replaced(
+    pool: WarmPool,
+) -> None:
+    """One warm process, three lives (one pool, as a server keeps it):
+    - two runs in turn go to the same warm worker;
+    - a group's three seeds train in it all at once, each with its own live progress, and a stop on the
+      middle member ends all three early, each keeping what it learnt;
+    - SIGKILLed mid-run, it fails that run only and is replaced, while a run with no idle warm worker
+      trains in a cold one."""
+    from fmnist_lab.execution.factory import Ruled
+    from fmnist_lab.execution.limits import Limits
+    from fmnist_lab.store.groups import seed_series
+
     executor = LocalExecutor(pool.store, pool=pool)
-    warm = set(pool.pids())
+    store, warm = pool.store, set(pool.pids())
     first, first_pid = finish(executor)
     wait_for(lambda: pool.idle() == 1)
     second, second_pid = finish(executor)
     assert (first, second) == ("finished", "finished")
     assert first_pid == second_pid and first_pid in warm
-    assert (pool.store.path(executor.store.list()[0].id) / "worker.log").exists()
+    assert (store.path(store.list()[0].id) / "worker.log").exists()
+
+    wait_for(lambda: pool.idle() == 1)
+    lab = Ruled(executor, Limits(), vectorise=True)
+    members = [run.id for run in lab.submit_all(seed_series(LONG, 3))]
+    wait_for(lambda: all(store.progress(run_id) for run_id in members), 600)  # each member's own live view
+    trained_by = {worker_processes(store).get(run_id) for run_id in members}
+    assert trained_by == {first_pid}  # one warm process holds all three locks
+    assert [store.load(run_id).state for run_id in members] == ["running"] * 3
+    lab.cancel(members[1])
+    wait_for(lambda: not any(store.load(run_id).is_active for run_id in members), 60)
+    for run_id in members:
+        run = store.load(run_id)
+        assert run.state == "stopped" and run.metrics["epochs_run"] < LONG.epochs, run.status
+        assert store.model_path(run_id).exists()
+
+    wait_for(lambda: pool.idle() == 1)  # and the worker takes the next run
+    run = executor.submit(LONG)
+    wait_for(lambda: len(store.history(run.id)) >= 1, 600)  # generous: CI machines are shared
+    other = executor.submit(QUICK)  # no idle warm worker: a cold one
+    victim = worker_processes(store)[run.id]
+    assert victim == first_pid
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: not store.load(run.id).is_active)
+    failed = store.load(run.id)
+    assert failed.state == "failed" and "SIGKILL" in failed.status["error"]
+    wait_for(lambda: pool.idle() == 1)
+    assert victim not in pool.pids()
+    wait_for(lambda: not store.load(other.id).is_active)
+    assert store.load(other.id).state == "finished"
+    assert not executor.alive(run.id) and executor.refresh() == []
 
 
 def test_a_run_waits_for_a_worker_still_warming_up_holding_its_lock(app_env: Path) -> None:
@@ -72,23 +112,6 @@ def test_a_run_waits_for_a_worker_still_warming_up_holding_its_lock(app_env: Pat
         pids = list(pool.pids())
         pool.close()
         wait_for(lambda: all(gone(pid) for pid in pids), 60)
-
-
-def test_a_killed_warm_worker_fails_its_run_only_and_is_replaced(pool: WarmPool) -> None:
-    executor = LocalExecutor(pool.store, pool=pool)
-    run = executor.submit(LONG)
-    wait_for(lambda: len(pool.store.history(run.id)) >= 1, 600)  # generous: CI machines are shared
-    other = executor.submit(QUICK)  # no idle warm worker: a cold one
-    victim = worker_processes(pool.store)[run.id]
-    os.kill(victim, signal.SIGKILL)
-    wait_for(lambda: not pool.store.load(run.id).is_active)
-    failed = pool.store.load(run.id)
-    assert failed.state == "failed" and "SIGKILL" in failed.status["error"]
-    wait_for(lambda: pool.idle() == 1)
-    assert victim not in pool.pids()
-    wait_for(lambda: not pool.store.load(other.id).is_active)
-    assert pool.store.load(other.id).state == "finished"
-    assert not executor.alive(run.id) and executor.refresh() == []
 
 
 def test_a_worker_recycles_after_its_runs(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,26 +146,3 @@ def test_warm_workers_leave_with_the_server(app_env: Path) -> None:
     server = subprocess.run([sys.executable, "-c", SERVER], capture_output=True, text=True, check=True, timeout=300)
     pid = int(server.stdout.split()[0])
     wait_for(lambda: gone(pid), 60)
-
-
-def test_a_group_goes_to_one_warm_worker_and_a_stop_on_one_member_stops_it(pool: WarmPool) -> None:
-    """The three seeds train in the one warm process, all at once, each with its own live progress;
-    a stop on the middle member ends all three early, each keeping what it learnt."""
-    from fmnist_lab.execution.factory import Ruled
-    from fmnist_lab.execution.limits import Limits
-    from fmnist_lab.store.groups import seed_series
-
-    lab = Ruled(LocalExecutor(pool.store, pool=pool), Limits(), vectorise=True)
-    store, warm = pool.store, set(pool.pids())
-    members = [run.id for run in lab.submit_all(seed_series(LONG, 3))]
-    wait_for(lambda: all(store.progress(run_id) for run_id in members), 600)  # each member's own live view
-    trained_by = {worker_processes(store).get(run_id) for run_id in members}
-    assert len(trained_by) == 1 and trained_by <= warm  # one warm process holds all three locks
-    assert [store.load(run_id).state for run_id in members] == ["running"] * 3
-    lab.cancel(members[1])
-    wait_for(lambda: not any(store.load(run_id).is_active for run_id in members), 60)
-    for run_id in members:
-        run = store.load(run_id)
-        assert run.state == "stopped" and run.metrics["epochs_run"] < LONG.epochs, run.status
-        assert store.model_path(run_id).exists()
-    wait_for(lambda: pool.idle() == 1)  # and the worker takes the next run
