@@ -171,7 +171,7 @@ def test_runs_differing_only_in_scaling_have_different_names_everywhere(
     box.focus()
     box.press("ArrowDown")  # opens the list from the keyboard, as choose() does
     expect(page.get_by_role("option").first).to_be_visible()
-    listed = [text for text in page.get_by_role("option").all_inner_texts() if "24 units" in text]
+    listed = [text for text in page.get_by_role("option").all_inner_texts() if text.startswith("24 units ")]
     assert len(listed) == 2 and all(any(name in text for text in listed) for name in names), listed
     page.keyboard.press("Escape")
 
