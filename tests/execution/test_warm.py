@@ -26,10 +26,14 @@ def gone(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
+LIFE_RUNS = 3  # $FMNIST_WORKER_RUNS in the life below: the worker leaves after its third run (the group)
+
+
 @pytest.fixture
-def pool(app_env: Path) -> Iterator[WarmPool]:
+def pool(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WarmPool]:
+    """A server's pool of one warm worker, just started: still warming up."""
+    monkeypatch.setenv("FMNIST_WORKER_RUNS", str(LIFE_RUNS))
     warm = WarmPool(RunStore(), 1)
-    wait_for(lambda: warm.idle() == 1)
     yield warm
     for run in warm.store.list():  # a busy worker leaves only after its run
         if run.is_active:
@@ -49,26 +53,26 @@ def finish(executor: LocalExecutor, config: TrainConfig = QUICK) -> tuple[str, i
     return executor.store.load(run.id).state, pid
 
 
-def test_one_warm_worker_trains_runs_one_after_another_then_a_group_and_a_killed_one_is_replaced(
-    pool: WarmPool,
-) -> None:
-    """One warm process, three lives (one pool, as a server keeps it):
-    - two runs in turn go to the same warm worker;
+def test_a_warm_workers_life(pool: WarmPool) -> None:
+    """One pool of one warm worker, as a server keeps it, through a worker's life and its successors':
+    - a run handed over while the worker still warms up waits for it, its lock held on the way;
+    - the next run goes to the same warm process;
     - a group's three seeds train in it all at once, each with its own live progress, and a stop on the
       middle member ends all three early, each keeping what it learnt;
-    - SIGKILLed mid-run, it fails that run only and is replaced, while a run with no idle warm worker
-      trains in a cold one."""
+    - that was its third run ($FMNIST_WORKER_RUNS): it leaves, and a new worker takes its place;
+    - SIGKILLed mid-run, the new worker fails that run only and is replaced, while a run with no idle
+      warm worker trains in a cold one."""
     from fmnist_lab.execution.factory import Ruled
     from fmnist_lab.execution.limits import Limits
     from fmnist_lab.store.groups import seed_series
 
     executor = LocalExecutor(pool.store, pool=pool)
-    store, warm = pool.store, set(pool.pids())
-    first, first_pid = finish(executor)
+    store = pool.store
+    first, first_pid = finish(executor)  # handed over at once, before the worker is ready
+    assert first == "finished" and first_pid in pool.pids()
     wait_for(lambda: pool.idle() == 1)
     second, second_pid = finish(executor)
-    assert (first, second) == ("finished", "finished")
-    assert first_pid == second_pid and first_pid in warm
+    assert second == "finished" and second_pid == first_pid
     assert (store.path(store.list()[0].id) / "worker.log").exists()
 
     wait_for(lambda: pool.idle() == 1)
@@ -85,49 +89,21 @@ def test_one_warm_worker_trains_runs_one_after_another_then_a_group_and_a_killed
         assert run.state == "stopped" and run.metrics["epochs_run"] < LONG.epochs, run.status
         assert store.model_path(run_id).exists()
 
-    wait_for(lambda: pool.idle() == 1)  # and the worker takes the next run
+    wait_for(lambda: pool.idle() == 1 and first_pid not in pool.pids(), 300)  # recycled after its 3 runs
+    assert gone(first_pid)
+    (successor,) = pool.pids()
     run = executor.submit(LONG)
     wait_for(lambda: len(store.history(run.id)) >= 1, 600)  # generous: CI machines are shared
     other = executor.submit(QUICK)  # no idle warm worker: a cold one
-    victim = worker_processes(store)[run.id]
-    assert victim == first_pid
-    os.kill(victim, signal.SIGKILL)
+    assert worker_processes(store)[run.id] == successor
+    os.kill(successor, signal.SIGKILL)
     wait_for(lambda: not store.load(run.id).is_active)
     failed = store.load(run.id)
     assert failed.state == "failed" and "SIGKILL" in failed.status["error"]
-    wait_for(lambda: pool.idle() == 1)
-    assert victim not in pool.pids()
+    wait_for(lambda: len(pool.pids()) == 1 and successor not in pool.pids())  # replaced
     wait_for(lambda: not store.load(other.id).is_active)
     assert store.load(other.id).state == "finished"
     assert not executor.alive(run.id) and executor.refresh() == []
-
-
-def test_a_run_waits_for_a_worker_still_warming_up_holding_its_lock(app_env: Path) -> None:
-    pool = WarmPool(RunStore(), 1)
-    try:
-        executor = LocalExecutor(pool.store, pool=pool)
-        state, pid = finish(executor)  # handed over at once, before the worker is ready
-        assert state == "finished" and pid in pool.pids()
-    finally:
-        pids = list(pool.pids())
-        pool.close()
-        wait_for(lambda: all(gone(pid) for pid in pids), 60)
-
-
-def test_a_worker_recycles_after_its_runs(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FMNIST_WORKER_RUNS", "1")
-    pool = WarmPool(RunStore(), 1)
-    try:
-        wait_for(lambda: pool.idle() == 1)
-        executor = LocalExecutor(pool.store, pool=pool)
-        _, first = finish(executor)
-        wait_for(lambda: pool.idle() == 1 and first not in pool.pids())
-        _, second = finish(executor)
-        assert first != second and gone(first)
-    finally:
-        pids = list(pool.pids())
-        pool.close()
-        wait_for(lambda: all(gone(pid) for pid in pids), 60)
 
 
 SERVER = """

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from fmnist_lab import RunStore, TrainConfig
 from fmnist_lab.analysis import forward
+from fmnist_lab.store.runs import Run
 from fmnist_lab.training.callbacks import CancelOnRequest, ProgressRecorder, StopAtLoss
 from fmnist_lab.training.data import Dataset, normalize, prepare
 from fmnist_lab.training.train import frozen_heap, make_splits, train_run, training_data
@@ -293,39 +294,73 @@ print(len(writes))
 """
 
 
-def test_sigkill_at_each_write_of_the_end_of_run_save_never_hides_a_run_with_its_results(tmp_path: Path) -> None:
-    """The review's kill loop: a real training process SIGKILLed before each write of ``save_run`` and of
-    its final status lands; then the server's refresh. Finished with its results, or failed: never failed
-    with every result present, and never hidden from the analysis pages with them."""
+def test_sigkill_at_each_write_of_the_end_of_run_save_never_hides_a_run_with_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's kill loop: a training killed before each write of ``save_run`` and of its final status
+    lands; then the server's refresh. Finished with its results, or failed: never failed with every result
+    present, and never hidden from the analysis pages with them.
+
+    Every write is atomic (a temporary file, fsync, rename), so a kill just before write k's rename leaves
+    the run folder exactly as it stands at that moment: one training here copies the folder there, once per
+    write, and each copy is refreshed as the server would. The last point is also a real SIGKILL of a real
+    training process, which must leave what its copy says."""
+    import shutil
+
     from fmnist_lab.execution.local import LocalExecutor
+    from fmnist_lab.store import atomic
+    from fmnist_lab.training import train
     from fmnist_lab.ui.analysis import analysable_runs
 
-    store = RunStore(tmp_path / "runs")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     config = TrainConfig(hidden_units=(16,), epochs=1, train_samples=300, test_samples=100)
+    store = RunStore(tmp_path / "runs")
+    whole_id = store.create(config).id
+    copies: list[RunStore] = []
+    fsync, save_run = atomic._fsync, train.save_run
 
-    def trained(kill_at: int) -> tuple[str, subprocess.CompletedProcess[str]]:
-        run_id = store.create(config).id
-        argv = [sys.executable, "-c", KILLER, str(store.root), run_id, str(kill_at)]
-        return run_id, subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    def copied_fsync(path: Path) -> None:  # every atomic write, just before its rename
+        fsync(path)
+        if saving:
+            copy = RunStore(tmp_path / f"killed-at-{len(copies) + 1}")
+            shutil.copytree(store.path(whole_id), copy.path(whole_id))
+            copies.append(copy)
 
-    whole_id, whole = trained(0)  # never killed: counts the writes
-    assert whole.returncode == 0, whole.stderr
-    writes = int(whole.stdout)
-    assert writes == 6  # predictions, weights, history, model, metrics, status
-    for kill_at in range(1, writes + 1):
-        run_id, done = trained(kill_at)
-        assert done.returncode == -signal.SIGKILL, done.stderr
-        LocalExecutor(store).refresh()
-        run = store.load(run_id)
-        results = (store.path(run_id) / "metrics.json").exists()
-        assert results == (kill_at == writes)  # metrics.json is the last result written
+    def marked_save_run(*args: object, **kwargs: object) -> object:
+        saving.append(True)
+        return save_run(*args, **kwargs)
+
+    saving: list[bool] = []
+    monkeypatch.setattr(atomic, "_fsync", copied_fsync)
+    monkeypatch.setattr(train, "save_run", marked_save_run)
+    train_run(store, whole_id, dataset=make_dataset(300, 100))
+    monkeypatch.undo()
+    assert len(copies) == 6  # predictions, weights, history, model, metrics, status
+    assert store.load(whole_id).state == "finished" and "recovered" not in store.load(whole_id).status["stop_reason"]
+
+    def refreshed(copy: RunStore) -> Run:
+        LocalExecutor(copy).refresh()
+        return copy.load(whole_id)
+
+    for kill_at, copy in enumerate(copies, start=1):
+        run = refreshed(copy)
+        results = (copy.path(whole_id) / "metrics.json").exists()
+        assert results == (kill_at == len(copies))  # metrics.json is the last result written
         if results:
             assert run.state == "finished" and "status recovered" in run.status["stop_reason"]
-            assert run_id in [shown.id for shown in analysable_runs(store)]  # the analysis pages' list
+            assert whole_id in [shown.id for shown in analysable_runs(copy)]  # the analysis pages' list
         else:
-            assert run.state == "failed" and "ended without recording why" in run.status["error"]
-    assert store.load(whole_id).state == "finished" and "recovered" not in store.load(whole_id).status["stop_reason"]
+            assert run.state == "failed" and "ended without recording why" in run.status["error"], kill_at
+
+    killed = RunStore(tmp_path / "killed")
+    run_id = killed.create(config).id
+    argv = [sys.executable, "-c", KILLER, str(killed.root), run_id, str(len(copies))]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    LocalExecutor(killed).refresh()
+    run, copied = killed.load(run_id), refreshed(copies[-1])
+    assert (run.state, run.status["stop_reason"]) == (copied.state, copied.status["stop_reason"])
+    assert [shown.id for shown in analysable_runs(killed)] == [run_id]
 
 
 @pytest.mark.parametrize(
