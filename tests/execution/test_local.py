@@ -206,7 +206,8 @@ def test_a_killed_cli_training_is_not_shown_active(
         fcntl.flock(slot, fcntl.LOCK_EX)
     process = cli("train", "--hidden-units", "16", "--epochs", "100", "--train-samples", "3000")
     try:
-        wait_for(lambda: [row["status"] for row in runs_json()] == [where] and (where == "queued" or progressed()))
+        wait_for(lambda: [run.state for run in store.list()] == [where] and (where == "queued" or progressed()))
+        assert [row["status"] for row in runs_json()] == [where]  # and the CLI's own listing says so
         process.send_signal(how)
         code = process.wait(60)
     finally:
