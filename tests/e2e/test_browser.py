@@ -136,19 +136,20 @@ def png(path: Path) -> Path:
     return path
 
 
-# -- tests -----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", PATHS)
-def test_every_page_opens_with_its_title(server: lab_server.LabServer, page: Page, path: str) -> None:
-    open_page(page, server, path)
+def assert_titled(page: Page, path: str) -> None:
+    """The page at ``path`` (its address in the list of pages) is the one open: its heading, its tab's
+    title, the lab's sidebar; st.navigation's own menu hidden. Checked on every page by the screen test
+    (``test_ux_browser``), which opens them all anyway."""
     title = page.get_by_role("heading", level=1)
     if path in TITLES:
         expect(title).to_have_text(TITLES[path])
     expect(title).to_be_visible()
     expect(page).to_have_title(f"{BY_ADDRESS[path].title} · fmnist-lab")  # set by the entry point, from the list
     expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Compare")).to_be_visible()
-    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # st.navigation's own menu is hidden
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
 
+# -- tests -----------------------------------------------------------------------------------------------------
 def test_a_sidebar_link_opens_its_page_with_the_current_run(
     server: lab_server.LabServer, page: Page, finished_runs: list[Run]
 ) -> None:

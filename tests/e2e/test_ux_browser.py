@@ -16,11 +16,13 @@ from fmnist_lab.config import TrainConfig
 from fmnist_lab.execution import ownership
 from fmnist_lab.store.runs import Run, RunStore
 
-from .conftest import INSTRUCTOR_SECRET, PAGE_NAMES, ROOT, lab_server
+from .conftest import INSTRUCTOR_SECRET, ROOT, lab_server
 from .test_browser import (
     LIVE_EPOCHS,
+    PATHS,
     TRAINING_TIMEOUT,
     assert_no_exception,
+    assert_titled,
     choose,
     eventually,
     open_page,
@@ -131,14 +133,16 @@ CUT = """() => [...document.querySelectorAll("[data-testid=stMain] *, [data-test
 def test_no_page_cuts_a_label_or_number_on_a_laptop_or_a_desktop_screen(
     server: lab_server.LabServer, browser: Browser, finished_runs: list[Run], width: int, height: int
 ) -> None:
+    """Every page, at its address, opens with its title (``assert_titled``) and cuts no text."""
     screen = lab_server.new_page(browser, width, height)
     cut = {}
     try:
-        for name in ("", *PAGE_NAMES):  # "": Home
-            lab_server.goto(screen, f"{server.url}/{name}?run={finished_runs[0].id}")
+        for path in PATHS:
+            lab_server.goto(screen, f"{server.url}{path}?run={finished_runs[0].id}")
             lab_server.wait_drawn(screen)
             assert_no_exception(screen)
-            cut |= {name or "Home": texts} if (texts := screen.evaluate(CUT)) else {}
+            assert_titled(screen, path)
+            cut |= {path: texts} if (texts := screen.evaluate(CUT)) else {}
     finally:
         screen.context.close()
     assert cut == {}
