@@ -353,14 +353,15 @@ def test_a_group_that_fails_marks_every_member_failed_with_the_reason(
 
 
 def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One slot: three seeds of a setup the vectorised engine cannot train (dropout) go one by one, each
-    in its own place in line, first come first served, each worker at the lowest CPU priority."""
+    """One slot: two seeds of a setup the vectorised engine cannot train (dropout) go one by one, each
+    in its own place in line, first come first served, each worker at the lowest CPU priority (a place
+    further back: ``test_a_stop_ends_a_queued_run_a_queued_group_whole_and_a_running_worker_early``)."""
     from fmnist_lab.store.groups import seed_series
 
     monkeypatch.setenv("FMNIST_MAX_TRAININGS", "1")
     lab = one_slot_lab()
     store = lab.store
-    started = [run.id for run in lab.submit_all(seed_series(replace(QUICK, dropout=0.2), 3))]
+    started = [run.id for run in lab.submit_all(seed_series(replace(QUICK, dropout=0.2), 2))]
     most_running, positions_seen, priorities = 0, set(), {}
     while any(store.load(run_id).is_active for run_id in started):
         states = [store.load(run_id).state for run_id in started]
@@ -372,8 +373,8 @@ def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pyt
         time.sleep(0.05)
     assert most_running == 1  # single runs
     assert priorities and all(group in (19, None) for _, group in priorities.values())  # niceness and group's
-    assert {2} <= positions_seen  # a learner can be told their place in the line
+    assert {1} <= positions_seen  # a learner can be told their place in the line
     finished = [store.load(run_id) for run_id in started]
-    assert [run.state for run in finished] == ["finished"] * 3
+    assert [run.state for run in finished] == ["finished"] * 2
     starts = [run.status["running"] for run in finished]
     assert starts == sorted(starts)  # first come, first served
