@@ -10,11 +10,13 @@ needs no checks of its own.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +80,26 @@ def read_json(path: Path) -> Any:
     if len(raw) > MAX_JSON_BYTES:
         raise Damage(f"{path.name}: larger than {MAX_JSON_BYTES // 2**20} MB")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        with _no_collection():
+            return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError:
         raise Damage(f"{path.name}: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise Damage(f"{path.name}: not valid JSON ({str(exc)[:120]})") from None
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """The garbage collector paused: a deeply nested file takes the parser to the recursion limit, and a
+    collection there would run other objects' finalizers with no stack left, so they would fail
+    ("Exception ignored in ...") for this file's fault. Collections resume at the usual depth afterwards."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def run_info(data: Any, run_id: str) -> dict[str, Any]:
