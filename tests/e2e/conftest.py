@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from fmnist_lab.config import TrainConfig
 from fmnist_lab.execution.ownership import INSTRUCTOR_ENV
+from fmnist_lab.store.groups import seed_series
 from fmnist_lab.store.paths import CACHE_ENV
 from fmnist_lab.store.runs import Run, RunStore
 from fmnist_lab.ui.navigation import PAGES
@@ -92,15 +93,24 @@ def analysable(store: RunStore) -> list[Run]:
     return [run for run in store.list() if run.state in ANALYSABLE and run.metrics]
 
 
+def train_here(server: lab_server.LabServer, configs: list[TrainConfig]) -> list[Run]:
+    """Runs a test needs ready, trained into the server's store on the server's data set by this process
+    (which has TensorFlow loaded already), as a worker trains them (``engine.train``); finished, in order."""
+    from fmnist_lab.training import data, engine
+
+    store, dataset = RunStore(server.runs_dir), data.read_folder(Path(server.env["FMNIST_DATA_DIR"]))
+    made = [store.create(config) for config in configs]
+    for run in made:
+        engine.train(store, run.id, dataset=dataset)
+    return [store.load(run.id) for run in made]
+
+
 @pytest.fixture(scope="session")
 def finished_runs(server: lab_server.LabServer) -> list[Run]:
-    """Two or more finished or stopped runs, newest first: the training tests' runs, topped up by the CLI."""
+    """Two or more finished or stopped runs, newest first: the training tests' runs, topped up here."""
     store = RunStore(server.runs_dir)
-    if missing := 2 - len(analysable(store)):  # one CLI process trains them all (seeds of one setup)
-        argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", "32", "--epochs", "1"]
-        argv += ["--train-samples", "3000", "--repeats", str(missing)]
-        done = subprocess.run(argv, cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
+    if missing := 2 - len(analysable(store)):
+        train_here(server, seed_series(TrainConfig(hidden_units=(32,), epochs=1, train_samples=3000), missing))
     return analysable(store)
 
 

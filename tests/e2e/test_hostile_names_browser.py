@@ -9,16 +9,16 @@ may become a live link, an image or 90-pixel text; each must read as typed.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from fmnist_lab.config import TrainConfig
+from fmnist_lab.store.groups import seed_series
 from fmnist_lab.store.runs import Run, RunStore
 
-from .conftest import ROOT, lab_server, require_chromium
+from .conftest import lab_server, require_chromium, train_here
 from .test_browser import assert_no_exception
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,7 @@ HOSTILE = (
 # Three runs carry them, two to a name (each name within the store's 80 characters): a page is checked once
 # per run, not once per attack; a link, an address and a Markdown image or link each sit mid-name somewhere
 NAMES = tuple(f"{HOSTILE[a]} {HOSTILE[b]}" for a, b in ((0, 2), (1, 3), (4, 5)))
-UNITS = "19"  # hidden units no other browser test trains: these runs are found by it
+UNITS = 19  # hidden units no other browser test trains
 # What a hostile name may have become: {links, images, huge} — a link to evil.example (HTML's href, or SVG's
 # xlink:href as Plotly writes it), an image from it (HTML or SVG), any element drawn in a 90-pixel font.
 # A heading's own anchor (``#a-href-https-evil-example-x-a``) stays on the page: its host is the lab's.
@@ -72,15 +72,13 @@ def assert_plain(page: Page, names: tuple[str, ...], where: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_runs(server: lab_server.LabServer) -> list[Run]:
-    """Three tiny finished runs (one CLI call, three seeds), each renamed through the store to a hostile name."""
-    argv = [sys.executable, "-m", "fmnist_lab", "train", "--hidden-units", UNITS, "--epochs", "1"]
-    argv += ["--train-samples", "600", "--test-samples", "200", "--repeats", str(len(NAMES))]
-    done = subprocess.run(argv, cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+def hostile_runs(server: lab_server.LabServer, finished_runs: list[Run]) -> list[Run]:
+    """Three tiny finished runs (three seeds), each renamed through the store to a hostile name. Made after
+    ``finished_runs`` is taken, so that the other tests' runs, named plainly, never include these."""
+    config = TrainConfig(hidden_units=(UNITS,), epochs=1, train_samples=600, test_samples=200)
+    made = train_here(server, seed_series(config, len(NAMES)))
+    assert all(run.state == "finished" for run in made)
     store = RunStore(server.runs_dir)
-    made = [run for run in store.list() if run.config.hidden_units == (int(UNITS),)][: len(NAMES)]
-    assert len(made) == len(NAMES) and all(run.state == "finished" for run in made)
     return [store.rename(run.id, name) for run, name in zip(made, NAMES, strict=True)]
 
 
