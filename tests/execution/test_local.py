@@ -368,8 +368,8 @@ def test_the_queue_limits_simultaneous_trainings(app_env: Path, monkeypatch: pyt
         most_running = max(most_running, states.count("running"))
         positions_seen |= {lab.queue_position(run_id) for run_id in started}
         workers = worker_processes(store)
-        priorities |= {run_id: worker_priority(workers.get(run_id)) for run_id in started}
-        priorities = {run_id: p for run_id, p in priorities.items() if p is not None}
+        seen = {run_id: worker_priority(workers.get(run_id)) for run_id in started}
+        priorities |= {run_id: p for run_id, p in seen.items() if p is not None}  # kept once its worker ends
         time.sleep(0.05)
     assert most_running == 1  # single runs
     assert priorities and all(group in (19, None) for _, group in priorities.values())  # niceness and group's
