@@ -93,12 +93,12 @@ def _no_collection() -> Iterator[None]:
     """The garbage collector paused: a deeply nested file takes the parser to the recursion limit, and a
     collection there would run other objects' finalizers with no stack left, so they would fail
     ("Exception ignored in ...") for this file's fault. Collections resume at the usual depth afterwards."""
-    paused = gc.isenabled()
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if enabled:
             gc.enable()
 
 
